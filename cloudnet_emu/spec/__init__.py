@@ -1,0 +1,1 @@
+"""The description: YAML files -> validated, typed model (no kernel access here)."""

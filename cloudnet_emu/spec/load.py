@@ -1,0 +1,149 @@
+"""Topology files -> validated `Topology`, or one SpecError listing every problem.
+
+    read file -> YAML with positions (yamlpos) -> pydantic model (model) -> relations (checks)
+
+Problems from all stages and all files are collected before anything is raised, so
+the user sees every problem at once, each as FILE:LINE:COL with a hint.
+"""
+from __future__ import annotations
+
+import difflib
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem, SpecError
+from .checks import check_topology
+from .model import Topology
+from .yamlpos import locate, load_yaml
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Load and validate one topology file; raise SpecError with every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=str(path),
+                                 hint="check the path")]) from None
+    return parse_topology(text, str(path))
+
+
+def parse_topology(text: str, file: str = "<input>") -> Topology:
+    data, positions, problems = load_yaml(text, file)
+    if data is None:
+        raise SpecError(problems)
+    if not isinstance(data, dict):
+        raise SpecError(problems + [Problem("a topology file is a mapping (name:, provider:, tenants: ...)",
+                                            file=file, line=1, col=1, hint="see topologies/cloudnet.yaml")])
+    topo = None
+    try:
+        topo = Topology.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        problems += [_from_pydantic(err) for err in errors]
+        # Unknown keys do not make the rest doubtful: drop them and check the
+        # relations too, so one run reports both kinds of problem.
+        if all(err["type"] == "extra_forbidden" for err in errors):
+            topo = Topology.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
+    if topo is not None:
+        problems += list(check_topology(topo))
+    for p in problems:
+        p.file = file
+        if not p.line:
+            p.line, p.col = locate(positions, p.path)
+    if problems:
+        raise SpecError(problems)
+    return topo
+
+
+def validate_files(paths) -> list[Problem]:
+    """Every problem of every file (for `cloudnet-emu validate`)."""
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            load_topology(path)
+        except SpecError as exc:
+            problems += exc.problems
+    return problems
+
+
+_PYDANTIC_HINTS = {
+    "missing": "add it",
+    "greater_than": "use a positive number",
+    "greater_than_equal": "use a larger number",
+    "less_than_equal": "use a smaller number",
+    "string_pattern_mismatch": "use lower-case letters, digits and '-', starting with a letter",
+    "string_too_long": "use a shorter name: it becomes part of 15-character interface names",
+    "literal_error": "use one of the listed values",
+    "list_type": "write a list: [a, b] or one '- item' per line",
+    "model_type": "write a mapping: key: value",
+    "too_short": "add at least one entry",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "float_parsing": "write a number",
+}
+
+
+def _from_pydantic(err: dict) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        hint += f"allowed keys here: {', '.join(allowed)}"
+        return Problem(f"unknown key {loc[-1]!r}", path=loc, hint=hint)
+    msg = err["msg"]
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind == "missing":
+        msg = f"missing required key {loc[-1]!r}"
+    elif kind == "string_too_long":
+        msg = f"{err['input']!r} is too long ({len(str(err['input']))} characters, at most {err['ctx']['max_length']})"
+    elif kind == "string_pattern_mismatch":
+        msg = f"{err['input']!r} is not a valid name"
+    elif "input" in err and not isinstance(err["input"], (dict, list)):
+        msg = f"{msg}, got {err['input']!r}"
+    return Problem(msg, path=loc, hint=_PYDANTIC_HINTS.get(kind, ""))
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Names of the keys allowed at a data path of the Topology model."""
+    tp: typing.Any = Topology
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(part, int):
+            args = typing.get_args(tp)
+            tp = args[0] if args else tp
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
+            tp = tp.model_fields[part].annotation
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _unwrap(tp):
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Union:
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        elif origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        else:
+            return tp
+
+
+def _without(data, paths):
+    import copy
+    data = copy.deepcopy(data)
+    for path in paths:
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node.pop(path[-1], None)
+    return data
