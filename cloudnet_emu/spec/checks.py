@@ -229,7 +229,7 @@ def _vpcs(t: Topology) -> Iterator[Problem]:
                                   path=path + ("subnet",), hint=f"leave subnet out, or write {lan}")
         elif not vpc.subnet:
             yield Problem("an l3vpn VPC needs its own subnet (the cloud becomes a new routed site)",
-                          path=path + ("subnet",) if False else path, hint="add subnet: e.g. 10.1.100.0/24")
+                          path=path, hint="add subnet: e.g. 10.1.100.0/24")
         if vpc.vlan is not None:
             if vpc.vlan in vlans:
                 yield Problem(f"VLAN {vpc.vlan} is already used by VPC {t.vpcs[vlans[vpc.vlan]].name!r}",

@@ -1,0 +1,209 @@
+"""Named network namespaces, created and entered in-process.
+
+A namespace is a bind mount of a netns inode on /run/netns/NAME, exactly what
+`ip netns add` makes, so `ip netns exec` and our own tools see the same thing.
+We create it from a short-lived thread that unshare()s: the main thread never
+changes namespace, and a netlink socket opened inside the namespace stays bound
+to it after the thread ends (about 1.5 ms per namespace, against 10-15 ms for a
+fork per namespace).
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from typing import Callable, Optional, TypeVar
+
+from pyroute2 import IPRoute
+
+from ..errors import RealizeError
+
+NETNS_DIR = "/run/netns"
+CLONE_NEWNET = 0x40000000
+MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
+MNT_DETACH = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+T = TypeVar("T")
+
+
+def _check(rc: int, op: str):
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise RealizeError(op, e, os.strerror(e))
+
+
+def _in_thread(fn: Callable[[], T]) -> T:
+    out: dict = {}
+
+    def run():
+        try:
+            out["r"] = fn()
+        except BaseException as exc:   # re-raised in the caller's thread
+            out["e"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "e" in out:
+        raise out["e"]
+    return out.get("r")
+
+
+def _mount(src: Optional[str], dst: str, flags: int, op: str):
+    _check(_libc.mount(src.encode() if src else None, dst.encode(), b"none", flags, None), op)
+
+
+def _prepare_dir():
+    """/run/netns must be a shared mount point, as iproute2 arranges it."""
+    os.makedirs(NETNS_DIR, exist_ok=True)
+    if _libc.mount(b"none", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) == 0:
+        return
+    if ctypes.get_errno() != errno.EINVAL:
+        _check(-1, f"mount --make-shared {NETNS_DIR}")
+    _mount(NETNS_DIR, NETNS_DIR, MS_BIND | MS_REC, f"mount --bind {NETNS_DIR}")
+    _mount("none", NETNS_DIR, MS_SHARED | MS_REC, f"mount --make-shared {NETNS_DIR}")
+
+
+_dir_ready = False
+
+
+def exists(name: str) -> bool:
+    return os.path.exists(os.path.join(NETNS_DIR, name))
+
+
+def create(name: str) -> None:
+    """Create namespace NAME; an existing one is reused (idempotent)."""
+    global _dir_ready
+    if not _dir_ready:
+        _prepare_dir()
+        _dir_ready = True
+    path = os.path.join(NETNS_DIR, name)
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    except FileExistsError:
+        if os.path.ismount(path):
+            return
+    except OSError as exc:
+        raise RealizeError(f"create {path}", exc.errno, exc.strerror) from None
+
+    def unshare_and_bind():
+        _check(_libc.unshare(CLONE_NEWNET), f"unshare for netns {name}")
+        _mount("/proc/thread-self/ns/net", path, MS_BIND, f"bind netns {name}")
+
+    try:
+        _in_thread(unshare_and_bind)
+    except RealizeError:
+        _remove_file(path)
+        raise
+
+
+def pids(name: str) -> list[int]:
+    """Processes whose network namespace is NAME."""
+    try:
+        target = os.stat(os.path.join(NETNS_DIR, name)).st_ino
+    except FileNotFoundError:
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino == target:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def delete(name: str) -> None:
+    """Kill the processes inside NAME, then remove it (missing is fine)."""
+    for pid in pids(name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    path = os.path.join(NETNS_DIR, name)
+    if os.path.ismount(path):
+        _check(_libc.umount2(path.encode(), MNT_DETACH), f"umount netns {name}")
+    _remove_file(path)
+
+
+def _remove_file(path: str):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def listing() -> list[str]:
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def enter(name: str, fn: Callable[[], T]) -> T:
+    """Run fn in a thread inside namespace NAME (sockets and /proc/sys opened there stay there)."""
+    def run():
+        fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+        try:
+            _check(_libc.setns(fd, CLONE_NEWNET), f"setns {name}")
+        finally:
+            os.close(fd)
+        return fn()
+    return _in_thread(run)
+
+
+def rtnl(name: Optional[str]) -> IPRoute:
+    """An rtnetlink handle bound to namespace NAME (None: the root namespace)."""
+    if name is None:
+        return IPRoute()
+    sock = enter(name, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
+    return IPRoute(use_socket=sock)
+
+
+def sysctl(name: Optional[str], key: str, value) -> None:
+    """Write net.* sysctl KEY (dotted or slashed) inside namespace NAME."""
+    path = "/proc/sys/" + key.replace(".", "/")
+
+    def write():
+        try:
+            with open(path, "w") as f:
+                f.write(str(value))
+        except OSError as exc:
+            raise RealizeError(f"sysctl {key}={value}", exc.errno, exc.strerror) from None
+    if name is None:
+        write()
+    else:
+        enter(name, write)
+
+
+def run(argv: list[str], netns: Optional[str] = None, check: bool = True, timeout: float = 30,
+        capture: bool = True) -> subprocess.CompletedProcess:
+    """Run argv (in namespace NETNS via `ip netns exec`); raise RealizeError on failure."""
+    if netns is not None:
+        argv = ["ip", "netns", "exec", netns] + list(argv)
+    try:
+        res = subprocess.run(argv, capture_output=capture, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise RealizeError(" ".join(argv), errno.ENOENT, f"{argv[0]} is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise RealizeError(" ".join(argv), errno.ETIMEDOUT, f"no answer within {timeout} s") from None
+    if check and res.returncode != 0:
+        raise RealizeError(" ".join(argv), 0, (res.stderr or res.stdout or "").strip()
+                           or f"exit status {res.returncode}")
+    return res
+
+
+def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

@@ -1,0 +1,53 @@
+"""Open vSwitch through ovs-vsctl argv lists, many commands per transaction.
+
+Everything we create carries external_ids:cloudnet-emu-testbed=<testbed>, which is
+how `down` and `clean` find our bridges and leave everyone else's alone.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from ..naming import OVS_OWNER_KEY
+from .ns import run
+
+VSCTL = ["ovs-vsctl", "--timeout=20"]
+
+
+def vsctl(commands: Iterable[list[str]]) -> str:
+    """Run several ovs-vsctl commands as one transaction (joined by '--')."""
+    argv = list(VSCTL)
+    for cmd in commands:
+        argv += ["--"] + list(cmd)
+    if argv == VSCTL:
+        return ""
+    return run(argv).stdout
+
+
+def available() -> tuple[bool, str]:
+    try:
+        res = run(["ovs-vsctl", "--timeout=3", "show"], check=False)
+    except Exception as exc:   # not installed: RealizeError(ENOENT)
+        return False, str(exc)
+    if res.returncode != 0:
+        return False, (res.stderr.strip() or "ovs-vsctl show failed") + \
+            " (start it: /usr/share/openvswitch/scripts/ovs-ctl start, or ./setup.sh)"
+    return True, "ovsdb-server and ovs-vswitchd answer"
+
+
+def owned_bridges(testbed: str | None = None) -> dict[str, str]:
+    """Bridges carrying our owner tag: name -> testbed."""
+    ok, _ = available()
+    if not ok:
+        return {}
+    out = run(VSCTL + ["--format=json", "--columns=name,external_ids", "list", "Bridge"]).stdout
+    found = {}
+    for name, ids in json.loads(out)["data"]:
+        owner = dict(ids[1]).get(OVS_OWNER_KEY)
+        if owner is not None and (testbed is None or owner == testbed):
+            found[name] = owner
+    return found
+
+
+def delete_bridges(names: Iterable[str]) -> None:
+    vsctl(["--if-exists", "del-br", n] for n in names)

@@ -1,0 +1,142 @@
+"""The kernel vocabulary of a plan: plain data, one class per kind of object.
+
+Every action names the node (hence the namespace) it lives in; `None` means the
+root namespace (only OVS bridges and their ports live there).  The executor in
+`realize/` applies them in plan order, idempotently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str                  # pe | p | ce | host | internet | vrf (a logical router as a namespace)
+    forwarding: bool = False
+    mpls: bool = False         # accept MPLS on its interfaces (platform labels)
+    loopback: Optional[str] = None   # a.b.c.d/32 on lo
+    site: Optional[str] = None
+    tenant: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Veth:
+    a_node: str
+    a_if: str
+    b_node: Optional[str]      # None: the b end stays in the root namespace (an OVS port)
+    b_if: str
+    a_addr: Optional[str] = None
+    b_addr: Optional[str] = None
+    mtu: int = 1500
+    role: str = "link"         # core | access | lan | internet | uplink | vrf
+
+
+@dataclass(frozen=True)
+class Bridge:
+    node: str
+    name: str
+    addr: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Vrf:
+    node: str
+    name: str
+    table: int
+
+
+@dataclass(frozen=True)
+class Enslave:
+    node: str
+    ifname: str
+    master: str
+
+
+@dataclass(frozen=True)
+class Vxlan:
+    """A VXLAN device created in `node` (its UDP socket stays there) and moved to `into`."""
+
+    node: str
+    name: str
+    vni: int
+    local: str
+    into: str
+    addr: Optional[str] = None
+    master: Optional[str] = None
+    port: int = 4789
+    peers: tuple = ()          # remote VTEPs: head-end replication entries
+
+
+@dataclass(frozen=True)
+class Route:
+    node: str
+    dst: str
+    via: Optional[str] = None
+    dev: Optional[str] = None
+    table: Optional[int] = None
+    kind: str = "unicast"      # unicast | unreachable
+    labels: tuple = ()         # MPLS push, outermost first
+    metric: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class MplsRoute:
+    """Incoming label -> swap to `out` (empty: pop) and forward via/dev."""
+
+    node: str
+    label: int
+    out: tuple = ()
+    via: Optional[str] = None
+    dev: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class OvsBridge:
+    name: str
+    datapath: str              # system | netdev
+    role: str                  # site | server
+    owner: str                 # site or server name
+
+
+@dataclass(frozen=True)
+class OvsPort:
+    bridge: str
+    name: str
+    type: str = "system"       # system | patch
+    peer: Optional[str] = None
+    tag: Optional[int] = None  # access VLAN
+    trunks: tuple = ()         # () with tag None: trunk of all VLANs
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Egress shaping of one interface: HTB/TBF for bw, netem for delay/loss."""
+
+    node: Optional[str]
+    ifname: str
+    bw: Optional[float] = None
+    delay_ms: float = 0.0
+    loss: float = 0.0
+
+
+@dataclass
+class Plan:
+    """Everything a testbed consists of, in build order, plus what was chosen and why."""
+
+    testbed: str
+    realizations: dict = field(default_factory=dict)   # construct -> name
+    degradations: list = field(default_factory=list)   # human-readable
+    nodes: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)           # addresses, labels, VNIs for inspect
+
+    def add(self, *actions):
+        self.actions.extend(actions)
+
+    def of(self, kind) -> list:
+        return [a for a in self.actions if isinstance(a, kind)]
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)

@@ -1,0 +1,153 @@
+"""What this machine can build: probed by building it, never assumed.
+
+Each feature is tried for real in a scratch namespace `cn-probe-<pid>` (a VRF
+device, a VXLAN device, an MPLS route with a label push, an 802.1Q
+sub-interface, a netem qdisc ...), after a best-effort `modprobe`; the scratch
+namespace is removed afterwards.  The result is cached per boot in
+/run/cloudnet-emu/probe.json; `doctor` always probes afresh.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from .kernel import ns, ovs
+from .naming import STATE_ROOT
+
+MODULES = ["vrf", "mpls_router", "mpls_iptunnel", "8021q", "vxlan", "bridge", "sch_netem",
+           "sch_htb", "sch_tbf", "openvswitch"]
+TOOLS = ["ip", "tc", "ovs-vsctl", "ovs-ofctl", "tcpdump", "ping", "arping", "mnexec", "dot", "nft"]
+
+
+@dataclass
+class Feature:
+    ok: bool
+    detail: str
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def probe(cached: bool = True) -> dict[str, Feature]:
+    cache = os.path.join(STATE_ROOT, "probe.json")
+    key = f"{os.uname().release} {_boot_id()}"
+    if cached:
+        try:
+            with open(cache) as f:
+                data = json.load(f)
+            if data.get("key") == key and _ovs_same(data["features"]):
+                return {k: Feature(**v) for k, v in data["features"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    features = _probe()
+    if os.geteuid() == 0:
+        os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
+        tmp = cache + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"key": key, "features": {k: asdict(v) for k, v in features.items()}}, f)
+        os.replace(tmp, cache)
+    return features
+
+
+def _ovs_same(cached: dict) -> bool:
+    # OVS may have been started or stopped since the cache was written.
+    return cached.get("ovs", {}).get("ok") == ovs.available()[0]
+
+
+def _probe() -> dict[str, Feature]:
+    f: dict[str, Feature] = {}
+    root = os.geteuid() == 0
+    f["root"] = Feature(root, "running as root" if root else "run with sudo: namespaces need root")
+    for tool in TOOLS:
+        path = shutil.which(tool)
+        f[f"tool:{tool}"] = Feature(bool(path), path or f"{tool} not found (./setup.sh installs it)")
+    ok, why = ovs.available()
+    f["ovs"] = Feature(ok, why)
+    if not root:
+        for name in ("vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel",
+                     "htb", "tbf", "netem", "ovs_kernel_datapath"):
+            f[name] = Feature(False, "not probed: needs root")
+        return f
+    if shutil.which("modprobe"):
+        for mod in MODULES:
+            ns.run(["modprobe", "-q", mod], check=False)
+    scratch = f"cn-probe-{os.getpid()}"
+    ns.create(scratch)
+    try:
+        _probe_in(scratch, f)
+    finally:
+        ns.delete(scratch)
+    f["ovs_kernel_datapath"] = _ovs_kernel()
+    return f
+
+
+def _try(fn) -> Feature:
+    try:
+        detail = fn()
+        return Feature(True, detail or "works")
+    except NetlinkError as exc:
+        return Feature(False, f"{os.strerror(exc.code)} (kernel lacks it)")
+    except Exception as exc:   # a probe records any failure as "feature missing"
+        return Feature(False, str(exc))
+
+
+def _probe_in(scratch: str, f: dict[str, Feature]) -> None:
+    ipr = ns.rtnl(scratch)
+    try:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        f["vrf"] = _try(lambda: ipr.link("add", ifname="pv", kind="vrf", vrf_table=4242) and "VRF device created")
+        f["bridge"] = _try(lambda: ipr.link("add", ifname="pb", kind="bridge") and "Linux bridge created")
+        f["vlan_filtering"] = _try(lambda: ipr.link("set", index=ipr.link_lookup(ifname="pb")[0],
+                                                    kind="bridge", br_vlan_filtering=1) and "bridge VLAN filtering on")
+        f["vxlan"] = _try(lambda: ipr.link("add", ifname="px", kind="vxlan", vxlan_id=42,
+                                           vxlan_port=4789) and "VXLAN device created")
+        ipr.link("add", ifname="pa", kind="veth", peer={"ifname": "pz"})
+        pa = ipr.link_lookup(ifname="pa")[0]
+        ipr.link("set", index=pa, state="up")
+        ipr.addr("add", index=pa, address="192.0.2.1", prefixlen=30)
+        f["8021q"] = _try(lambda: ipr.link("add", ifname="pa.7", kind="vlan", link=pa, vlan_id=7)
+                          and "802.1Q sub-interface created")
+        f["mpls"] = _try(lambda: _mpls(scratch))
+        f["mpls_iptunnel"] = _try(lambda: ipr.route("add", dst="198.18.0.0/24", gateway="192.0.2.2", oif=pa,
+                                                    encap={"type": "mpls", "labels": [100, 200]})
+                                  and "route with MPLS push installed")
+        for qd, args in (("htb", ["htb", "default", "1"]), ("tbf", ["tbf", "rate", "10mbit", "burst", "32k",
+                                                                      "latency", "50ms"]),
+                         ("netem", ["netem", "delay", "1ms"])):
+            f[qd] = _try(lambda args=args: ns.run(["tc", "-n", scratch, "qdisc", "replace", "dev", "pa", "root"]
+                                                  + args) and f"{args[0]} qdisc installed")
+    finally:
+        ipr.close()
+
+
+def _mpls(scratch: str) -> str:
+    def check():
+        if not os.path.exists("/proc/sys/net/mpls/platform_labels"):
+            raise RuntimeError("no MPLS forwarding (mpls_router missing)")
+        with open("/proc/sys/net/mpls/platform_labels", "w") as fh:
+            fh.write("1000")
+    ns.enter(scratch, check)
+    ns.run(["ip", "-n", scratch, "-f", "mpls", "route", "add", "100", "as", "200", "via", "inet",
+            "192.0.2.2", "dev", "pa"])
+    return "MPLS label swap route installed"
+
+
+def _ovs_kernel() -> Feature:
+    from pyroute2.netlink.generic import GenericNetlinkSocket
+    sock = GenericNetlinkSocket()
+    try:
+        sock.get_protocol_id("ovs_datapath")
+        return Feature(True, "openvswitch kernel datapath present")
+    except Exception:   # family missing: no openvswitch module
+        return Feature(False, "no openvswitch kernel module (the userspace datapath works without it)")
+    finally:
+        sock.close()
