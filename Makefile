@@ -1,0 +1,69 @@
+# cloudnet-emu: everyday commands.  On a fresh machine run `sudo ./setup.sh`
+# first (or `sudo ./setup.sh test`, which sets up and then runs `make test`).
+#
+#   make demo         the demo topology
+#   make test         all three tiers: unit, native (root), VM; runs every tier,
+#                     fails if any failed
+#   make test-unit    pure-Python tests, no root needed
+#   make test-native  integration tests on this kernel (root)
+#   make test-vm      integration tests inside a VM booting a full Debian kernel
+#   make bench        bring-up benchmark
+#   make clean        remove everything cloudnet-emu left behind
+#
+# Every test target prints its wall time.  pytest's exit 5 ("no tests were
+# collected") is a failure for test-unit and test-native: they always have tests.
+
+VENV   ?= .venv
+PYTHON := $(VENV)/bin/python
+PYTEST  = $(PYTHON) -m pytest
+TOPO   ?= topologies/cloudnet.yaml
+
+.PHONY: setup demo test test-unit test-native test-vm bench clean vagrant-validate
+
+setup:
+	./setup.sh
+
+demo:
+	$(VENV)/bin/cloudnet-emu demo $(TOPO)
+
+# Run every tier even after a failure, then report and fail if any failed.
+test:
+	@failed=""; start=$$(date +%s); \
+	for t in test-unit test-native test-vm; do \
+	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	done; \
+	echo "== make test: $$(( $$(date +%s) - start )) s in all"; \
+	if [ -n "$$failed" ]; then echo "== make test: FAILED:$$failed"; exit 1; fi; \
+	echo "== make test: all tiers passed (test-unit test-native test-vm)"
+
+# $(call timed,NAME,COMMAND): run COMMAND, print its wall time and exit status,
+# and exit with that status.  pytest's exit 5 (nothing collected) stays a
+# failure and is named as such.
+define timed
+	@echo "== $(1): $(2)"; \
+	start=$$(date +%s.%N); rc=0; $(2) || rc=$$?; \
+	secs=$$(echo "$$(date +%s.%N) $$start" | awk '{printf "%.1f", $$1 - $$2}'); \
+	if [ $$rc -eq 5 ]; then \
+	    echo "== $(1): pytest collected no tests (exit 5): counted as a failure"; \
+	fi; \
+	echo "== $(1): exit $$rc, wall time $$secs s"; \
+	exit $$rc
+endef
+
+test-unit:
+	$(call timed,test-unit,$(PYTEST) tests/unit -q)
+
+test-native:
+	$(call timed,test-native,$(PYTEST) tests/integration -q)
+
+test-vm:
+	$(call timed,test-vm,scripts/vm-tier tests/integration -q)
+
+bench:
+	$(PYTHON) bench/up.py
+
+clean:
+	$(VENV)/bin/cloudnet-emu clean
+
+vagrant-validate:
+	VAGRANT_CHECKPOINT_DISABLE=1 vagrant validate --ignore-provider

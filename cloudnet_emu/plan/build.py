@@ -1,0 +1,164 @@
+"""Topology -> Plan.  Reads top to bottom as the order the testbed is built in.
+
+    provider   PE/P namespaces, loopbacks, core links (MTU 9000), static shortest paths
+    internet   one node on a PE's global table: no route into any VRF
+    tenants    per site: CE with a LAN bridge and hosts, access link into the PE's VRF
+    vpns       per tenant: the core realization joins its VRFs (MPLS or VXLAN)
+    clouds     per cloud site: OVS site switch, one OVS bridge per server (patch trunks),
+               uplink trunk to the PE
+    shaping    bandwidth, delay, loss on every link that declares them
+
+    acme-h1 --eth0   acme-h1 [lan] acme-hq --pe1   acme-hq [vrf-acme] pe1 --p1 ... p1
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from .. import naming
+from ..spec.model import LinkProps, Topology
+from . import addressing as A
+from .actions import Bridge, Enslave, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
+from .choose import Choice
+from .core import CORES, Hop, Member, Underlay
+from .routers import ROUTERS
+
+CORE_MTU = 9000
+
+
+def build_plan(topo: Topology, choice: Choice) -> Plan:
+    plan = Plan(topo.name, realizations=dict(choice.realizations), degradations=list(choice.degradations))
+    plan.info["reasons"] = dict(choice.reasons)
+    underlay = _provider(plan, topo, choice)
+    _internet(plan, topo, choice)
+    routers = ROUTERS[choice.realizations["router"]](plan)
+    core = CORES[choice.realizations["core"]](plan, underlay, topo.provider.pools)
+    access = iter(range(1 << 30))
+    for t_index, tenant in enumerate(topo.tenants):
+        members: dict[str, Member] = {}
+        for site in tenant.sites:
+            placement = routers.vrf(site.pe, tenant.name, t_index)
+            _site(plan, site, placement, next(access), topo, choice)
+            members.setdefault(site.pe, Member(placement, [])).prefixes.append(site.subnet)
+        if len(members) > 1:
+            core.l3vpn(tenant.name, t_index, list(members.values()))
+    for cloud in topo.cloud_sites:
+        _cloud(plan, cloud, choice)
+    plan.info["vpcs"] = {v.name: {"tenant": v.tenant, "type": v.type, "subnet": v.subnet, "sites": v.sites,
+                                  "vlan": v.vlan, "vms": []} for v in topo.vpcs}
+    return plan
+
+
+def _shape(plan: Plan, veth: Veth, props: LinkProps, choice: Choice):
+    """Egress shaping on both ends: each direction gets bw, the one-way delay and loss."""
+    if props.empty:
+        return
+    delay = props.delay_ms if choice.shaping_delay else 0.0
+    loss = (props.loss or 0.0) if choice.shaping_delay else 0.0
+    if props.bw is None and not delay and not loss:
+        return
+    plan.add(Shape(veth.a_node, veth.a_if, props.bw, delay, loss),
+             Shape(veth.b_node, veth.b_if, props.bw, delay, loss))
+
+
+def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
+    pools = topo.provider.pools
+    mpls = choice.realizations["core"] == "mpls"
+    index = {r.name: i for i, r in enumerate(topo.provider.routers)}
+    pe_index = {r.name: i for i, r in enumerate(r for r in topo.provider.routers if r.role == "pe")}
+    loop = {r: A.loopback(pools.loopbacks, i) for r, i in index.items()}
+    for r in topo.provider.routers:
+        plan.nodes.append(Node(r.name, r.role, forwarding=True, mpls=mpls, loopback=loop[r.name]))
+    adj: dict[str, list[tuple[str, str, str]]] = {r: [] for r in index}   # r -> (peer, peer addr, our dev)
+    core_ifs: dict[str, list[str]] = {r: [] for r in index}
+    for k, link in enumerate(topo.provider.links):
+        a, b = link.endpoints
+        a_addr, b_addr = A.p2p(pools.core, k)
+        veth = Veth(a, b, b, a, a_addr, b_addr, mtu=CORE_MTU, role="core")
+        plan.add(veth)
+        _shape(plan, veth, link, choice)
+        adj[a].append((b, A.bare(b_addr), b))
+        adj[b].append((a, A.bare(a_addr), a))
+        core_ifs[a].append(b)
+        core_ifs[b].append(a)
+    next_hop = _shortest_paths(adj)
+    for (src, dst), hop in sorted(next_hop.items()):
+        plan.add(Route(src, loop[dst], via=hop.via, dev=hop.dev))
+    plan.info["loopbacks"] = loop
+    return Underlay(index, pe_index, loop, next_hop, core_ifs)
+
+
+def _shortest_paths(adj) -> dict[tuple[str, str], Hop]:
+    """Fewest hops, ties broken by declaration order: (src, dst) -> first hop."""
+    hops = {}
+    for src in adj:
+        first = {src: None}
+        todo = deque([src])
+        while todo:
+            cur = todo.popleft()
+            for peer, via, dev in adj[cur]:
+                if peer not in first:
+                    first[peer] = Hop(peer, via, dev) if cur == src else first[cur]
+                    todo.append(peer)
+        for dst, hop in first.items():
+            if hop is not None:
+                hops[(src, dst)] = hop
+    return hops
+
+
+def _internet(plan: Plan, topo: Topology, choice: Choice):
+    inet = topo.internet
+    if inet is None:
+        return
+    pe_addr, inet_addr = (f"{A.nth_host(inet.prefix, i)}/{inet.prefix.split('/')[1]}" for i in (0, 1))
+    plan.nodes.append(Node(inet.name, "internet"))
+    veth = Veth(inet.pe, inet.name, inet.name, inet.pe, pe_addr, inet_addr, role="internet")
+    plan.add(veth, Route(inet.name, "0.0.0.0/0", via=A.bare(pe_addr)))
+    _shape(plan, veth, inet.link, choice)
+    plan.info["internet"] = {"node": inet.name, "address": inet_addr, "pe": inet.pe}
+
+
+def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
+    """CE with its LAN bridge and hosts, and the access link into the PE's VRF."""
+    prefixlen = site.subnet.split("/")[1]
+    gateway = f"{A.nth_host(site.subnet, 0)}/{prefixlen}"
+    plan.nodes.append(Node(site.name, "ce", forwarding=True, site=site.name, tenant=placement.tenant))
+    plan.add(Bridge(site.name, "lan", gateway))
+    addrs = A.host_addresses(site.subnet, [h.ip for h in site.hosts])
+    hosts = {}
+    for host, ip in zip(site.hosts, addrs):
+        plan.nodes.append(Node(host.name, "host", site=site.name, tenant=placement.tenant))
+        plan.add(Veth(host.name, "eth0", site.name, host.name, a_addr=f"{ip}/{prefixlen}", role="lan"),
+                 Enslave(site.name, host.name, "lan"),
+                 Route(host.name, "0.0.0.0/0", via=A.bare(gateway)))
+        hosts[host.name] = ip
+    pe_addr, ce_addr = A.p2p(topo.provider.pools.access, k)
+    veth = Veth(site.name, site.pe, placement.node, site.name, ce_addr, pe_addr, role="access")
+    plan.add(veth)
+    if placement.master:
+        plan.add(Enslave(placement.node, site.name, placement.master))
+    plan.add(Route(site.name, "0.0.0.0/0", via=A.bare(pe_addr)),
+             Route(placement.node, site.subnet, via=A.bare(ce_addr), dev=site.name, table=placement.table))
+    _shape(plan, veth, site.link, choice)
+    plan.info.setdefault("sites", {})[site.name] = {
+        "tenant": placement.tenant, "pe": site.pe, "vrf_node": placement.node, "subnet": site.subnet,
+        "gateway": A.bare(gateway), "hosts": hosts, "access": {"pe": pe_addr, "ce": ce_addr}}
+
+
+def _cloud(plan: Plan, cloud, choice: Choice):
+    """Site switch and server bridges in OVS; the uplink is a VLAN trunk to the PE."""
+    datapath = choice.realizations["datapath"]
+    site_br = naming.bridge(cloud.name)
+    plan.add(OvsBridge(site_br, datapath, "site", cloud.name))
+    for server in cloud.servers:
+        br = naming.bridge(server.name)
+        up, down = naming.patch_site_side(server.name), naming.patch_server_side(server.name)
+        plan.add(OvsBridge(br, datapath, "server", server.name),
+                 OvsPort(site_br, up, type="patch", peer=down),
+                 OvsPort(br, down, type="patch", peer=up))
+    uplink = Veth(cloud.pe, cloud.name, None, naming.uplink(cloud.name), role="uplink")
+    plan.add(uplink, OvsPort(site_br, naming.uplink(cloud.name)))
+    _shape(plan, uplink, cloud.link, choice)
+    plan.info.setdefault("clouds", {})[cloud.name] = {
+        "pe": cloud.pe, "switch": site_br, "datapath": datapath,
+        "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}
+                    for s in cloud.servers}}

@@ -1,0 +1,114 @@
+"""Pick one realization per construct from the probe, the user's --realize and --degrade.
+
+    construct   best            fallback         needs
+    router      vrf             netns            Linux VRF devices
+    core        mpls            vxlan            mpls_router + mpls_iptunnel
+    datapath    system          netdev           openvswitch kernel module
+    vlan        subif           port             8021q (PE side of cloud VLANs)
+    delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
+
+A forced realization the kernel cannot build, or link delay/loss without netem and
+without --degrade, is refused before anything is built.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SpecError, Problem, UnsupportedError
+from ..probe import Feature
+from ..spec.model import Topology
+
+CHOICES = {
+    "router": (("vrf", ("vrf",)), ("netns", ())),
+    "core": (("mpls", ("mpls", "mpls_iptunnel")), ("vxlan", ("vxlan",))),
+    "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev", ())),
+    "vlan": (("subif", ("8021q",)), ("port", ())),
+}
+WHY = {
+    "vrf": "Linux VRF devices, one per tenant on each PE",
+    "netns": "one network namespace per logical router (no VRF support in this kernel)",
+    "mpls": "MPLS: VPN label under a transport label, P routers swap",
+    "vxlan": "VXLAN: one VNI per tenant VPN between PE loopbacks (no MPLS forwarding in this kernel)",
+    "system": "Open vSwitch kernel datapath",
+    "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module)",
+    "subif": "802.1Q sub-interfaces on the PE uplink",
+    "port": "one OVS access port per VLAN toward the PE (no 802.1Q in this kernel)",
+}
+
+
+@dataclass
+class Choice:
+    realizations: dict[str, str]
+    reasons: dict[str, str]
+    shaping_delay: bool
+    degradations: list[str]
+
+
+def parse_forced(text: str | None) -> dict[str, str]:
+    """'router=netns,core=vxlan' -> dict; unknown names are a SpecError."""
+    forced: dict[str, str] = {}
+    problems = []
+    for item in filter(None, (text or "").split(",")):
+        key, _, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        options = [n for n, _ in CHOICES.get(key, ())]
+        if key not in CHOICES:
+            problems.append(Problem(f"unknown construct {key!r} in --realize", file="--realize",
+                                    hint=f"constructs: {', '.join(CHOICES)}"))
+        elif value not in options:
+            problems.append(Problem(f"unknown realization {value!r} for {key}", file="--realize",
+                                    hint=f"{key} can be: {', '.join(options)}"))
+        else:
+            forced[key] = value
+    if problems:
+        raise SpecError(problems)
+    return forced
+
+
+def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] | None = None,
+           degrade: bool = False) -> Choice:
+    forced = forced or {}
+    real, reasons, missing = {}, {}, []
+    for construct, options in CHOICES.items():
+        have = {name: all(features.get(n, Feature(False, "")).ok for n in needs) for name, needs in options}
+        if construct in forced:
+            name = forced[construct]
+            if not have[name]:
+                needs = dict(options)[name]
+                missing.append(f"--realize {construct}={name} needs "
+                               + ", ".join(f"{n} ({features[n].detail})" for n in needs if not features[n].ok))
+            real[construct], reasons[construct] = name, f"forced by --realize: {WHY[name]}"
+        else:
+            name = next(n for n, _ in options if have[n])
+            real[construct], reasons[construct] = name, WHY[name]
+    netem = features.get("netem", Feature(False, "")).ok
+    degradations = []
+    if not netem:
+        for where, props in _shaped_links(topo):
+            if props.delay or props.loss:
+                what = " and ".join(x for x in (f"delay {props.delay}" if props.delay else "",
+                                                f"loss {props.loss}%" if props.loss else "") if x)
+                degradations.append(f"{where}: {what} not applied (no netem in this kernel); bandwidth still shaped")
+    if degradations and not degrade:
+        missing += [d.replace(" not applied", " needs sch_netem").replace("; bandwidth still shaped", "")
+                    for d in degradations]
+    if missing:
+        if degradations and not degrade:
+            missing.append("run with --degrade to build without delay/loss, or use a kernel with "
+                           "netem (make test-vm / the Vagrant VM)")
+        raise UnsupportedError(missing)
+    if not features.get("ovs", Feature(False, "")).ok and topo.cloud_sites:
+        raise UnsupportedError([f"cloud sites need Open vSwitch: {features['ovs'].detail}"])
+    return Choice(real, reasons, netem, degradations)
+
+
+def _shaped_links(topo: Topology):
+    for link in topo.provider.links:
+        yield f"link {link.endpoints[0]}--{link.endpoints[1]}", link
+    if topo.internet:
+        yield f"link {topo.internet.name}--{topo.internet.pe}", topo.internet.link
+    for tenant in topo.tenants:
+        for site in tenant.sites:
+            yield f"link {site.name}--{site.pe}", site.link
+    for cloud in topo.cloud_sites:
+        yield f"link {cloud.name}--{cloud.pe}", cloud.link
