@@ -76,6 +76,7 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
         veth = Veth(a, b, b, a, a_addr, b_addr, mtu=CORE_MTU, role="core")
         plan.add(veth)
         _shape(plan, veth, link, choice)
+        plan.info.setdefault("core_links", []).append({"a": a, "b": b, "a_addr": a_addr, "b_addr": b_addr})
         adj[a].append((b, A.bare(b_addr), b))
         adj[b].append((a, A.bare(a_addr), a))
         core_ifs[a].append(b)

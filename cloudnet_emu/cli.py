@@ -1,0 +1,232 @@
+"""The `cloudnet-emu` command: a thin layer over pipeline.py, report.py and shell.py.
+
+Exit codes: 0 success, 1 a check failed or the kernel/OVS refused something,
+2 bad input (every problem listed, nothing built) or a feature this kernel lacks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import lifecycle, naming, pipeline, probe, report, state
+from .errors import CloudnetError, RealizeError, SpecError, StateError, UnsupportedError
+
+
+def _need_root():
+    if os.geteuid() != 0:
+        raise click.ClickException("this command builds or inspects network namespaces: run it with sudo")
+
+
+def _fail(exc: CloudnetError):
+    if isinstance(exc, SpecError):
+        for p in exc.problems:
+            click.echo(p.format(), err=True)
+        click.echo(f"{len(exc.problems)} problem(s); nothing was built.", err=True)
+        sys.exit(2)
+    if isinstance(exc, UnsupportedError):
+        click.echo("this kernel cannot build the topology as asked:", err=True)
+        for line in exc.missing:
+            click.echo(f"  - {line}", err=True)
+        click.echo("nothing was built.", err=True)
+        sys.exit(2)
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CloudnetError as exc:
+            _fail(exc)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Emulate CloudNet: enterprise sites and cloud data centers joined by provider VPNs."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def validate(files):
+    """Check topology FILES; print every problem as FILE:LINE:COL (exit 2)."""
+    from .spec.load import validate_files
+    problems = validate_files(files)
+    if problems:
+        raise SpecError(problems)
+    for f in files:
+        click.echo(f"{f}: ok")
+
+
+@main.command()
+def schema():
+    """Print the JSON Schema of topology files (for editors)."""
+    from .spec.model import Topology
+    click.echo(json.dumps(Topology.model_json_schema(), indent=2))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan")
+def doctor(as_json, realize):
+    """Probe this machine and say which realization each construct will use, and why."""
+    features = probe.probe(cached=False)
+    report.doctor(features, realize, as_json)
+
+
+@main.command("plan")
+@click.argument("topology", type=click.Path())
+@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan")
+@click.option("--degrade", is_flag=True, help="build without what the kernel lacks (recorded)")
+@click.option("--json", "as_json", is_flag=True)
+def plan_cmd(topology, realize, degrade, as_json):
+    """Print what `up` would build, without building it."""
+    the_plan = pipeline.plan(pipeline.load(topology), realize, degrade)
+    report.plan(the_plan, as_json)
+
+
+@main.command()
+@click.argument("topology", type=click.Path())
+@click.option("--detach", "-d", is_flag=True, help="return once ready; leave the testbed running")
+@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan,datapath=netdev")
+@click.option("--degrade", is_flag=True, help="build without delay/loss the kernel cannot emulate (recorded)")
+@click.option("--json", "as_json", is_flag=True, help="quiet; print the testbed record as JSON")
+def up(topology, detach, realize, degrade, as_json):
+    """Build TOPOLOGY; on a terminal, open a shell on it and tear it down on exit."""
+    _need_root()
+    record = report.with_progress(lambda progress: pipeline.up(topology, realize, degrade, progress),
+                                  quiet=as_json, title=f"up {topology}")
+    if as_json:
+        click.echo(json.dumps(record, indent=1, default=str))
+    else:
+        report.summary(record)
+    if detach or as_json or not sys.stdin.isatty():
+        if not as_json:
+            click.echo(f"testbed {record['testbed']!r} is up. `cloudnet-emu inspect`, "
+                       f"`cloudnet-emu exec NODE -- CMD`, `sudo cloudnet-emu down`.")
+        return
+    from .shell import Shell
+    try:
+        Shell(record).cmdloop()
+    finally:
+        lifecycle.down(record["testbed"])
+        click.echo(f"testbed {record['testbed']!r} is down.")
+
+
+@main.command()
+@click.argument("name", required=False)
+def down(name):
+    """Tear down testbed NAME (default: the only one running)."""
+    _need_root()
+    click.echo(f"testbed {pipeline.down(name)!r} is down.")
+
+
+@main.command()
+@click.option("--all", "everything", is_flag=True, help="also take down testbeds that are up")
+def clean(everything):
+    """Remove every leftover of crashed runs (only objects cloudnet-emu made)."""
+    _need_root()
+    removed = lifecycle.clean(everything)
+    total = sum(len(v) for v in removed.values())
+    for kind, items in removed.items():
+        if items:
+            click.echo(f"removed {len(items)} {kind.replace('_', ' ')}: {', '.join(items)}")
+    if not total:
+        click.echo("nothing to clean.")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True)
+def inspect(name, as_json):
+    """Nodes, VRFs, VPN instances, addresses, realizations and degradations of a testbed."""
+    record = state.read(state.resolve(name))
+    if as_json:
+        click.echo(json.dumps(record, indent=1, default=str))
+    else:
+        report.inspect(record)
+
+
+@main.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.option("--testbed", "-t", help="testbed name (default: the only one running)")
+@click.argument("node")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def exec_cmd(testbed, node, command):
+    """Run COMMAND in NODE's namespace: cloudnet-emu exec acme-h1 -- ping 10.1.2.2"""
+    _need_root()
+    name = state.resolve(testbed)
+    record = state.read(name)
+    nodes = {n["name"] for n in record["nodes"]}
+    if node not in nodes:
+        raise StateError(f"no node {node!r} in testbed {name!r}; nodes: {', '.join(sorted(nodes))}")
+    os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *command])
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True)
+def check(name, as_json):
+    """Reachability, isolation and encapsulation checks with real traffic (exit 1 if any fails)."""
+    _need_root()
+    results = pipeline.check(name)
+    report.checks(results, as_json)
+    sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+@main.command()
+@click.argument("topology", type=click.Path(), default="topologies/cloudnet.yaml")
+@click.option("--realize", help="force realizations")
+@click.option("--keep", is_flag=True, help="leave the testbed up afterwards")
+def demo(topology, realize, keep):
+    """Bring TOPOLOGY up (degrading what the kernel lacks), prove isolation with traffic, tear down."""
+    _need_root()
+    features = probe.probe()
+    report.doctor(features, realize, False, brief=True)
+    record = report.with_progress(lambda progress: pipeline.up(topology, realize, True, progress),
+                                  quiet=False, title=f"up {topology}")
+    try:
+        report.summary(record)
+        results = pipeline.check(record["testbed"])
+        report.checks(results, False)
+    finally:
+        if not keep:
+            lifecycle.down(record["testbed"])
+            click.echo(f"testbed {record['testbed']!r} is down; the machine is as before.")
+    sys.exit(0 if all(r.passed for r in results) else 1)
+
+
+@main.command()
+@click.argument("topology", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="FILE.svg (or .png, .dot)")
+def graph(topology, output):
+    """Draw TOPOLOGY: sites, routers, switches, VPCs (graphviz)."""
+    from . import graph as g
+    g.render(pipeline.load(topology), output)
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("where")
+@click.option("--testbed", "-t")
+@click.option("-w", "write", type=click.Path(), help="write a pcap for Wireshark instead of printing")
+@click.option("-c", "count", type=int, help="stop after COUNT packets")
+def capture(where, testbed, write, count):
+    """Record the link NODE:IFACE (tcpdump inside the node's namespace)."""
+    _need_root()
+    node, _, iface = where.partition(":")
+    name = state.resolve(testbed)
+    if node not in {n["name"] for n in state.read(name)["nodes"]}:
+        raise StateError(f"no node {node!r} in testbed {name!r}")
+    argv = ["ip", "netns", "exec", naming.netns(name, node), "tcpdump", "-nn", "-e", "-i", iface or "any"]
+    if write:
+        argv += ["-w", write]
+    if count:
+        argv += ["-c", str(count)]
+    os.execvp("ip", argv)
+
+
+if __name__ == "__main__":
+    main()

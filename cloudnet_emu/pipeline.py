@@ -1,0 +1,51 @@
+"""The pipeline, start to end: the table of contents of cloudnet-emu.
+
+    YAML file --load--> Topology --choose--> realizations --plan--> Plan
+              --realize--> kernel + OVS --check--> CheckResults --report--> terminal / JSON
+
+Every command of the CLI is one of these steps or a run of several of them.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from . import checks, lifecycle, probe, state
+from .plan.build import build_plan
+from .plan.choose import choose, parse_forced
+from .spec.load import load_topology
+from .spec.model import Topology
+
+Progress = Callable[[str], None]
+
+
+def load(path: str) -> Topology:
+    """1. Read and validate the description (SpecError: every problem, nothing built)."""
+    return load_topology(path)
+
+
+def plan(topo: Topology, realize: Optional[str] = None, degrade: bool = False, features=None):
+    """2-3. Choose a realization per construct from what the kernel offers, then plan the objects."""
+    features = features if features is not None else probe.probe()
+    choice = choose(topo, features, parse_forced(realize), degrade)
+    return build_plan(topo, choice)
+
+
+def up(path: str, realize: Optional[str] = None, degrade: bool = False,
+       progress: Progress = lambda s: None) -> dict:
+    """4. Realize: load, plan, build (rolled back on failure or Ctrl-C); returns the testbed record."""
+    topo = load(path)
+    the_plan = plan(topo, realize, degrade)
+    return lifecycle.up(the_plan, path, progress)
+
+
+def check(testbed: Optional[str] = None) -> list[checks.CheckResult]:
+    """5. Check a running testbed with real traffic."""
+    name = state.resolve(testbed)
+    return checks.all_checks(name, state.read(name))
+
+
+def down(testbed: Optional[str] = None) -> str:
+    """6. Tear down."""
+    name = state.resolve(testbed)
+    lifecycle.down(name)
+    return name

@@ -1,0 +1,239 @@
+"""Apply a Plan to the kernel: namespaces first, then each action in plan order, OVS last.
+
+Every operation tolerates "already there" (EEXIST with the same object), so a
+half-applied plan can be applied again.  Interfaces are created directly in their
+final namespaces (the veth peer is born there), so a crash never strands a veth
+in the root namespace except the OVS-side ends, which are named cn?-* and die
+with their peer's namespace.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Callable, Optional
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from .. import naming
+from ..errors import RealizeError
+from ..kernel import ns, ovs
+from ..plan.actions import (Bridge, Enslave, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route, Shape,
+                            Veth, Vrf, Vxlan)
+from . import shaping
+
+Progress = Callable[[str], None]
+
+
+class Kernel:
+    """rtnetlink handles, one per namespace, opened on first use."""
+
+    def __init__(self, testbed: str):
+        self.testbed = testbed
+        self._handles = {}
+
+    def netns(self, node: Optional[str]) -> Optional[str]:
+        return None if node is None else naming.netns(self.testbed, node)
+
+    def ip(self, node: Optional[str]):
+        if node not in self._handles:
+            self._handles[node] = ns.rtnl(self.netns(node))
+        return self._handles[node]
+
+    def index(self, node: Optional[str], ifname: str) -> int:
+        found = self.ip(node).link_lookup(ifname=ifname)
+        if not found:
+            raise RealizeError(f"lookup {ifname} in {self.netns(node) or 'root namespace'}", errno.ENODEV,
+                               "no such interface")
+        return found[0]
+
+    def close(self):
+        for h in self._handles.values():
+            h.close()
+        self._handles.clear()
+
+
+def _nl(op: str, fn, *args, **kw):
+    """Call a pyroute2 operation; EEXIST is success (idempotent), anything else a RealizeError."""
+    try:
+        return fn(*args, **kw)
+    except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            return None
+        raise RealizeError(op, exc.code, os.strerror(exc.code)) from None
+
+
+def create_namespaces(k: Kernel, nodes: list[Node]) -> None:
+    for node in nodes:
+        name = k.netns(node.name)
+        ns.create(name)
+        ip = k.ip(node.name)
+        ip.link("set", index=k.index(node.name, "lo"), state="up")
+        # IPv4 only: no IPv6 router solicitations or DAD noise in captures.
+        ns.sysctl(name, "net.ipv6.conf.all.disable_ipv6", 1)
+        ns.sysctl(name, "net.ipv6.conf.default.disable_ipv6", 1)
+        if node.loopback:
+            addr, plen = node.loopback.split("/")
+            _nl(f"add {node.loopback} to lo in {name}", ip.addr, "add", index=k.index(node.name, "lo"),
+                address=addr, prefixlen=int(plen))
+        if node.forwarding:
+            ns.sysctl(name, "net.ipv4.ip_forward", 1)
+            # Asymmetric paths through VRFs are normal here; strict reverse-path checks would drop them.
+            ns.sysctl(name, "net.ipv4.conf.all.rp_filter", 0)
+            ns.sysctl(name, "net.ipv4.conf.default.rp_filter", 0)
+        if node.mpls:
+            ns.sysctl(name, "net.mpls.platform_labels", 100000)
+
+
+def apply_plan(plan: Plan, progress: Progress = lambda s: None) -> None:
+    """Build everything in the plan.  On failure the caller tears down (see lifecycle)."""
+    k = Kernel(plan.testbed)
+    try:
+        progress(f"namespaces ({len(plan.nodes)})")
+        create_namespaces(k, plan.nodes)
+        progress("links, VRFs, tunnels, routes")
+        deferred_ovs = []
+        shapes = []
+        for action in plan.actions:
+            if isinstance(action, (OvsBridge, OvsPort)):
+                deferred_ovs.append(action)
+            elif isinstance(action, Shape):
+                shapes.append(action)
+            else:
+                APPLY[type(action)](k, action)
+        _enable_mpls(k, plan)
+        if deferred_ovs:
+            progress(f"Open vSwitch ({sum(isinstance(a, OvsBridge) for a in deferred_ovs)} bridges)")
+            _ovs(plan.testbed, deferred_ovs)
+        if shapes:
+            progress(f"link shaping ({len(shapes)} interfaces)")
+            for s in shapes:
+                shaping.apply(k.netns(s.node), s)
+    finally:
+        k.close()
+
+
+def _veth(k: Kernel, a: Veth):
+    ip = k.ip(a.a_node)
+    if a.b_node is None:
+        peer_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+    else:
+        peer_ns = k.netns(a.b_node)
+    try:
+        _nl(f"veth {a.a_node}:{a.a_if} -- {a.b_node or 'root'}:{a.b_if}", ip.link, "add", ifname=a.a_if,
+            kind="veth", mtu=a.mtu, peer={"ifname": a.b_if, "net_ns_fd": peer_ns, "mtu": a.mtu})
+    finally:
+        if isinstance(peer_ns, int):
+            os.close(peer_ns)
+    for node, ifname, addr in ((a.a_node, a.a_if, a.a_addr), (a.b_node, a.b_if, a.b_addr)):
+        _up(k, node, ifname, addr)
+
+
+def _up(k: Kernel, node, ifname, addr=None):
+    ip, idx = k.ip(node), k.index(node, ifname)
+    if addr:
+        a, plen = addr.split("/")
+        _nl(f"address {addr} on {ifname} in {k.netns(node)}", ip.addr, "add", index=idx, address=a,
+            prefixlen=int(plen))
+    ip.link("set", index=idx, state="up")
+
+
+def _bridge(k: Kernel, b: Bridge):
+    _nl(f"bridge {b.name} in {k.netns(b.node)}", k.ip(b.node).link, "add", ifname=b.name, kind="bridge")
+    _up(k, b.node, b.name, b.addr)
+
+
+def _vrf(k: Kernel, v: Vrf):
+    _nl(f"vrf {v.name} table {v.table} in {k.netns(v.node)}", k.ip(v.node).link, "add", ifname=v.name,
+        kind="vrf", vrf_table=v.table)
+    _up(k, v.node, v.name)
+
+
+def _enslave(k: Kernel, e: Enslave):
+    ip = k.ip(e.node)
+    _nl(f"set {e.ifname} master {e.master}", ip.link, "set", index=k.index(e.node, e.ifname),
+        master=k.index(e.node, e.master))
+
+
+def _vxlan(k: Kernel, v: Vxlan):
+    ip = k.ip(v.node)
+    _nl(f"vxlan {v.name} vni {v.vni} in {k.netns(v.node)}", ip.link, "add", ifname=v.name, kind="vxlan",
+        vxlan_id=v.vni, vxlan_local=v.local, vxlan_port=v.port, mtu=1500)
+    if v.into != v.node and ip.link_lookup(ifname=v.name):
+        # The UDP socket stays in the PE's namespace; the device joins the VRF namespace.
+        ip.link("set", index=k.index(v.node, v.name), net_ns_fd=k.netns(v.into))
+    if v.master:
+        _enslave(k, Enslave(v.into, v.name, v.master))
+    _up(k, v.into, v.name, v.addr)
+    for peer in v.peers:
+        ns.run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", v.name, "dst", peer],
+               netns=k.netns(v.into), check=False)
+
+
+def _route(k: Kernel, r: Route):
+    ip = k.ip(r.node)
+    kw = {"dst": r.dst}
+    if r.table is not None:
+        kw["table"] = r.table
+    if r.metric is not None:
+        kw["priority"] = r.metric
+    if r.kind == "unreachable":
+        kw["type"] = "unreachable"
+    else:
+        if r.via:
+            kw["gateway"] = r.via
+        if r.dev:
+            kw["oif"] = k.index(r.node, r.dev)
+        if r.labels:
+            kw["encap"] = {"type": "mpls", "labels": list(r.labels)}
+    _nl(f"route {r.dst} in {k.netns(r.node)}" + (f" table {r.table}" if r.table else ""), ip.route,
+        "replace", **kw)
+
+
+def _mpls_route(k: Kernel, m: MplsRoute):
+    argv = ["ip", "-n", k.netns(m.node), "-f", "mpls", "route", "replace", str(m.label)]
+    if m.out:
+        argv += ["as", "/".join(map(str, m.out))]
+    if m.via:
+        argv += ["via", "inet", m.via]
+    if m.dev:
+        argv += ["dev", m.dev]
+    ns.run(argv)
+
+
+def _enable_mpls(k: Kernel, plan: Plan):
+    """MPLS input on every interface of a label-switching router (core, lo, VRF links)."""
+    for node in plan.nodes:
+        if node.mpls:
+            for link in k.ip(node.name).get_links():
+                ns.sysctl(k.netns(node.name), f"net/mpls/conf/{link.get_attr('IFLA_IFNAME')}/input", 1)
+
+
+def _ovs(testbed: str, actions: list):
+    cmds = []
+    for a in actions:
+        if isinstance(a, OvsBridge):
+            cmds += [["--may-exist", "add-br", a.name],
+                     ["set", "bridge", a.name, f"datapath_type={a.datapath}", "fail_mode=standalone",
+                      f"external_ids:{naming.OVS_OWNER_KEY}={testbed}", f"external_ids:cloudnet-emu-role={a.role}",
+                      f"external_ids:cloudnet-emu-owner={a.owner}",
+                      "other_config:mac-aging-time=300"]]
+        else:
+            cmds.append(["--may-exist", "add-port", a.bridge, a.name])
+            sets = [f"external_ids:{naming.OVS_OWNER_KEY}={testbed}"]
+            if a.tag is not None:
+                sets += [f"tag={a.tag}", "vlan_mode=access"]
+            elif a.trunks:
+                sets += [f"trunks={','.join(map(str, a.trunks))}", "vlan_mode=trunk"]
+            cmds.append(["set", "port", a.name] + sets)
+            if a.type == "patch":
+                cmds.append(["set", "interface", a.name, "type=patch", f"options:peer={a.peer}"])
+    ovs.vsctl(cmds)
+    # Bring up the bridges' local ports (tap devices of the userspace datapath).
+    for a in actions:
+        if isinstance(a, OvsBridge):
+            ns.run(["ip", "link", "set", a.name, "up"], check=False)
+
+
+APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
+         MplsRoute: _mpls_route}

@@ -1,0 +1,152 @@
+"""What the user sees: progress, tables and JSON.  Rich on a terminal, plain text otherwise."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, is_dataclass
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .plan.choose import CHOICES, WHY, parse_forced
+
+console = Console(highlight=False)
+
+
+def with_progress(fn, quiet: bool, title: str):
+    """Run fn(progress) showing each phase and the total time (nothing when quiet)."""
+    if quiet:
+        return fn(lambda s: None)
+    start = time.monotonic()
+
+    def progress(step: str):
+        console.print(f"  [dim]{time.monotonic() - start:6.2f} s[/dim]  {step}")
+    console.print(f"[bold]{title}[/bold]")
+    result = fn(progress)
+    console.print(f"  [dim]{time.monotonic() - start:6.2f} s[/dim]  [green]ready[/green]")
+    return result
+
+
+def doctor(features: dict, realize: str | None, as_json: bool, brief: bool = False):
+    forced = parse_forced(realize)
+    chosen = {}
+    for construct, options in CHOICES.items():
+        have = {n: all(features.get(f) and features[f].ok for f in needs) for n, needs in options}
+        pick = forced.get(construct) or next(n for n, _ in options if have[n])
+        missing = [f for n, needs in options if n == options[0][0] and not have[n] for f in needs
+                   if not features[f].ok]
+        why = WHY[pick] if not forced.get(construct) else f"forced: {WHY[pick]}"
+        if not have.get(pick, False):
+            why += " -- NOT BUILDABLE HERE"
+        chosen[construct] = {"realization": pick, "why": why, "best": options[0][0],
+                             "missing_for_best": missing}
+    netem = features.get("netem")
+    chosen["link delay/loss"] = {"realization": "netem" if netem and netem.ok else "degraded",
+                                 "why": "netem qdisc" if netem and netem.ok else
+                                 "no netem: delay/loss are left out with --degrade (bandwidth still shaped by HTB)"}
+    chosen["link bandwidth"] = {"realization": "htb", "why": "HTB class per link end"}
+    if as_json:
+        click.echo(json.dumps({"features": {k: asdict(v) for k, v in features.items()},
+                               "realizations": chosen}, indent=1))
+        return
+    if not brief:
+        t = Table(title="features of this machine", show_lines=False)
+        t.add_column("feature")
+        t.add_column("")
+        t.add_column("detail")
+        for name, f in features.items():
+            t.add_row(name, "[green]yes[/green]" if f.ok else "[red]no[/red]", f.detail)
+        console.print(t)
+    t = Table(title="realizations cloudnet-emu will use")
+    t.add_column("construct")
+    t.add_column("realization")
+    t.add_column("why")
+    for construct, c in chosen.items():
+        t.add_row(construct, c["realization"], c["why"])
+    console.print(t)
+
+
+def plan(the_plan, as_json: bool):
+    if as_json:
+        click.echo(json.dumps({"testbed": the_plan.testbed, "realizations": the_plan.realizations,
+                               "degradations": the_plan.degradations,
+                               "nodes": [asdict(n) for n in the_plan.nodes],
+                               "actions": [{"kind": type(a).__name__, **asdict(a)} for a in the_plan.actions]},
+                              indent=1))
+        return
+    click.echo(f"testbed {the_plan.testbed}: {len(the_plan.nodes)} namespaces, {len(the_plan.actions)} actions")
+    click.echo("realizations: " + ", ".join(f"{k}={v}" for k, v in the_plan.realizations.items()))
+    for d in the_plan.degradations:
+        click.echo(f"degraded: {d}")
+    for n in the_plan.nodes:
+        click.echo(f"  netns  {n.name:<14} {n.kind}" + (f" lo {n.loopback}" if n.loopback else ""))
+    for a in the_plan.actions:
+        fields = ", ".join(f"{k}={v}" for k, v in asdict(a).items() if v not in (None, (), "", 0, 0.0))
+        click.echo(f"  {type(a).__name__:<9} {fields}")
+
+
+def summary(record: dict):
+    nodes = record["nodes"]
+    kinds = {}
+    for n in nodes:
+        kinds[n["kind"]] = kinds.get(n["kind"], 0) + 1
+    console.print(f"testbed [bold]{record['testbed']}[/bold]: " + ", ".join(f"{v} {k}" for k, v in kinds.items())
+                  + f"; {len(record['ovs_bridges'])} OVS bridges")
+    console.print("realizations: " + ", ".join(f"{k}={v}" for k, v in record["realizations"].items()))
+    for d in record.get("degradations", []):
+        console.print(f"[yellow]degraded:[/yellow] {d}")
+
+
+def inspect(record: dict):
+    summary(record)
+    info = record["info"]
+    t = Table(title="sites")
+    for col in ("site", "tenant", "PE", "VRF on", "subnet", "hosts"):
+        t.add_column(col)
+    for site, m in info.get("sites", {}).items():
+        t.add_row(site, m["tenant"], m["pe"], m["vrf_node"], m["subnet"],
+                  ", ".join(f"{h} {ip}" for h, ip in m["hosts"].items()))
+    console.print(t)
+    t = Table(title="VPN instances")
+    for col in ("tenant", "core", "identifiers"):
+        t.add_column(col)
+    for tenant, m in info.get("vpn", {}).items():
+        ids = (f"VNI {m['vni']}, transit " + ", ".join(f"{pe} {a}" for pe, a in m["transit"].items())
+               if m["core"] == "vxlan" else ", ".join(f"{pe} label {l}" for pe, l in m["vpn_labels"].items()))
+        t.add_row(tenant, m["core"], ids)
+    console.print(t)
+    t = Table(title="cloud sites")
+    for col in ("site", "PE", "switch", "datapath", "servers"):
+        t.add_column(col)
+    for site, m in info.get("clouds", {}).items():
+        t.add_row(site, m["pe"], m["switch"], m["datapath"],
+                  ", ".join(f"{s} ({v['vcpus']} vCPU, {v['mem_mb']} MB)" for s, v in m["servers"].items()))
+    console.print(t)
+    t = Table(title="VPCs")
+    for col in ("VPC", "tenant", "type", "subnet", "sites", "VMs"):
+        t.add_column(col)
+    for name, m in info.get("vpcs", {}).items():
+        t.add_row(name, m["tenant"], m["type"], str(m["subnet"] or "(site LAN)"), ", ".join(m["sites"]),
+                  str(len(m["vms"])))
+    console.print(t)
+    t = Table(title="nodes")
+    for col in ("node", "kind", "namespace", "loopback"):
+        t.add_column(col)
+    for n in record["nodes"]:
+        t.add_row(n["name"], n["kind"], n["netns"], n.get("loopback") or "")
+    console.print(t)
+
+
+def checks(results, as_json: bool):
+    if as_json:
+        click.echo(json.dumps([asdict(r) if is_dataclass(r) else r for r in results], indent=1))
+        return
+    t = Table(title="checks (real traffic)")
+    for col in ("check", "expect", "result", "observed"):
+        t.add_column(col)
+    for r in results:
+        t.add_row(r.name, r.expect, "[green]pass[/green]" if r.passed else "[red]FAIL[/red]", r.detail)
+    console.print(t)
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed")

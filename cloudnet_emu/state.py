@@ -1,0 +1,88 @@
+"""Running testbeds: one directory per testbed under /run/cloudnet-emu (root only).
+
+    /run/cloudnet-emu/<testbed>/state.json   what was built: namespaces, OVS bridges,
+                                             realizations, degradations, addresses
+    /run/cloudnet-emu/<testbed>/lock         flock held by whoever changes the testbed
+
+state.json is written before the first kernel object exists (status "building"),
+so a crash at any point leaves a record `clean` and `down` can act on.  The
+directory is mode 0700: whoever can read it can run commands as root via `exec`.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from typing import Optional
+
+from .errors import StateError
+from .naming import STATE_ROOT
+
+
+def _dir(testbed: str) -> str:
+    return os.path.join(STATE_ROOT, testbed)
+
+
+def write(testbed: str, data: dict) -> None:
+    os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
+    os.chmod(STATE_ROOT, 0o700)
+    os.makedirs(_dir(testbed), mode=0o700, exist_ok=True)
+    path = os.path.join(_dir(testbed), "state.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def read(testbed: str) -> Optional[dict]:
+    try:
+        with open(os.path.join(_dir(testbed), "state.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise StateError(f"state of testbed {testbed!r} is unreadable ({exc}); run `cloudnet-emu clean`") from None
+
+
+def remove(testbed: str) -> None:
+    shutil.rmtree(_dir(testbed), ignore_errors=True)
+
+
+def running() -> list[str]:
+    try:
+        return sorted(d for d in os.listdir(STATE_ROOT)
+                      if os.path.isfile(os.path.join(STATE_ROOT, d, "state.json")))
+    except FileNotFoundError:
+        return []
+
+
+def resolve(name: Optional[str]) -> str:
+    """The testbed a command acts on: NAME, or the only one running."""
+    names = running()
+    if name:
+        if name not in names:
+            raise StateError(f"no testbed named {name!r} is running"
+                             + (f" (running: {', '.join(names)})" if names else ""))
+        return name
+    if not names:
+        raise StateError("no testbed is running: start one with `sudo cloudnet-emu up TOPOLOGY --detach`")
+    if len(names) > 1:
+        raise StateError(f"several testbeds are running ({', '.join(names)}): name one with --testbed")
+    return names[0]
+
+
+@contextmanager
+def locked(testbed: str):
+    os.makedirs(_dir(testbed), mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(_dir(testbed), "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(f"testbed {testbed!r} is being changed by another cloudnet-emu process; "
+                             "wait for it, or run `cloudnet-emu clean` if that process died") from None
+        yield
+    finally:
+        os.close(fd)
