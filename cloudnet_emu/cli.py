@@ -42,6 +42,9 @@ class Group(click.Group):
             return super().invoke(ctx)
         except CloudnetError as exc:
             _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted; whatever was half-built has been removed.", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,43 @@
+"""Shared test fixtures: which tier we are in, and the clean-machine guard."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+FULL_KERNEL = os.environ.get("CLOUDNET_EXPECT_FULL_KERNEL") == "1"
+
+
+def machine_state() -> dict:
+    """What must be the same before and after every kernel test."""
+    def out(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout
+        except FileNotFoundError:
+            return ""
+    links = sorted(line.split(":")[1].strip().split("@")[0]
+                   for line in out(["ip", "-o", "link"]).splitlines() if ":" in line)
+    procs = sorted(line.strip() for line in out(["ps", "-e", "-o", "comm="]).splitlines()
+                   if line.strip() in ("tcpdump", "ping", "iperf3", "mnexec", "arping"))
+    mounts = sorted(line.split()[4] for line in open("/proc/self/mountinfo") if "/run/netns/" in line.split()[4])
+    return {
+        "netns": sorted(out(["ip", "netns", "list"]).split()),
+        "links": links,
+        "ovs_bridges": sorted(out(["ovs-vsctl", "--timeout=5", "list-br"]).split()),
+        "qdiscs": sorted(l for l in out(["tc", "qdisc", "show"]).splitlines() if "noqueue" not in l),
+        "processes": procs,
+        "mounts": mounts,
+    }
+
+
+@pytest.fixture
+def clean_machine():
+    """Fail the test if it leaves any namespace, link, OVS bridge, qdisc, process or mount behind."""
+    before = machine_state()
+    yield before
+    after = machine_state()
+    leftover = {k: sorted(set(after[k]) - set(before[k])) for k in before if set(after[k]) - set(before[k])}
+    if leftover:
+        subprocess.run(["cloudnet-emu", "clean", "--all"], capture_output=True)
+    assert not leftover, f"the test left these behind: {leftover}"

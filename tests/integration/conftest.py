@@ -1,0 +1,28 @@
+import os
+import shutil
+
+import pytest
+
+from cloudnet_emu.kernel import ovs
+
+
+def pytest_collection_modifyitems(config, items):
+    reasons = []
+    if os.geteuid() != 0:
+        reasons.append("needs root")
+    elif not ovs.available()[0]:
+        reasons.append("needs a running Open vSwitch (./setup.sh starts it)")
+    if reasons and os.environ.get("CI"):
+        # In CI a skipped integration tier would be a silent pass: fail instead.
+        raise pytest.UsageError("integration tests cannot run here: " + "; ".join(reasons))
+    for item in items:
+        item.add_marker(pytest.mark.root)
+        if reasons:
+            item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))
+
+
+@pytest.fixture(scope="session")
+def cli():
+    path = shutil.which("cloudnet-emu") or os.path.join(os.path.dirname(os.sys.executable), "cloudnet-emu")
+    assert os.path.exists(path), "cloudnet-emu is not installed in this environment"
+    return path

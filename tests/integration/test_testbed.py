@@ -1,0 +1,125 @@
+"""The testbed core on the running kernel: cloudnet.yaml up, traffic, isolation, clean-up.
+
+On the VM tier (CLOUDNET_EXPECT_FULL_KERNEL=1) the same tests also assert that the
+kernel realizations (VRF devices, MPLS, kernel datapath, netem) were used.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from cloudnet_emu import checks, lifecycle, naming, pipeline, state
+from cloudnet_emu.errors import StateError, UnsupportedError
+from tests.conftest import FULL_KERNEL
+
+TOPO = "topologies/cloudnet.yaml"
+
+
+@pytest.fixture
+def testbed(clean_machine):
+    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    try:
+        yield record
+    finally:
+        lifecycle.down(record["testbed"])
+    assert state.read(record["testbed"]) is None
+
+
+def _ns(record, node):
+    return naming.netns(record["testbed"], node)
+
+
+def _run(argv):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_figure1_comes_up_and_isolates_tenants(testbed):
+    results = checks.all_checks(testbed["testbed"], testbed)
+    failed = [r for r in results if not r.passed]
+    assert not failed, failed
+    kinds = {r.expect for r in results}
+    assert kinds == {"reach", "isolated", "encap"}
+    # at least: every same-tenant site pair, the Internet against every host, the overlap check both ways
+    assert sum(r.expect == "reach" for r in results) >= 8
+    assert sum(r.name.startswith("inet ->") for r in results) == 7
+    assert sum("stays in" in r.name for r in results) == 2
+
+
+def test_realizations_are_the_ones_doctor_announces(testbed):
+    real = testbed["realizations"]
+    if FULL_KERNEL:
+        assert real == {"router": "vrf", "core": "mpls", "datapath": "system", "vlan": "subif"}
+        vrfs = _run(["ip", "-n", _ns(testbed, "pe1"), "-j", "-d", "link", "show", "type", "vrf"])
+        names = {l["ifname"]: l["linkinfo"]["info_data"]["table"] for l in json.loads(vrfs.stdout)}
+        assert names == {"vrf-acme": 100, "vrf-bravo": 101}
+        dp = _run(["ovs-vsctl", "get", "bridge", "cnb-dc1", "datapath_type"]).stdout.strip().strip('"')
+        assert dp == "system"
+        assert testbed["degradations"] == []
+    else:
+        assert real["router"] == "netns" and real["core"] == "vxlan" and real["datapath"] == "netdev"
+        # the VRF of acme on pe1 is a namespace holding the CE-facing interface
+        links = _run(["ip", "-n", _ns(testbed, "pe1.acme"), "-br", "link"]).stdout
+        assert re.search(r"^acme-hq@", links, re.M), links
+        dp = _run(["ovs-vsctl", "get", "bridge", "cnb-dc1", "datapath_type"]).stdout.strip().strip('"')
+        assert dp == "netdev"
+
+
+def test_vrf_tables_have_an_unreachable_default(testbed):
+    """Nothing falls through from a tenant VRF to the provider's global table."""
+    pe1 = _ns(testbed, "pe1")
+    if testbed["realizations"]["router"] == "vrf":
+        out = _run(["ip", "-n", pe1, "route", "show", "vrf", "vrf-acme", "default"]).stdout
+    else:
+        out = _run(["ip", "-n", _ns(testbed, "pe1.acme"), "route", "show", "default"]).stdout
+    assert out.startswith("unreachable default"), out
+    # the Internet node, on pe1's global table, gets "unreachable" straight from pe1
+    res = _run(["ip", "netns", "exec", _ns(testbed, "inet"), "ping", "-c1", "-W1", "10.1.1.2"])
+    assert res.returncode != 0
+
+
+def test_bandwidth_is_shaped_with_htb(testbed):
+    out = _run(["tc", "-n", _ns(testbed, "pe1"), "class", "show", "dev", "p1"]).stdout
+    assert "htb 1:1" in out and "rate 1Gbit" in out, out
+
+
+@pytest.mark.skipif(not FULL_KERNEL, reason="netem is missing from this kernel")
+def test_netem_delay_is_measured(testbed):
+    """pe3 -- pe4 declares 10 ms one way: ping RTT about 20 ms."""
+    res = _run(["ip", "netns", "exec", _ns(testbed, "pe3"), "ping", "-c5", "-i0.2", "-n", "100.64.0.18"])
+    rtt = float(re.search(r"= [\d.]+/([\d.]+)/", res.stdout).group(1))
+    assert 18.0 <= rtt <= 40.0, res.stdout
+
+
+def test_second_up_is_refused(testbed):
+    with pytest.raises(StateError, match="already up"):
+        pipeline.up(TOPO, degrade=True)
+
+
+def test_cli_inspect_exec_and_check(testbed, cli):
+    out = _run([cli, "inspect", "--json"])
+    assert out.returncode == 0
+    record = json.loads(out.stdout)
+    assert record["status"] == "up" and record["testbed"] == "cloudnet"
+    res = _run([cli, "exec", "acme-h1", "--", "ping", "-c1", "-W2", "10.1.2.2"])
+    assert res.returncode == 0, res.stderr
+    res = _run([cli, "exec", "nosuch", "--", "true"])
+    assert res.returncode == 1 and "no node 'nosuch'" in res.stderr
+    res = _run([cli, "check", "--json"])
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert all(r["passed"] for r in json.loads(res.stdout))
+
+
+@pytest.mark.skipif(FULL_KERNEL, reason="this kernel has VRF support")
+def test_forcing_an_unbuildable_realization_builds_nothing(clean_machine, cli):
+    res = _run([cli, "up", TOPO, "--detach", "--realize", "router=vrf", "--degrade"])
+    assert res.returncode == 2
+    assert "--realize router=vrf needs vrf" in res.stderr and "nothing was built" in res.stderr
+
+
+@pytest.mark.skipif(FULL_KERNEL, reason="this kernel has netem")
+def test_delay_without_netem_needs_degrade(clean_machine):
+    with pytest.raises(UnsupportedError, match="needs sch_netem"):
+        pipeline.up(TOPO)
