@@ -1,0 +1,147 @@
+"""Planning without root: realization choice, addresses, VRFs, MPLS and VXLAN wiring."""
+from __future__ import annotations
+
+import pytest
+
+from cloudnet_emu.errors import SpecError, UnsupportedError
+from cloudnet_emu.plan.actions import MplsRoute, OvsBridge, Route, Shape, Veth, Vrf, Vxlan
+from cloudnet_emu.plan.build import build_plan
+from cloudnet_emu.plan.choose import choose, parse_forced
+from cloudnet_emu.probe import Feature
+from cloudnet_emu.spec.load import load_topology
+
+ALL = ["root", "ovs", "vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel", "htb", "tbf",
+       "netem", "ovs_kernel_datapath"]
+
+
+def features(*missing):
+    return {name: Feature(name not in missing, "test") for name in ALL}
+
+
+REDUCED = features("vrf", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel", "netem", "ovs_kernel_datapath")
+
+
+@pytest.fixture(scope="module")
+def topo():
+    return load_topology("topologies/cloudnet.yaml")
+
+
+def test_full_kernel_gets_first_choices(topo):
+    c = choose(topo, features())
+    assert c.realizations == {"router": "vrf", "core": "mpls", "datapath": "system", "vlan": "subif"}
+    assert c.degradations == [] and c.shaping_delay
+
+
+def test_reduced_kernel_gets_fallbacks_and_needs_degrade(topo):
+    with pytest.raises(UnsupportedError) as exc:
+        choose(topo, REDUCED)
+    assert any("pe1--p1: delay 2ms needs sch_netem" in m for m in exc.value.missing)
+    assert any("--degrade" in m for m in exc.value.missing)
+    c = choose(topo, REDUCED, degrade=True)
+    assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev", "vlan": "port"}
+    assert len(c.degradations) == 9 and not c.shaping_delay
+
+
+def test_forcing(topo):
+    c = choose(topo, features(), parse_forced("router=netns,core=vxlan"))
+    assert c.realizations["router"] == "netns" and c.realizations["core"] == "vxlan"
+    assert c.reasons["router"].startswith("forced")
+    with pytest.raises(UnsupportedError, match="router=vrf needs vrf"):
+        choose(topo, REDUCED, parse_forced("router=vrf"), degrade=True)
+    with pytest.raises(SpecError, match="unknown realization 'frr' for router"):
+        parse_forced("router=frr")
+    with pytest.raises(SpecError, match="unknown construct 'switch'"):
+        parse_forced("switch=system")
+
+
+def test_no_ovs_means_no_cloud_sites(topo):
+    with pytest.raises(UnsupportedError, match="Open vSwitch"):
+        choose(topo, features("ovs"))
+
+
+def plan_for(topo, forced="", feats=None):
+    return build_plan(topo, choose(topo, feats or features(), parse_forced(forced)))
+
+
+def test_kernel_vrf_plan(topo):
+    plan = plan_for(topo)
+    vrfs = {(v.node, v.name, v.table) for v in plan.of(Vrf)}
+    assert vrfs == {("pe1", "vrf-acme", 100), ("pe2", "vrf-acme", 100), ("pe1", "vrf-bravo", 101),
+                    ("pe2", "vrf-bravo", 101)}
+    unreachable = [r for r in plan.of(Route) if r.kind == "unreachable"]
+    assert {(r.node, r.table) for r in unreachable} == {("pe1", 100), ("pe2", 100), ("pe1", 101), ("pe2", 101)}
+    assert not [n for n in plan.nodes if n.kind == "vrf"]
+
+
+def test_mpls_labels_swap_at_p_and_stack_at_ingress(topo):
+    plan = plan_for(topo)
+    # acme-hq (pe1) -> acme-br (pe2): pe1 pushes [p1's label for pe2, acme's VPN label at pe2]
+    push = [r for r in plan.of(Route) if r.node == "pe1" and r.dst == "10.1.2.0/24" and r.table == 100]
+    assert len(push) == 1 and len(push[0].labels) == 2
+    transport, vpn = push[0].labels
+    assert push[0].dev == "p1"
+    assert vpn == plan.info["vpn"]["acme"]["vpn_labels"]["pe2"]
+    # p1 swaps (no penultimate-hop popping) to pe2's own label for the LSP to pe2
+    swap = [m for m in plan.of(MplsRoute) if m.node == "p1" and m.label == transport]
+    assert len(swap) == 1 and swap[0].dev == "pe2" and len(swap[0].out) == 1 and swap[0].out[0] != transport
+    # pe2 pops its transport label and then the VPN label into the VRF
+    egress = {m.label: m for m in plan.of(MplsRoute) if m.node == "pe2"}
+    assert egress[swap[0].out[0]].out == () and egress[swap[0].out[0]].dev == "lo"
+    assert egress[vpn].dev == "vrf-acme" and egress[vpn].out == ()
+    # the two tenants' VPN labels differ though their prefixes are the same
+    assert plan.info["vpn"]["acme"]["vpn_labels"] != plan.info["vpn"]["bravo"]["vpn_labels"]
+
+
+def test_vxlan_netns_plan(topo):
+    plan = plan_for(topo, "router=netns,core=vxlan")
+    vx = {(v.node, v.into, v.vni, v.peers) for v in plan.of(Vxlan)}
+    assert vx == {("pe1", "pe1.acme", 10000, ("100.127.255.2",)), ("pe2", "pe2.acme", 10000, ("100.127.255.1",)),
+                  ("pe1", "pe1.bravo", 10001, ("100.127.255.2",)), ("pe2", "pe2.bravo", 10001, ("100.127.255.1",))}
+    routes = [r for r in plan.of(Route) if r.node == "pe1.acme" and r.dst == "10.1.2.0/24"]
+    assert len(routes) == 1 and routes[0].dev == "vx-acme" and routes[0].via == "100.66.0.2"
+    assert {n.name for n in plan.nodes if n.kind == "vrf"} == {"pe1.acme", "pe2.acme", "pe1.bravo", "pe2.bravo"}
+    # the CE-facing end of each access link sits in the VRF namespace
+    access = [v for v in plan.of(Veth) if v.role == "access"]
+    assert {(v.a_node, v.b_node) for v in access} == {("acme-hq", "pe1.acme"), ("acme-br", "pe2.acme"),
+                                                       ("bravo-hq", "pe1.bravo"), ("bravo-br", "pe2.bravo")}
+
+
+def test_mpls_with_netns_vrfs_links_vrf_to_pe(topo):
+    plan = plan_for(topo, "router=netns")
+    links = [v for v in plan.of(Veth) if v.role == "vrf"]
+    assert {(v.a_node, v.b_node) for v in links} == {("pe1", "pe1.acme"), ("pe2", "pe2.acme"), ("pe1", "pe1.bravo"),
+                                                     ("pe2", "pe2.bravo")}
+    push = [r for r in plan.of(Route) if r.node == "pe1.acme" and r.dst == "10.1.2.0/24"]
+    assert len(push) == 1 and len(push[0].labels) == 1
+
+
+def test_shortest_paths_and_loopbacks(topo):
+    plan = plan_for(topo)
+    # pe3 reaches pe4 directly (one hop), not through p1
+    r = [x for x in plan.of(Route) if x.node == "pe3" and x.dst == "100.127.255.4/32"]
+    assert len(r) == 1 and r[0].dev == "pe4"
+    r = [x for x in plan.of(Route) if x.node == "pe1" and x.dst == "100.127.255.3/32"]
+    assert r[0].dev == "p1"
+    assert all(v.mtu == 9000 for v in plan.of(Veth) if v.role == "core")
+
+
+def test_shaping_both_ends(topo):
+    plan = plan_for(topo)
+    shapes = [s for s in plan.of(Shape) if s.ifname in ("pe4", "pe3") and s.node in ("pe3", "pe4")]
+    assert {(s.node, s.bw, s.delay_ms) for s in shapes} == {("pe3", 500, 10.0), ("pe4", 500, 10.0)}
+    reduced = build_plan(topo, choose(topo, REDUCED, degrade=True))
+    assert all(s.delay_ms == 0 and s.loss == 0 for s in reduced.of(Shape))
+
+
+def test_cloud_sites_are_ovs(topo):
+    plan = plan_for(topo)
+    assert {(b.name, b.role, b.datapath) for b in plan.of(OvsBridge)} == {
+        ("cnb-dc1", "site", "system"), ("cnb-dc1-s1", "server", "system"), ("cnb-dc1-s2", "server", "system"),
+        ("cnb-dc2", "site", "system"), ("cnb-dc2-s1", "server", "system")}
+    uplinks = [v for v in plan.of(Veth) if v.role == "uplink"]
+    assert {(v.a_node, v.a_if, v.b_node, v.b_if) for v in uplinks} == {("pe3", "dc1", None, "cnu-dc1"),
+                                                                      ("pe4", "dc2", None, "cnu-dc2")}
+
+
+def test_plan_is_deterministic(topo):
+    assert plan_for(topo).actions == plan_for(topo).actions
