@@ -26,6 +26,7 @@ class Problem:
     file: str = "<input>"
     line: int = 0             # 1-based; 0 when unknown
     col: int = 0
+    at_value: bool = False    # point at the value (a bad value) rather than the key
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file

@@ -88,9 +88,9 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
             if props.delay or props.loss:
                 what = " and ".join(x for x in (f"delay {props.delay}" if props.delay else "",
                                                 f"loss {props.loss}%" if props.loss else "") if x)
-                degradations.append(f"{where}: {what} not applied (no netem in this kernel); bandwidth still shaped")
+                degradations.append(f"{where}: {what} not applied (no netem in this kernel)")
     if degradations and not degrade:
-        missing += [d.replace(" not applied", " needs sch_netem").replace("; bandwidth still shaped", "")
+        missing += [d.replace(" not applied (no netem in this kernel)", " needs sch_netem")
                     for d in degradations]
     if missing:
         if degradations and not degrade:

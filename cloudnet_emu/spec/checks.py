@@ -50,21 +50,21 @@ def node_names(t: Topology) -> Iterator[tuple[str, tuple]]:
             yield server.name, ("cloud_sites", ci, "servers", vi, "name")
 
 
-def _dupes(items) -> Iterator[Problem]:
+def _dupes(items, kind: str) -> Iterator[Problem]:
     seen: dict[str, tuple] = {}
     for name, path in items:
         if name in seen:
             first = ".".join(map(str, seen[name]))
             yield Problem(f"duplicate name {name!r} (already used at {first})", path=path,
-                          hint="node, tenant and VPC names must be unique within a topology")
+                          hint=f"{kind} must have names unique within a topology; rename one")
         else:
             seen[name] = path
 
 
 def _unique_names(t: Topology) -> Iterator[Problem]:
-    yield from _dupes(node_names(t))
-    yield from _dupes((x.name, ("tenants", i, "name")) for i, x in enumerate(t.tenants))
-    yield from _dupes((x.name, ("vpcs", i, "name")) for i, x in enumerate(t.vpcs))
+    yield from _dupes(node_names(t), "nodes (routers, sites, hosts, cloud sites, servers, the Internet node)")
+    yield from _dupes(((x.name, ("tenants", i, "name")) for i, x in enumerate(t.tenants)), "tenants")
+    yield from _dupes(((x.name, ("vpcs", i, "name")) for i, x in enumerate(t.vpcs)), "VPCs")
 
 
 def _references(t: Topology) -> Iterator[Problem]:
@@ -75,7 +75,7 @@ def _references(t: Topology) -> Iterator[Problem]:
         if name in pes:
             return
         if name in routers:
-            yield Problem(f"{name!r} is a P router; sites attach to PE routers", path=path,
+            yield Problem(f"{name!r} is a P router; only PE routers take attachments", path=path,
                           hint=f"use one of the PEs: {', '.join(sorted(pes)) or 'none'}")
         else:
             yield Problem(f"unknown PE router {name!r}", path=path, hint=_ref_hint(name, pes, "PEs"))
@@ -111,7 +111,7 @@ def _core_links(t: Topology) -> Iterator[Problem]:
                               hint=_ref_hint(end, routers, "routers"))
         key = frozenset((a, b))
         if key in pairs:
-            yield Problem(f"link {a} -- {b} is declared twice (first as link {pairs[key]})", path=path,
+            yield Problem(f"link {a} -- {b} is declared twice (first as provider.links.{pairs[key]})", path=path,
                           hint="remove the repeated link; set bw/delay on the first one")
         else:
             pairs[key] = li

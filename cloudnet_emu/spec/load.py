@@ -34,9 +34,13 @@ def parse_topology(text: str, file: str = "<input>") -> Topology:
     data, positions, problems = load_yaml(text, file)
     if data is None:
         raise SpecError(problems)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not data:
+        if data in (None, {}, []) or data == "":
+            raise SpecError(problems + [Problem("the file is empty", file=file, line=1, col=1,
+                                                hint="start from topologies/cloudnet.yaml")])
+        line, col = positions.get((), (1, 1))
         raise SpecError(problems + [Problem("a topology file is a mapping (name:, provider:, tenants: ...)",
-                                            file=file, line=1, col=1, hint="see topologies/cloudnet.yaml")])
+                                            file=file, line=line, col=col, hint="see topologies/cloudnet.yaml")])
     topo = None
     try:
         topo = Topology.model_validate(data)
@@ -52,7 +56,7 @@ def parse_topology(text: str, file: str = "<input>") -> Topology:
     for p in problems:
         p.file = file
         if not p.line:
-            p.line, p.col = locate(positions, p.path)
+            p.line, p.col = locate(positions, p.path, value=p.at_value)
     if problems:
         raise SpecError(problems)
     return topo
@@ -83,6 +87,16 @@ _PYDANTIC_HINTS = {
     "int_type": "write a whole number",
     "int_parsing": "write a whole number",
     "float_parsing": "write a number",
+    "string_type": "write it as text; quote it if YAML reads it as a number, a date or a boolean",
+    "bool_type": "write true or false",
+    "dict_type": "write a mapping: key: value",
+}
+
+_VALUE_HINTS = {
+    "subnet": "write an IPv4 network with zero host bits, e.g. 10.1.1.0/24",
+    "prefix": "write an IPv4 network with zero host bits, e.g. 198.51.100.0/24",
+    "ip": "a bare IPv4 address, e.g. 10.1.1.10; the prefix length comes from the site's subnet",
+    "delay": "write a number with a unit, e.g. 5ms, 500us, 0.1s",
 }
 
 
@@ -96,8 +110,15 @@ def _from_pydantic(err: dict) -> Problem:
         hint += f"allowed keys here: {', '.join(allowed)}"
         return Problem(f"unknown key {loc[-1]!r}", path=loc, hint=hint)
     msg = err["msg"]
+    hint = _PYDANTIC_HINTS.get(kind, "")
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        hint = _VALUE_HINTS.get(field, "write an IPv4 network, e.g. 100.64.0.0/16" if "pools" in loc else "")
+    elif kind == "too_short":
+        msg = "needs at least one entry"
+    elif kind in ("model_type", "dict_type"):
+        msg = f"expected a mapping (key: value), got {type(err.get('input')).__name__}"
     elif kind == "missing":
         msg = f"missing required key {loc[-1]!r}"
     elif kind == "string_too_long":
@@ -106,7 +127,7 @@ def _from_pydantic(err: dict) -> Problem:
         msg = f"{err['input']!r} is not a valid name"
     elif "input" in err and not isinstance(err["input"], (dict, list)):
         msg = f"{msg}, got {err['input']!r}"
-    return Problem(msg, path=loc, hint=_PYDANTIC_HINTS.get(kind, ""))
+    return Problem(msg, path=loc, hint=hint, at_value=kind not in ("missing",))
 
 
 def _fields_at(loc: tuple) -> list[str]:

@@ -16,7 +16,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from ..naming import MAX_NAME
 
@@ -34,8 +34,12 @@ class Strict(BaseModel):
 def _network(value: str) -> str:
     try:
         net = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as exc:
-        raise ValueError(f"invalid CIDR {value!r}: {exc}") from None
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise ValueError(f"invalid CIDR {value!r}: not an IPv4 network") from None
+        raise ValueError(f"{value!r} has host bits set; the network is {loose}") from None
     if net.version != 4:
         raise ValueError(f"{value!r}: only IPv4 address plans are supported")
     return str(net)
@@ -63,6 +67,8 @@ class LinkProps(Strict):
     def _delay(cls, v):
         if v is None:
             return v
+        if isinstance(v, bool):
+            raise ValueError(f"invalid delay {v!r}: write a number with us, ms or s, e.g. '5ms'")
         if isinstance(v, (int, float)):
             v = f"{v}ms"
         m = DELAY_RE.match(str(v))
@@ -144,8 +150,8 @@ class Tenant(Strict):
 
 class Server(Strict):
     name: Name
-    vcpus: int = Field(gt=0)
-    mem_mb: int = Field(gt=0)
+    vcpus: StrictInt = Field(gt=0)
+    mem_mb: StrictInt = Field(gt=0)
 
 
 class CloudSite(Strict):
