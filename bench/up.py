@@ -50,13 +50,9 @@ def time_mininet(plan, runs: int) -> tuple[list[float], list[float], str]:
     bridges = [a for a in plan.of(OvsBridge)]
     switches = {b.name: f"s{i + 1}" for i, b in enumerate(bridges)}
     port_bridge = {p.name: p.bridge for p in plan.of(OvsPort)}
-    links = []
-    for v in plan.of(Veth):
-        b = hosts[v.b_node] if v.b_node else switches[port_bridge[v.b_if]]
-        links.append((hosts[v.a_node], b))
-    for p in plan.of(OvsPort):
-        if p.type == "patch" and p.bridge.startswith("cnb-") and p.name.startswith("cnt-"):
-            links.append((switches[p.bridge], switches[port_bridge[p.peer]]))
+    def end(node, ifname):
+        return hosts[node] if node else switches[port_bridge[ifname]]
+    links = [(end(v.a_node, v.a_if), end(v.b_node, v.b_if)) for v in plan.of(Veth)]
 
     class Same(Topo):
         def build(self):

@@ -36,7 +36,8 @@ def _objects(plan: Plan) -> dict:
     return {
         "namespaces": [naming.netns(plan.testbed, n.name) for n in plan.nodes],
         "ovs_bridges": [a.name for a in plan.of(OvsBridge)],
-        "root_devs": [a.b_if for a in plan.of(Veth) if a.b_node is None],
+        "root_devs": [a.a_if for a in plan.of(Veth) if a.a_node is None]
+        + [a.b_if for a in plan.of(Veth) if a.b_node is None],
     }
 
 

@@ -4,8 +4,10 @@
     logical router ns   cn-<testbed>-<pe>.<tenant>   VRF fallback: one namespace per VRF
     root-namespace dev  cn<k>-<name>                 k: one letter saying what it is (below)
     OVS bridge          cnb-<site|server>            external_ids:cloudnet-emu-testbed=<testbed>
-    OVS patch port      cnt-<server> / cns-<server>  (site side / server side)
-    uplink veth (root)  cnu-<cloud site>             site switch's trunk toward its PE
+    server trunk veth   cnt-<server> / cns-<server>  (site switch side / server bridge side)
+    CE trunk veth       cnc-<cloud site>             site switch side of the cloud CE router's trunk
+    VM port             cnv-<vm>                     on its server's bridge, access port of the VPC's VLAN
+    hand-off port       cnl-<8 hex>                  per-VLAN port toward a logical CE or a PE (no 802.1Q)
     state               /run/cloudnet-emu/<testbed>/ (0700, root only)
 
 Inside our own namespaces interface names are local and named after the peer node
@@ -26,7 +28,7 @@ PREFIX = "cn"
 MAX_NAME = IFNAMSIZ - len("cnX-")      # 11
 NETNS_PREFIX = "cn-"
 OVS_OWNER_KEY = "cloudnet-emu-testbed"
-ROOT_DEV_RE = re.compile(r"^cn[btsuv]-[a-z0-9.-]+$")
+ROOT_DEV_RE = re.compile(r"^cn[btscvl]-[a-z0-9.-]+$")
 STATE_ROOT = "/run/cloudnet-emu"
 
 
@@ -43,16 +45,36 @@ def bridge(name: str) -> str:
     return f"cnb-{name}"
 
 
-def uplink(site: str) -> str:
-    return f"cnu-{site}"
-
-
-def patch_site_side(server: str) -> str:
+def trunk_site_side(server: str) -> str:
     return f"cnt-{server}"
 
 
-def patch_server_side(server: str) -> str:
+def trunk_server_side(server: str) -> str:
     return f"cns-{server}"
+
+
+def ce_trunk(site: str) -> str:
+    return f"cnc-{site}"
+
+
+def handoff(testbed: str, *parts) -> str:
+    """Root-namespace end of a per-VLAN hand-off veth: unique per testbed and purpose."""
+    import hashlib
+    digest = hashlib.sha1("/".join(map(str, (testbed,) + parts)).encode()).hexdigest()[:8]
+    return f"cnl-{digest}"
+
+
+def pe_attachment(site: str, vlan: int) -> str:
+    """PE-side interface of a cloud VPC attachment (an 802.1Q sub-interface name, or a veth)."""
+    return f"{site}.{vlan}"
+
+
+def vpls_bridge(vpc: str) -> str:
+    return f"br-{vpc}"
+
+
+def vpls_vxlan(vpc: str) -> str:
+    return f"vxl-{vpc}"
 
 
 def vm_port(vm: str) -> str:

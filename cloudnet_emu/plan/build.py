@@ -146,20 +146,30 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
 
 
 def _cloud(plan: Plan, cloud, choice: Choice):
-    """Site switch and server bridges in OVS; the uplink is a VLAN trunk to the PE."""
+    """Figure 2's cloud site: servers' bridges trunked to the site switch, a CE router between it and the PE.
+
+        cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 ─cnc-dc1══tor─ dc1 (CE router) ─up══dc1─ pe3
+
+    Trunks are veth pairs (not OVS patch ports) so that 802.1Q tags can be captured on them.
+    VPCs arrive with VMs (managers/): VLANs on these trunks, logical CEs on the CE router.
+    """
     datapath = choice.realizations["datapath"]
     site_br = naming.bridge(cloud.name)
+    plan.nodes.append(Node(cloud.name, "cloud-ce", forwarding=True, site=cloud.name))
     plan.add(OvsBridge(site_br, datapath, "site", cloud.name))
     for server in cloud.servers:
         br = naming.bridge(server.name)
-        up, down = naming.patch_site_side(server.name), naming.patch_server_side(server.name)
+        up, down = naming.trunk_site_side(server.name), naming.trunk_server_side(server.name)
         plan.add(OvsBridge(br, datapath, "server", server.name),
-                 OvsPort(site_br, up, type="patch", peer=down),
-                 OvsPort(br, down, type="patch", peer=up))
-    uplink = Veth(cloud.pe, cloud.name, None, naming.uplink(cloud.name), role="uplink")
-    plan.add(uplink, OvsPort(site_br, naming.uplink(cloud.name)))
+                 Veth(None, up, None, down, role="trunk"),
+                 OvsPort(site_br, up), OvsPort(br, down))
+    plan.add(Veth(cloud.name, "tor", None, naming.ce_trunk(cloud.name), role="trunk"),
+             OvsPort(site_br, naming.ce_trunk(cloud.name)))
+    uplink = Veth(cloud.name, "up", cloud.pe, cloud.name, role="uplink")
+    plan.add(uplink)
     _shape(plan, uplink, cloud.link, choice)
     plan.info.setdefault("clouds", {})[cloud.name] = {
-        "pe": cloud.pe, "switch": site_br, "datapath": datapath,
+        "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name,
         "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}
-                    for s in cloud.servers}}
+                    for s in cloud.servers},
+        "link": cloud.link.model_dump()}

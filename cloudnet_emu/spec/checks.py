@@ -13,6 +13,8 @@ from typing import Iterator
 from ..errors import Problem
 from .model import Topology
 
+CLOUD_NAME_MAX = 10
+
 
 def _near(word: str, choices) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
@@ -48,6 +50,9 @@ def node_names(t: Topology) -> Iterator[tuple[str, tuple]]:
         yield cloud.name, ("cloud_sites", ci, "name")
         for vi, server in enumerate(cloud.servers):
             yield server.name, ("cloud_sites", ci, "servers", vi, "name")
+    for pi, vpc in enumerate(t.vpcs):
+        for vi, vm in enumerate(vpc.vms):
+            yield vm.name, ("vpcs", pi, "vms", vi, "name")
 
 
 def _dupes(items, kind: str) -> Iterator[Problem]:
@@ -200,7 +205,34 @@ def _addresses(t: Topology) -> Iterator[Problem]:
                                   hint="subnets inside one tenant must not overlap (other tenants may reuse them)")
 
 
+def _cloud_names(t: Topology) -> Iterator[Problem]:
+    for ci, cloud in enumerate(t.cloud_sites):
+        if len(cloud.name) > CLOUD_NAME_MAX:
+            yield Problem(f"cloud site name {cloud.name!r} is too long ({len(cloud.name)} characters, at most "
+                          f"{CLOUD_NAME_MAX})", path=("cloud_sites", ci, "name"),
+                          hint="PE-side attachment interfaces are named <site>.<vlan> (15 characters at most)")
+
+
+def _vms(t: Topology, vi: int, vpc) -> Iterator[Problem]:
+    clouds = {c.name: c for c in t.cloud_sites}
+    for k, vm in enumerate(vpc.vms):
+        path = ("vpcs", vi, "vms", k)
+        cloud = clouds.get(vm.site)
+        if cloud is None:
+            yield Problem(f"unknown cloud site {vm.site!r}", path=path + ("site",),
+                          hint=_ref_hint(vm.site, clouds, "cloud sites"))
+            continue
+        servers = {s.name: s for s in cloud.servers}
+        if vm.server is not None and vm.server not in servers:
+            yield Problem(f"{vm.server!r} is not a server of cloud site {vm.site!r}", path=path + ("server",),
+                          hint=_ref_hint(vm.server, servers, f"servers of {vm.site}"))
+        if vm.ip and vpc.subnet and ipaddress.IPv4Address(vm.ip) not in ipaddress.ip_network(vpc.subnet):
+            yield Problem(f"address {vm.ip} of VM {vm.name!r} is outside the VPC's subnet {vpc.subnet}",
+                          path=path + ("ip",), hint="pick an address in the VPC's subnet, or leave ip out")
+
+
 def _vpcs(t: Topology) -> Iterator[Problem]:
+    yield from _cloud_names(t)
     tenants = {x.name: x for x in t.tenants}
     vlans: dict[int, int] = {}
     for vi, vpc in enumerate(t.vpcs):
@@ -210,6 +242,7 @@ def _vpcs(t: Topology) -> Iterator[Problem]:
             yield Problem(f"unknown tenant {vpc.tenant!r}", path=path + ("tenant",),
                           hint=_ref_hint(vpc.tenant, tenants, "tenants"))
             continue
+        yield from _vms(t, vi, vpc)
         sites = {s.name: s for s in tenant.sites}
         for k, name in enumerate(vpc.sites):
             if name not in sites:

@@ -163,6 +163,23 @@ class CloudSite(Strict):
     link: LinkProps = LinkProps()
 
 
+MAC_RE = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+
+
+class Vm(Strict):
+    """A VM to attach at `up` (the same four steps as `cloudnet-emu vm attach`)."""
+
+    name: Name
+    site: Name = Field(description="cloud site")
+    server: Optional[Name] = Field(None, description="pin to this server (default: the VPC's placement policy)")
+    vcpus: StrictInt = Field(1, gt=0)
+    mem_mb: StrictInt = Field(512, gt=0)
+    ip: Optional[str] = None
+    mac: Optional[str] = Field(None, pattern=MAC_RE, description="lower-case aa:bb:cc:dd:ee:ff")
+
+    _ip = field_validator("ip")(classmethod(lambda cls, v: v if v is None else _address(v)))
+
+
 class Vpc(Strict):
     name: Name
     tenant: Name
@@ -170,6 +187,8 @@ class Vpc(Strict):
     subnet: Optional[str] = Field(None, description="address plan; for vpls defaults to the joined site's subnet")
     sites: list[Name] = Field([], description="enterprise sites of the tenant this VPC joins")
     vlan: Optional[int] = Field(None, ge=1, le=4094, description="802.1Q VLAN id in cloud sites (default: allocated)")
+    placement: Literal["first-fit", "best-fit", "worst-fit"] = "first-fit"
+    vms: list[Vm] = []
 
     _cidr = field_validator("subnet")(classmethod(lambda cls, v: v if v is None else _network(v)))
 

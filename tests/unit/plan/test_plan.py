@@ -139,8 +139,13 @@ def test_cloud_sites_are_ovs(topo):
         ("cnb-dc1", "site", "system"), ("cnb-dc1-s1", "server", "system"), ("cnb-dc1-s2", "server", "system"),
         ("cnb-dc2", "site", "system"), ("cnb-dc2-s1", "server", "system")}
     uplinks = [v for v in plan.of(Veth) if v.role == "uplink"]
-    assert {(v.a_node, v.a_if, v.b_node, v.b_if) for v in uplinks} == {("pe3", "dc1", None, "cnu-dc1"),
-                                                                      ("pe4", "dc2", None, "cnu-dc2")}
+    assert {(v.a_node, v.a_if, v.b_node, v.b_if) for v in uplinks} == {("dc1", "up", "pe3", "dc1"),
+                                                                      ("dc2", "up", "pe4", "dc2")}
+    trunks = {(v.a_node, v.a_if, v.b_node, v.b_if) for v in plan.of(Veth) if v.role == "trunk"}
+    assert trunks == {(None, "cnt-dc1-s1", None, "cns-dc1-s1"), (None, "cnt-dc1-s2", None, "cns-dc1-s2"),
+                      (None, "cnt-dc2-s1", None, "cns-dc2-s1"), ("dc1", "tor", None, "cnc-dc1"),
+                      ("dc2", "tor", None, "cnc-dc2")}
+    assert {n.name for n in plan.nodes if n.kind == "cloud-ce"} == {"dc1", "dc2"}
 
 
 def test_plan_is_deterministic(topo):
