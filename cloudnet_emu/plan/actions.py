@@ -30,7 +30,8 @@ class Veth:
     a_addr: Optional[str] = None
     b_addr: Optional[str] = None
     mtu: int = 1500
-    role: str = "link"         # core | access | lan | internet | uplink | vrf
+    role: str = "link"         # core | access | lan | internet | trunk | vrf | vm | handoff
+    a_mac: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,26 @@ class Vxlan:
     master: Optional[str] = None
     port: int = 4789
     peers: tuple = ()          # remote VTEPs: head-end replication entries
+
+
+@dataclass(frozen=True)
+class FdbAppend:
+    """One more remote VTEP for head-end replication on an existing VXLAN device."""
+
+    node: str
+    dev: str
+    dst: str
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Move a root-namespace interface (a hand-off cable) into `node`, renamed, addressed, enslaved."""
+
+    node: str
+    ifname: str                # its name in the root namespace
+    name: str                  # its name in the node
+    addr: Optional[str] = None
+    master: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class OvsPort:
     peer: Optional[str] = None
     tag: Optional[int] = None  # access VLAN
     trunks: tuple = ()         # () with tag None: trunk of all VLANs
+    ids: tuple = ()            # extra external_ids: (("vm", "web1"), ...)
 
 
 @dataclass(frozen=True)

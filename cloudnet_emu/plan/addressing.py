@@ -5,6 +5,7 @@
     access link #j (PE-CE, PE-DC)   pools.access, j-th /30: PE=.1, CE=.2
     tenant #t VPN transit (VXLAN)   pools.transit, t-th /24: PE #i = .(i+1)
     VNI of tenant #t                10000 + t
+    VNI of VPLS VPC #v              20000 + v
     transport label of router r for the LSP toward PE p     1000 + 100*r + p
     VPN label of tenant #t at egress PE p                   20000 + 100*t + p
 
@@ -45,6 +46,10 @@ def transit(pool: str, tenant_index: int, router_index: int) -> str:
 
 def vni(tenant_index: int) -> int:
     return 10000 + tenant_index
+
+
+def vpls_vni(vpc_index: int) -> int:
+    return 20000 + vpc_index
 
 
 def transport_label(router_index: int, pe_index: int) -> int:

@@ -31,7 +31,10 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     underlay = _provider(plan, topo, choice)
     _internet(plan, topo, choice)
     routers = ROUTERS[choice.realizations["router"]](plan)
-    core = CORES[choice.realizations["core"]](plan, underlay, topo.provider.pools)
+    core = CORES[choice.realizations["core"]](underlay)
+    plan.add(*core.setup())
+    if choice.realizations["core"] == "mpls":
+        plan.info["lsp"] = core.lsps()
     access = iter(range(1 << 30))
     for t_index, tenant in enumerate(topo.tenants):
         members: dict[str, Member] = {}
@@ -40,7 +43,7 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
             _site(plan, site, placement, next(access), topo, choice)
             members.setdefault(site.pe, Member(placement, [])).prefixes.append(site.subnet)
         if len(members) > 1:
-            core.l3vpn(tenant.name, t_index, list(members.values()))
+            core.l3vpn(plan, tenant.name, t_index, list(members.values()))
     for cloud in topo.cloud_sites:
         _cloud(plan, cloud, choice)
     plan.info["vpcs"] = {v.name: {"tenant": v.tenant, "type": v.type, "subnet": v.subnet, "sites": v.sites,
@@ -69,7 +72,6 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
     for r in topo.provider.routers:
         plan.nodes.append(Node(r.name, r.role, forwarding=True, mpls=mpls, loopback=loop[r.name]))
     adj: dict[str, list[tuple[str, str, str]]] = {r: [] for r in index}   # r -> (peer, peer addr, our dev)
-    core_ifs: dict[str, list[str]] = {r: [] for r in index}
     for k, link in enumerate(topo.provider.links):
         a, b = link.endpoints
         a_addr, b_addr = A.p2p(pools.core, k)
@@ -79,13 +81,13 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
         plan.info.setdefault("core_links", []).append({"a": a, "b": b, "a_addr": a_addr, "b_addr": b_addr})
         adj[a].append((b, A.bare(b_addr), b))
         adj[b].append((a, A.bare(a_addr), a))
-        core_ifs[a].append(b)
-        core_ifs[b].append(a)
     next_hop = _shortest_paths(adj)
     for (src, dst), hop in sorted(next_hop.items()):
         plan.add(Route(src, loop[dst], via=hop.via, dev=hop.dev))
     plan.info["loopbacks"] = loop
-    return Underlay(index, pe_index, loop, next_hop, core_ifs)
+    underlay = Underlay(index, pe_index, loop, next_hop, pools.model_dump())
+    plan.info["underlay"] = underlay.to_dict()
+    return underlay
 
 
 def _shortest_paths(adj) -> dict[tuple[str, str], Hop]:
@@ -146,12 +148,13 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
 
 
 def _cloud(plan: Plan, cloud, choice: Choice):
-    """Figure 2's cloud site: servers' bridges trunked to the site switch, a CE router between it and the PE.
+    """Figure 2's cloud site: servers' bridges trunked to the site switch, and a CE router.
 
-        cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 ─cnc-dc1══tor─ dc1 (CE router) ─up══dc1─ pe3
+        cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 (site switch)        dc1 (CE router namespace)
 
     Trunks are veth pairs (not OVS patch ports) so that 802.1Q tags can be captured on them.
-    VPCs arrive with VMs (managers/): VLANs on these trunks, logical CEs on the CE router.
+    VPCs arrive with VMs (managers/): a VLAN on the switches, a logical CE on the CE router
+    (a VRF) or beside it (a namespace), each VLAN handed off on an OVS access port.
     """
     datapath = choice.realizations["datapath"]
     site_br = naming.bridge(cloud.name)
@@ -163,11 +166,6 @@ def _cloud(plan: Plan, cloud, choice: Choice):
         plan.add(OvsBridge(br, datapath, "server", server.name),
                  Veth(None, up, None, down, role="trunk"),
                  OvsPort(site_br, up), OvsPort(br, down))
-    plan.add(Veth(cloud.name, "tor", None, naming.ce_trunk(cloud.name), role="trunk"),
-             OvsPort(site_br, naming.ce_trunk(cloud.name)))
-    uplink = Veth(cloud.name, "up", cloud.pe, cloud.name, role="uplink")
-    plan.add(uplink)
-    _shape(plan, uplink, cloud.link, choice)
     plan.info.setdefault("clouds", {})[cloud.name] = {
         "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name,
         "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}

@@ -4,7 +4,6 @@
     router      vrf             netns            Linux VRF devices
     core        mpls            vxlan            mpls_router + mpls_iptunnel
     datapath    system          netdev           openvswitch kernel module
-    vlan        subif           port             8021q (PE side of cloud VLANs)
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
 A forced realization the kernel cannot build, or link delay/loss without netem and
@@ -22,7 +21,6 @@ CHOICES = {
     "router": (("vrf", ("vrf",)), ("netns", ())),
     "core": (("mpls", ("mpls", "mpls_iptunnel")), ("vxlan", ("vxlan",))),
     "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev", ())),
-    "vlan": (("subif", ("8021q",)), ("port", ())),
 }
 WHY = {
     "vrf": "Linux VRF devices, one per tenant on each PE",
@@ -31,8 +29,6 @@ WHY = {
     "vxlan": "VXLAN: one VNI per tenant VPN between PE loopbacks (no MPLS forwarding in this kernel)",
     "system": "Open vSwitch kernel datapath",
     "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module)",
-    "subif": "802.1Q sub-interfaces on the PE uplink",
-    "port": "one OVS access port per VLAN toward the PE (no 802.1Q in this kernel)",
 }
 
 

@@ -8,16 +8,23 @@
                tenant's PEs, head-end replication; each PE VRF has an address on it
                (pools.transit) and routes remote site prefixes via the remote PE's address.
 
-`l3vpn(tenant, members)` is the whole interface: members are (Placement, prefixes
-behind it); the core wires every member to every other one.
+The interface is three incremental steps, each returning actions, so that `up` (a full
+mesh at once) and the Network Manager (one new VPN endpoint at a time) share them:
+
+    join(tenant, t, placement, peers)       make a PE a member of the tenant's VPN
+    greet(tenant, t, member, newcomer)      tell an existing member about a new one
+    route(tenant, t, at, prefix, egress)    reach `prefix` behind `egress` from `at`
+
+VPLS instances (L2, `vpls()`) run over VXLAN in both realizations: the kernel has no
+Ethernet-over-MPLS pseudowires.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from .. import naming
 from . import addressing
-from .actions import MplsRoute, Plan, Route, Veth, Vxlan
+from .actions import Bridge, FdbAppend, MplsRoute, Plan, Route, Veth, Vxlan
 from .routers import Placement
 
 
@@ -36,7 +43,19 @@ class Underlay:
     pe_index: dict[str, int]                      # PE -> index among PEs
     loopback: dict[str, str]                      # router -> a.b.c.d/32
     next_hop: dict[tuple[str, str], Hop]          # (from, to) -> hop
-    core_ifs: dict[str, list[str]] = field(default_factory=dict)   # router -> core interfaces
+    pools: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "pe_index": self.pe_index, "loopback": self.loopback, "pools": self.pools,
+                "next_hop": [[a, b, asdict(h)] for (a, b), h in self.next_hop.items()]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Underlay":
+        return cls(d["index"], d["pe_index"], d["loopback"], {(a, b): Hop(**h) for a, b, h in d["next_hop"]},
+                   d["pools"])
+
+    def lo(self, router: str) -> str:
+        return addressing.bare(self.loopback[router])
 
 
 @dataclass
@@ -48,98 +67,121 @@ class Member:
 class VpnCore:
     name = ""
 
-    def __init__(self, plan: Plan, underlay: Underlay, pools):
-        self.plan, self.u, self.pools = plan, underlay, pools
+    def __init__(self, underlay: Underlay):
+        self.u = underlay
 
-    def l3vpn(self, tenant: str, tenant_index: int, members: list[Member]) -> None:
+    def join(self, tenant: str, t: int, p: Placement, peers: list[Placement]) -> list:
         raise NotImplementedError
+
+    def greet(self, tenant: str, t: int, member: Placement, newcomer: Placement) -> list:
+        raise NotImplementedError
+
+    def route(self, tenant: str, t: int, at: Placement, prefix: str, egress: Placement) -> list:
+        raise NotImplementedError
+
+    def describe(self, tenant: str, t: int, members: list[Placement]) -> dict:
+        raise NotImplementedError
+
+    def setup(self) -> list:
+        """Core-wide state needed before any VPN (MPLS: the transport LSPs)."""
+        return []
+
+    def l3vpn(self, plan: Plan, tenant: str, t: int, members: list[Member]) -> None:
+        """A full mesh among members, as `up` builds it."""
+        places = [m.placement for m in members]
+        for m in members:
+            plan.add(*self.join(tenant, t, m.placement, [p for p in places if p is not m.placement]))
+        for m in members:
+            for other in members:
+                if other is not m:
+                    for prefix in other.prefixes:
+                        plan.add(*self.route(tenant, t, m.placement, prefix, other.placement))
+        plan.info.setdefault("vpn", {})[tenant] = self.describe(tenant, t, places)
+
+    # VPLS: a bridge per instance on each PE, VXLAN between them (both realizations).
+    def vpls(self, vpc: str, v: int, pe: str, peers: list[str]) -> list:
+        return [Bridge(pe, naming.vpls_bridge(vpc)),
+                Vxlan(pe, naming.vpls_vxlan(vpc), addressing.vpls_vni(v), self.u.lo(pe), into=pe,
+                      master=naming.vpls_bridge(vpc), peers=tuple(self.u.lo(x) for x in peers))]
+
+    def vpls_greet(self, vpc: str, pe: str, newcomer: str) -> list:
+        return [FdbAppend(pe, naming.vpls_vxlan(vpc), self.u.lo(newcomer))]
 
 
 class VxlanCore(VpnCore):
     name = "vxlan"
 
-    def l3vpn(self, tenant, tenant_index, members):
-        vni = addressing.vni(tenant_index)
-        dev = naming.vxlan_dev(tenant)
-        addr = {m.placement.pe: addressing.transit(self.pools.transit, tenant_index, self.u.index[m.placement.pe])
-                for m in members}
-        for m in members:
-            p = m.placement
-            peers = tuple(addressing.bare(self.u.loopback[o.placement.pe]) for o in members if o is not m)
-            self.plan.add(Vxlan(p.pe, dev, vni, addressing.bare(self.u.loopback[p.pe]), into=p.node,
-                                addr=addr[p.pe], master=p.master, peers=peers))
-            for other in members:
-                if other is not m:
-                    for prefix in other.prefixes:
-                        self.plan.add(Route(p.node, prefix, via=addressing.bare(addr[other.placement.pe]),
-                                            dev=dev, table=p.table))
-        self.plan.info.setdefault("vpn", {})[tenant] = {"core": "vxlan", "vni": vni, "transit": addr}
+    def _addr(self, t: int, pe: str) -> str:
+        return addressing.transit(self.u.pools["transit"], t, self.u.index[pe])
+
+    def join(self, tenant, t, p, peers):
+        return [Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.node,
+                      addr=self._addr(t, p.pe), master=p.master, peers=tuple(self.u.lo(x.pe) for x in peers))]
+
+    def greet(self, tenant, t, member, newcomer):
+        return [FdbAppend(member.node, naming.vxlan_dev(tenant), self.u.lo(newcomer.pe))]
+
+    def route(self, tenant, t, at, prefix, egress):
+        return [Route(at.node, prefix, via=addressing.bare(self._addr(t, egress.pe)), dev=naming.vxlan_dev(tenant),
+                      table=at.table)]
+
+    def describe(self, tenant, t, members):
+        return {"core": "vxlan", "vni": addressing.vni(t), "transit": {p.pe: self._addr(t, p.pe) for p in members}}
 
 
 class MplsCore(VpnCore):
     name = "mpls"
 
-    def __init__(self, plan, underlay, pools):
-        super().__init__(plan, underlay, pools)
-        self._lsps()
-
     def _label(self, router: str, egress: str) -> int:
         return addressing.transport_label(self.u.index[router], self.u.pe_index[egress])
 
-    def _lsps(self):
+    def _vpn(self, t: int, pe: str) -> int:
+        return addressing.vpn_label(t, self.u.pe_index[pe])
+
+    def setup(self):
         """Transport LSPs toward every PE: swap at every hop, pop-and-look-again at the egress."""
+        actions = []
         for egress in self.u.pe_index:
             for router in self.u.index:
                 label = self._label(router, egress)
                 if router == egress:
-                    self.plan.add(MplsRoute(router, label, dev="lo"))
+                    actions.append(MplsRoute(router, label, dev="lo"))
                 else:
                     hop = self.u.next_hop[(router, egress)]
-                    self.plan.add(MplsRoute(router, label, out=(self._label(hop.router, egress),),
-                                            via=addressing.bare(hop.via), dev=hop.dev))
-        self.plan.info["lsp"] = {f"{r}->{e}": self._label(r, e) for e in self.u.pe_index for r in self.u.index}
+                    actions.append(MplsRoute(router, label, out=(self._label(hop.router, egress),),
+                                             via=addressing.bare(hop.via), dev=hop.dev))
+        return actions
 
-    def l3vpn(self, tenant, tenant_index, members):
-        labels = {}
-        for m in members:
-            p = m.placement
-            vpn = addressing.vpn_label(tenant_index, self.u.pe_index[p.pe])
-            labels[p.pe] = vpn
-            inward = self._inward(p, tenant_index)
-            self.plan.add(MplsRoute(p.pe, vpn, **inward))
-            for other in members:
-                if other is m:
-                    continue
-                egress = other.placement.pe
-                their_vpn = addressing.vpn_label(tenant_index, self.u.pe_index[egress])
-                hop = self.u.next_hop[(p.pe, egress)]
-                stack = (self._label(hop.router, egress), their_vpn)
-                for prefix in other.prefixes:
-                    if p.master is not None:   # kernel VRF: push both labels straight from the VRF table
-                        self.plan.add(Route(p.pe, prefix, via=addressing.bare(hop.via), dev=hop.dev,
-                                            table=p.table, labels=stack))
-                    else:                      # VRF namespace: push the VPN label; the PE adds transport
-                        self.plan.add(Route(p.node, prefix, via=self._pe_side(p), dev=p.pe, labels=(their_vpn,)))
-                if p.master is None:
-                    self.plan.add(MplsRoute(p.pe, their_vpn, out=stack, via=addressing.bare(hop.via), dev=hop.dev))
-        self.plan.info.setdefault("vpn", {})[tenant] = {"core": "mpls", "vpn_labels": labels}
+    def lsps(self) -> dict:
+        return {f"{r}->{e}": self._label(r, e) for e in self.u.pe_index for r in self.u.index}
 
-    # VRF-as-namespace needs a link between the PE and its VRF namespace to carry labels.
-    def _link(self, p: Placement, tenant_index: int) -> tuple[str, str]:
-        k = 4096 + tenant_index * 64 + self.u.pe_index[p.pe]
-        return addressing.p2p(self.pools.access, k)
+    # A VRF realized as a namespace reaches its PE's label stack through a veth.
+    def _vrf_link(self, t: int, p: Placement) -> tuple[str, str]:
+        return addressing.p2p(self.u.pools["access"], 4096 + t * 64 + self.u.pe_index[p.pe])
 
-    def _pe_side(self, p: Placement) -> str:
-        return addressing.bare(self._links[(p.pe, p.tenant)][0])
+    def join(self, tenant, t, p, peers):
+        vpn = self._vpn(t, p.pe)
+        if p.master is not None:          # kernel VRF: pop the VPN label into the VRF device
+            return [MplsRoute(p.pe, vpn, dev=p.master)]
+        pe_addr, vrf_addr = self._vrf_link(t, p)
+        return [Veth(p.pe, tenant, p.node, p.pe, a_addr=pe_addr, b_addr=vrf_addr, role="vrf"),
+                MplsRoute(p.pe, vpn, via=addressing.bare(vrf_addr), dev=tenant)]
 
-    def _inward(self, p: Placement, tenant_index: int) -> dict:
-        if p.master is not None:
-            return {"dev": p.master}
-        self._links = getattr(self, "_links", {})
-        pe_addr, vrf_addr = self._link(p, tenant_index)
-        self._links[(p.pe, p.tenant)] = (pe_addr, vrf_addr)
-        self.plan.add(Veth(p.pe, p.tenant, p.node, p.pe, a_addr=pe_addr, b_addr=vrf_addr, role="vrf"))
-        return {"via": addressing.bare(vrf_addr), "dev": p.tenant}
+    def greet(self, tenant, t, member, newcomer):
+        return []
+
+    def route(self, tenant, t, at, prefix, egress):
+        hop = self.u.next_hop[(at.pe, egress.pe)]
+        stack = (self._label(hop.router, egress.pe), self._vpn(t, egress.pe))
+        if at.master is not None:         # kernel VRF: push both labels straight from the VRF table
+            return [Route(at.pe, prefix, via=addressing.bare(hop.via), dev=hop.dev, table=at.table, labels=stack)]
+        # VRF namespace: push the VPN label toward the PE, which swaps it for [transport, VPN]
+        pe_addr, _ = self._vrf_link(t, at)
+        return [Route(at.node, prefix, via=addressing.bare(pe_addr), dev=at.pe, labels=(stack[1],)),
+                MplsRoute(at.pe, stack[1], out=stack, via=addressing.bare(hop.via), dev=hop.dev)]
+
+    def describe(self, tenant, t, members):
+        return {"core": "mpls", "vpn_labels": {p.pe: self._vpn(t, p.pe) for p in members}}
 
 
 CORES = {"mpls": MplsCore, "vxlan": VxlanCore}

@@ -11,7 +11,7 @@ callers which node, master device and table to use; it is idempotent per (pe, te
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 from .. import naming
@@ -38,30 +38,42 @@ class LogicalRouters:
     def vrf(self, pe: str, tenant: str, tenant_index: int) -> Placement:
         key = (pe, tenant)
         if key not in self.placed:
-            self.placed[key] = self._create(pe, tenant, tenant_index)
+            placement, nodes, actions = self.create(pe, tenant, tenant_index)
+            self.plan.nodes.extend(nodes)
+            self.plan.add(*actions)
+            self.placed[key] = placement
+            self.plan.info.setdefault("vrfs", {})[f"{pe}/{tenant}"] = asdict(placement)
         return self.placed[key]
 
-    def _create(self, pe: str, tenant: str, tenant_index: int) -> Placement:
+    @staticmethod
+    def create(pe: str, tenant: str, index: int) -> tuple[Placement, list, list]:
+        """(placement, new nodes, actions) of a VRF named `tenant` on router `pe`."""
         raise NotImplementedError
+
+
+UNREACHABLE_METRIC = 4278198272   # what `ip route add vrf X unreachable default` uses: last resort
 
 
 class KernelVrf(LogicalRouters):
     name = "vrf"
 
-    def _create(self, pe, tenant, tenant_index):
-        dev, table = naming.vrf_dev(tenant), addressing.vrf_table(tenant_index)
-        self.plan.add(Vrf(pe, dev, table), Route(pe, "0.0.0.0/0", table=table, kind="unreachable", metric=4278198272))
-        return Placement(pe, tenant, pe, dev, table)
+    @staticmethod
+    def create(pe, tenant, index):
+        dev, table = naming.vrf_dev(tenant), addressing.vrf_table(index)
+        return (Placement(pe, tenant, pe, dev, table), [],
+                [Vrf(pe, dev, table), Route(pe, "0.0.0.0/0", table=table, kind="unreachable",
+                                            metric=UNREACHABLE_METRIC)])
 
 
 class NetnsVrf(LogicalRouters):
     name = "netns"
 
-    def _create(self, pe, tenant, tenant_index):
+    @staticmethod
+    def create(pe, tenant, index):
         node = naming.vrf_node(pe, tenant)
-        self.plan.nodes.append(Node(node, "vrf", forwarding=True, tenant=tenant, site=pe))
-        self.plan.add(Route(node, "0.0.0.0/0", kind="unreachable", metric=4278198272))
-        return Placement(pe, tenant, node, None, None)
+        return (Placement(pe, tenant, node, None, None),
+                [Node(node, "vrf", forwarding=True, tenant=tenant, site=pe)],
+                [Route(node, "0.0.0.0/0", kind="unreachable", metric=UNREACHABLE_METRIC)])
 
 
 ROUTERS = {"vrf": KernelVrf, "netns": NetnsVrf}

@@ -18,8 +18,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, ovs
-from ..plan.actions import (Bridge, Enslave, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route, Shape,
-                            Veth, Vrf, Vxlan)
+from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
+                            Shape, Veth, Vrf, Vxlan)
 from . import shaping
 
 Progress = Callable[[str], None]
@@ -87,24 +87,32 @@ def create_namespaces(k: Kernel, nodes: list[Node]) -> None:
 
 def apply_plan(plan: Plan, progress: Progress = lambda s: None) -> None:
     """Build everything in the plan.  On failure the caller tears down (see lifecycle)."""
-    k = Kernel(plan.testbed)
+    apply_actions(plan.testbed, plan.nodes, plan.actions, progress)
+
+
+def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Progress = lambda s: None,
+                  mpls_nodes: tuple = ()) -> None:
+    """Create NODES, then apply ACTIONS in order (OVS in one transaction, shaping last)."""
+    k = Kernel(testbed)
     try:
-        progress(f"namespaces ({len(plan.nodes)})")
-        create_namespaces(k, plan.nodes)
+        if nodes:
+            progress(f"namespaces ({len(nodes)})")
+            create_namespaces(k, nodes)
         progress("links, VRFs, tunnels, routes")
         deferred_ovs = []
         shapes = []
-        for action in plan.actions:
+        for action in actions:
             if isinstance(action, (OvsBridge, OvsPort)):
                 deferred_ovs.append(action)
             elif isinstance(action, Shape):
                 shapes.append(action)
             else:
                 APPLY[type(action)](k, action)
-        _enable_mpls(k, plan)
+        _enable_mpls(k, [n.name for n in nodes if n.mpls] + list(mpls_nodes))
         if deferred_ovs:
-            progress(f"Open vSwitch ({sum(isinstance(a, OvsBridge) for a in deferred_ovs)} bridges)")
-            _ovs(plan.testbed, deferred_ovs)
+            progress(f"Open vSwitch ({sum(isinstance(a, OvsBridge) for a in deferred_ovs)} bridges, "
+                     f"{sum(isinstance(a, OvsPort) for a in deferred_ovs)} ports)")
+            _ovs(testbed, deferred_ovs)
         if shapes:
             progress(f"link shaping ({len(shapes)} interfaces)")
             for s in shapes:
@@ -119,9 +127,10 @@ def _veth(k: Kernel, a: Veth):
         peer_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
     else:
         peer_ns = k.netns(a.b_node)
+    extra = {"address": a.a_mac} if a.a_mac else {}
     try:
-        _nl(f"veth {a.a_node}:{a.a_if} -- {a.b_node or 'root'}:{a.b_if}", ip.link, "add", ifname=a.a_if,
-            kind="veth", mtu=a.mtu, peer={"ifname": a.b_if, "net_ns_fd": peer_ns, "mtu": a.mtu})
+        _nl(f"veth {a.a_node or 'root'}:{a.a_if} -- {a.b_node or 'root'}:{a.b_if}", ip.link, "add", ifname=a.a_if,
+            kind="veth", mtu=a.mtu, peer={"ifname": a.b_if, "net_ns_fd": peer_ns, "mtu": a.mtu}, **extra)
     finally:
         if isinstance(peer_ns, int):
             os.close(peer_ns)
@@ -170,6 +179,26 @@ def _vxlan(k: Kernel, v: Vxlan):
                netns=k.netns(v.into), check=False)
 
 
+def _fdb(k: Kernel, f: FdbAppend):
+    ns.run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", f.dev, "dst", f.dst], netns=k.netns(f.node),
+           check=False)
+
+
+def _adopt(k: Kernel, a: Adopt):
+    """Take a hand-off cable from the root namespace into node, under its local name."""
+    root = k.ip(None)
+    found = root.link_lookup(ifname=a.ifname)
+    if found:
+        idx = found[0]
+        root.link("set", index=idx, state="down")
+        _nl(f"move {a.ifname} into {k.netns(a.node)}", root.link, "set", index=idx, net_ns_fd=k.netns(a.node))
+        ip = k.ip(a.node)
+        _nl(f"rename {a.ifname} to {a.name}", ip.link, "set", index=k.index(a.node, a.ifname), ifname=a.name)
+    if a.master:
+        _enslave(k, Enslave(a.node, a.name, a.master))
+    _up(k, a.node, a.name, a.addr)
+
+
 def _route(k: Kernel, r: Route):
     ip = k.ip(r.node)
     kw = {"dst": r.dst}
@@ -201,12 +230,12 @@ def _mpls_route(k: Kernel, m: MplsRoute):
     ns.run(argv)
 
 
-def _enable_mpls(k: Kernel, plan: Plan):
+def _enable_mpls(k: Kernel, nodes: list[str]):
     """MPLS input on every interface of a label-switching router (core, lo, VRF links)."""
-    for node in plan.nodes:
-        if node.mpls:
-            for link in k.ip(node.name).get_links():
-                ns.sysctl(k.netns(node.name), f"net/mpls/conf/{link.get_attr('IFLA_IFNAME')}/input", 1)
+    for node in nodes:
+        for link in k.ip(node).get_links():
+            name = link.get_attr("IFLA_IFNAME")
+            ns.sysctl(k.netns(node), f"net/mpls/conf/{name}/input", 1)
 
 
 def _ovs(testbed: str, actions: list):
@@ -220,7 +249,8 @@ def _ovs(testbed: str, actions: list):
                       "other_config:mac-aging-time=300"]]
         else:
             cmds.append(["--may-exist", "add-port", a.bridge, a.name])
-            sets = [f"external_ids:{naming.OVS_OWNER_KEY}={testbed}"]
+            sets = [f"external_ids:{naming.OVS_OWNER_KEY}={testbed}"] + \
+                [f"external_ids:cloudnet-emu-{k}={v}" for k, v in a.ids]
             if a.tag is not None:
                 sets += [f"tag={a.tag}", "vlan_mode=access"]
             elif a.trunks:
@@ -236,4 +266,4 @@ def _ovs(testbed: str, actions: list):
 
 
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
-         MplsRoute: _mpls_route}
+         MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt}

@@ -51,7 +51,7 @@ def test_figure1_comes_up_and_isolates_tenants(testbed):
 def test_realizations_are_the_ones_doctor_announces(testbed):
     real = testbed["realizations"]
     if FULL_KERNEL:
-        assert real == {"router": "vrf", "core": "mpls", "datapath": "system", "vlan": "subif"}
+        assert real == {"router": "vrf", "core": "mpls", "datapath": "system"}
         vrfs = _run(["ip", "-n", _ns(testbed, "pe1"), "-j", "-d", "link", "show", "type", "vrf"])
         names = {l["ifname"]: l["linkinfo"]["info_data"]["table"] for l in json.loads(vrfs.stdout)}
         assert names == {"vrf-acme": 100, "vrf-bravo": 101}

@@ -28,7 +28,7 @@ def topo():
 
 def test_full_kernel_gets_first_choices(topo):
     c = choose(topo, features())
-    assert c.realizations == {"router": "vrf", "core": "mpls", "datapath": "system", "vlan": "subif"}
+    assert c.realizations == {"router": "vrf", "core": "mpls", "datapath": "system"}
     assert c.degradations == [] and c.shaping_delay
 
 
@@ -38,7 +38,7 @@ def test_reduced_kernel_gets_fallbacks_and_needs_degrade(topo):
     assert any("pe1--p1: delay 2ms needs sch_netem" in m for m in exc.value.missing)
     assert any("--degrade" in m for m in exc.value.missing)
     c = choose(topo, REDUCED, degrade=True)
-    assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev", "vlan": "port"}
+    assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev"}
     assert len(c.degradations) == 9 and not c.shaping_delay
 
 
@@ -138,13 +138,9 @@ def test_cloud_sites_are_ovs(topo):
     assert {(b.name, b.role, b.datapath) for b in plan.of(OvsBridge)} == {
         ("cnb-dc1", "site", "system"), ("cnb-dc1-s1", "server", "system"), ("cnb-dc1-s2", "server", "system"),
         ("cnb-dc2", "site", "system"), ("cnb-dc2-s1", "server", "system")}
-    uplinks = [v for v in plan.of(Veth) if v.role == "uplink"]
-    assert {(v.a_node, v.a_if, v.b_node, v.b_if) for v in uplinks} == {("dc1", "up", "pe3", "dc1"),
-                                                                      ("dc2", "up", "pe4", "dc2")}
     trunks = {(v.a_node, v.a_if, v.b_node, v.b_if) for v in plan.of(Veth) if v.role == "trunk"}
     assert trunks == {(None, "cnt-dc1-s1", None, "cns-dc1-s1"), (None, "cnt-dc1-s2", None, "cns-dc1-s2"),
-                      (None, "cnt-dc2-s1", None, "cns-dc2-s1"), ("dc1", "tor", None, "cnc-dc1"),
-                      ("dc2", "tor", None, "cnc-dc2")}
+                      (None, "cnt-dc2-s1", None, "cns-dc2-s1")}
     assert {n.name for n in plan.nodes if n.kind == "cloud-ce"} == {"dc1", "dc2"}
 
 

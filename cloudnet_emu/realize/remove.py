@@ -1,0 +1,78 @@
+"""Undo actions one by one (detach, migration): the inverse of apply.py, in reverse order.
+
+Each inverse tolerates "already gone" (ENOENT, ENODEV, ESRCH), so undoing twice is harmless.
+Objects that vanish with a parent (addresses, enslavement, qdiscs on a deleted link)
+need no inverse of their own.
+"""
+from __future__ import annotations
+
+import errno
+import os
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from ..errors import RealizeError
+from ..kernel import ns, ovs
+from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Route, Shape,
+                            Veth, Vrf, Vxlan)
+from .apply import Kernel
+
+GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}
+
+
+def _del_link(k: Kernel, node, ifname):
+    ip = k.ip(node)
+    found = ip.link_lookup(ifname=ifname)
+    if found:
+        try:
+            ip.link("del", index=found[0])
+        except NetlinkError as exc:
+            if exc.code not in GONE:
+                raise RealizeError(f"delete {ifname} in {k.netns(node) or 'root namespace'}", exc.code,
+                                   os.strerror(exc.code)) from None
+
+
+def _route(k: Kernel, r: Route):
+    kw = {"dst": r.dst}
+    if r.table is not None:
+        kw["table"] = r.table
+    if r.kind == "unreachable":
+        kw["type"] = "unreachable"
+        if r.metric is not None:
+            kw["priority"] = r.metric
+    try:
+        k.ip(r.node).route("del", **kw)
+    except NetlinkError as exc:
+        if exc.code not in GONE:
+            raise RealizeError(f"delete route {r.dst} in {k.netns(r.node)}", exc.code, os.strerror(exc.code)) from None
+
+
+def undo(testbed: str, nodes: list[Node], actions: list) -> None:
+    """Remove what apply_actions(testbed, nodes, actions) built."""
+    k = Kernel(testbed)
+    try:
+        ports = [a.name for a in actions if isinstance(a, OvsPort)]
+        bridges = [a.name for a in actions if isinstance(a, OvsBridge)]
+        ovs.vsctl([["--if-exists", "del-port", p] for p in ports] + [["--if-exists", "del-br", b] for b in bridges])
+        for a in reversed(actions):
+            if isinstance(a, Veth):
+                _del_link(k, a.a_node, a.a_if)
+            elif isinstance(a, (Bridge, Vrf)):
+                _del_link(k, a.node, a.name)
+            elif isinstance(a, Vxlan):
+                _del_link(k, a.into, a.name)
+            elif isinstance(a, Adopt):
+                _del_link(k, a.node, a.name)
+            elif isinstance(a, Route):
+                _route(k, a)
+            elif isinstance(a, MplsRoute):
+                ns.run(["ip", "-n", k.netns(a.node), "-f", "mpls", "route", "del", str(a.label)], check=False)
+            elif isinstance(a, FdbAppend):
+                ns.run(["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", a.dev, "dst", a.dst],
+                       netns=k.netns(a.node), check=False)
+            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge)):
+                pass
+    finally:
+        k.close()
+    for node in reversed(nodes):
+        ns.delete(k.netns(node.name))
