@@ -74,3 +74,7 @@ class RealizeError(CloudnetError):
 
 class StateError(CloudnetError):
     """About running testbeds: none running, several running, already up, locked."""
+
+
+class PlacementError(CloudnetError):
+    """No server can take the VM, or a pinned address/name/MAC is taken; nothing was built."""

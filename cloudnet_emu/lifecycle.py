@@ -115,7 +115,13 @@ def teardown(testbed: str, record: dict | None) -> None:
             others.update(other.get("namespaces", []))
     namespaces = set(record.get("namespaces", []))
     namespaces |= {n for n in ns.listing() if naming.is_ours_netns(n, testbed) and n not in others}
-    ovs.delete_bridges(set(record.get("ovs_bridges", [])) | set(ovs.owned_bridges(testbed)))
+    bridges = set(record.get("ovs_bridges", [])) | set(ovs.owned_bridges(testbed))
+    # veth ends the managers plugged into our bridges (VM ports, hand-off cables) live in the root namespace
+    plugged = [p for b in bridges for p in ovs.ports(b) if naming.ROOT_DEV_RE.match(p)]
+    ovs.delete_bridges(bridges)
+    for dev in plugged:
+        if os.path.exists(f"/sys/class/net/{dev}"):
+            ns.run(["ip", "link", "del", dev], check=False)
     for name in sorted(namespaces):
         ns.delete(name)
     for dev in record.get("root_devs", []):

@@ -51,3 +51,8 @@ def owned_bridges(testbed: str | None = None) -> dict[str, str]:
 
 def delete_bridges(names: Iterable[str]) -> None:
     vsctl(["--if-exists", "del-br", n] for n in names)
+
+
+def ports(bridge: str) -> list[str]:
+    res = run(VSCTL + ["list-ports", bridge], check=False)
+    return res.stdout.split() if res.returncode == 0 else []

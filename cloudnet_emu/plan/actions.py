@@ -32,6 +32,7 @@ class Veth:
     mtu: int = 1500
     role: str = "link"         # core | access | lan | internet | trunk | vrf | vm | handoff
     a_mac: Optional[str] = None
+    proxy_arp: bool = False    # on the a end: answer ARP for addresses routed elsewhere
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ class FdbAppend:
     node: str
     dev: str
     dst: str
+
+
+@dataclass(frozen=True)
+class Address:
+    node: str
+    ifname: str
+    addr: str
 
 
 @dataclass(frozen=True)
@@ -162,3 +170,20 @@ class Plan:
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
+
+
+KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
+                                 OvsBridge, OvsPort, Shape)}
+
+
+def to_json(obj) -> dict:
+    """An action or node as plain data (the managers keep their undo logs as JSON)."""
+    from dataclasses import asdict
+    return {"@": type(obj).__name__, **asdict(obj)}
+
+
+def from_json(d: dict):
+    d = dict(d)
+    cls = KINDS[d.pop("@")]
+    return cls(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                  for k, v in d.items()})

@@ -46,8 +46,12 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
             core.l3vpn(plan, tenant.name, t_index, list(members.values()))
     for cloud in topo.cloud_sites:
         _cloud(plan, cloud, choice)
-    plan.info["vpcs"] = {v.name: {"tenant": v.tenant, "type": v.type, "subnet": v.subnet, "sites": v.sites,
-                                  "vlan": v.vlan, "vms": []} for v in topo.vpcs}
+    plan.info["tenants"] = [t.name for t in topo.tenants]
+    site_subnet = {s.name: s.subnet for t in topo.tenants for s in t.sites}
+    plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
+                                  "subnet": v.subnet or (site_subnet.get(v.sites[0]) if v.sites else None),
+                                  "sites": v.sites, "vlan": v.vlan, "placement": v.placement,
+                                  "vms": [vm.model_dump() for vm in v.vms]} for i, v in enumerate(topo.vpcs)}
     return plan
 
 

@@ -18,7 +18,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, ovs
-from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
+from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
                             Shape, Veth, Vrf, Vxlan)
 from . import shaping
 
@@ -136,6 +136,9 @@ def _veth(k: Kernel, a: Veth):
             os.close(peer_ns)
     for node, ifname, addr in ((a.a_node, a.a_if, a.a_addr), (a.b_node, a.b_if, a.b_addr)):
         _up(k, node, ifname, addr)
+    if a.proxy_arp:
+        ns.sysctl(k.netns(a.a_node), f"net/ipv4/conf/{a.a_if}/proxy_arp", 1)
+        ns.sysctl(k.netns(a.a_node), f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)   # default: up to 0.8 s
 
 
 def _up(k: Kernel, node, ifname, addr=None):
@@ -182,6 +185,10 @@ def _vxlan(k: Kernel, v: Vxlan):
 def _fdb(k: Kernel, f: FdbAppend):
     ns.run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", f.dev, "dst", f.dst], netns=k.netns(f.node),
            check=False)
+
+
+def _address(k: Kernel, a: Address):
+    _up(k, a.node, a.ifname, a.addr)
 
 
 def _adopt(k: Kernel, a: Adopt):
@@ -266,4 +273,4 @@ def _ovs(testbed: str, actions: list):
 
 
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
-         MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt}
+         MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address}

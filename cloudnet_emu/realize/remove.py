@@ -55,6 +55,9 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
         bridges = [a.name for a in actions if isinstance(a, OvsBridge)]
         ovs.vsctl([["--if-exists", "del-port", p] for p in ports] + [["--if-exists", "del-br", b] for b in bridges])
         for a in reversed(actions):
+            node = getattr(a, "into", None) or getattr(a, "node", None) or getattr(a, "a_node", None)
+            if node is not None and not ns.exists(k.netns(node)):
+                continue        # its namespace is gone, and everything in it with it
             if isinstance(a, Veth):
                 _del_link(k, a.a_node, a.a_if)
             elif isinstance(a, (Bridge, Vrf)):

@@ -1,0 +1,313 @@
+"""The Cloud Manager: placement, VMs, VLANs on the cloud-site switches, logical CEs.
+
+Attach runs Figure 2's four steps in order, each timed:
+
+    1 vm        placement (first-fit | best-fit | worst-fit, or pinned), IPAM, the VM's
+                namespace and its port cnv-<vm> (own MAC, address from the VPC's plan)
+    2 vlan      the VPC's VLAN in this site (allocated per site), the VM's port an access
+                port of it on its server's bridge; server and site switches trunk all VLANs
+    3 lce       first VM of the VPC in the site: the logical CE (a VRF `vrf-<vpc>` in the
+                site's CE router, or a namespace `<site>.<vpc>`), its leg t<vlan> on an
+                access port of the site switch (VPC gateway .1), and the hand-off cable
+                u<vlan> toward the PE; for a VPLS VPC only the cable (no router)
+    4 vpn       first VM of the VPC in the site: ask the Network Manager for an endpoint
+                (EndpointRequest -> EndpointReply), then address the CE's side
+
+        VM ─eth0══cnv-vm─ cnb-<server> ═trunk═ cnb-<site> ─cnl-..══t<vlan>─ logical CE ─u<vlan>══<site>.<vlan>─ PE VRF
+
+CPU and memory are accounted per server (the capacity check); VMs are namespaces without
+their own processes here, so there is nothing to cap yet.
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import time
+from typing import Callable, Optional
+
+from .. import naming
+from ..errors import PlacementError, StateError
+from ..plan.actions import Address, Enslave, Node, OvsPort, Route, Veth
+from ..plan.routers import ROUTERS, Placement
+from ..spec.model import MAC_RE, NAME_RE
+from ..naming import MAX_NAME
+from .ledger import Ledger
+from .messages import EndpointRequest, ReleaseRequest, wire
+
+POLICIES = ("first-fit", "best-fit", "worst-fit")
+VLAN_BASE = 100
+NetworkCall = Callable[[str, dict], dict]
+
+
+class CloudManager:
+    def __init__(self, testbed: str, record: dict, network: NetworkCall):
+        self.testbed = testbed
+        self.record = record
+        self.info = record["info"]
+        self.real = record["realizations"]
+        self.network = network
+        self.ledger = Ledger(testbed, "cloud")
+        self.data = self.ledger.data
+        self.data.setdefault("vms", {})
+        self.data.setdefault("vlans", {})
+
+    # --- queries ---------------------------------------------------------------------
+    def servers(self) -> dict[str, dict]:
+        return {name: {"site": site, **srv} for site, c in self.info.get("clouds", {}).items()
+                for name, srv in c["servers"].items()}
+
+    def free(self, server: str) -> tuple[int, int]:
+        s = self.servers()[server]
+        used = [vm for vm in self.data["vms"].values() if vm["server"] == server]
+        return s["vcpus"] - sum(v["vcpus"] for v in used), s["mem_mb"] - sum(v["mem_mb"] for v in used)
+
+    def vms(self) -> list[dict]:
+        return list(self.data["vms"].values())
+
+    def vpc(self, name: str) -> dict:
+        try:
+            return self.info["vpcs"][name]
+        except KeyError:
+            raise StateError(f"no VPC {name!r}; VPCs: {', '.join(self.info.get('vpcs', {})) or 'none'}") from None
+
+    # --- step 1: placement -----------------------------------------------------------
+    def place(self, vpc: str, site: Optional[str], server: Optional[str], vcpus: int, mem_mb: int,
+              policy: str) -> str:
+        servers = self.servers()
+        if server is not None:
+            if server not in servers:
+                raise PlacementError(f"no server {server!r}; servers: {', '.join(servers)}")
+            if site is not None and servers[server]["site"] != site:
+                raise PlacementError(f"server {server!r} is in {servers[server]['site']}, not {site}")
+            candidates = [server]
+        else:
+            if site is not None and site not in self.info.get("clouds", {}):
+                raise PlacementError(f"no cloud site {site!r}; sites: {', '.join(self.info.get('clouds', {}))}")
+            candidates = [s for s, v in servers.items() if site is None or v["site"] == site]
+        fits = [s for s in candidates if all(f >= need for f, need in zip(self.free(s), (vcpus, mem_mb)))]
+        if not fits:
+            best = max(candidates, key=lambda s: self.free(s), default=None)
+            slot = f"{best} with {self.free(best)[0]} vCPU and {self.free(best)[1]} MB free" if best else "none"
+            raise PlacementError(f"no server {'in ' + site if site else ''} has {vcpus} vCPU and {mem_mb} MB free "
+                                 f"for a VM of {vpc}; the biggest free slot is {slot}".replace("  ", " "))
+        if policy == "first-fit":
+            return fits[0]
+        key = lambda s: (self.free(s)[0] - vcpus, self.free(s)[1] - mem_mb)   # noqa: E731
+        return min(fits, key=key) if policy == "best-fit" else max(fits, key=key)
+
+    def _plan_of(self, vpc: str) -> tuple[ipaddress.IPv4Network, str, set]:
+        """(subnet, gateway, addresses taken) for the VPC's VMs."""
+        v = self.vpc(vpc)
+        net = ipaddress.ip_network(v["subnet"])
+        taken = {vm["ip"] for vm in self.data["vms"].values() if vm["vpc"] == vpc}
+        if v["type"] == "vpls":
+            site = self.info["sites"][v["sites"][0]]
+            taken |= set(site["hosts"].values()) | {site["gateway"]}
+            return net, site["gateway"], taken
+        gateway = str(net.network_address + 1)
+        return net, gateway, taken | {gateway}
+
+    def _address(self, vpc: str, pinned: Optional[str]) -> tuple[str, str, int]:
+        net, gateway, taken = self._plan_of(vpc)
+        if pinned:
+            ip = ipaddress.IPv4Address(pinned)
+            if ip not in net or ip in (net.network_address, net.broadcast_address):
+                raise PlacementError(f"address {pinned} is not a host address of {vpc}'s subnet {net}")
+            if pinned in taken:
+                owner = next((n for n, vm in self.data["vms"].items() if vm["ip"] == pinned), "the enterprise LAN")
+                raise PlacementError(f"address {pinned} of {vpc} is already taken by {owner}")
+            return pinned, gateway, net.prefixlen
+        # VPLS VMs share the enterprise LAN: take addresses from the top, enterprise hosts sit at the bottom
+        hosts = list(net.hosts())
+        order = reversed(hosts) if self.vpc(vpc)["type"] == "vpls" else hosts
+        ip = next((str(a) for a in order if str(a) not in taken), None)
+        if ip is None:
+            raise PlacementError(f"{vpc}'s subnet {net} has no free address left")
+        return ip, gateway, net.prefixlen
+
+    def _name(self, name: Optional[str]) -> str:
+        nodes = {n["name"] for n in self.record["nodes"]} | set(self.data["vms"])
+        if name is None:
+            name = next(f"vm{i}" for i in range(1, 100000) if f"vm{i}" not in nodes)
+        elif not re.match(NAME_RE, name) or len(name) > MAX_NAME:
+            raise PlacementError(f"VM name {name!r}: use lower-case letters, digits and '-', at most {MAX_NAME} "
+                                 "characters, starting with a letter")
+        elif name in nodes:
+            raise PlacementError(f"the name {name!r} is taken by a node of the testbed")
+        return name
+
+    def _mac(self, name: str, pinned: Optional[str]) -> str:
+        macs = {vm["mac"]: n for n, vm in self.data["vms"].items()}
+        if pinned:
+            if not re.match(MAC_RE, pinned):
+                raise PlacementError(f"MAC {pinned!r}: write it as aa:bb:cc:dd:ee:ff (lower case)")
+            if pinned in macs:
+                raise PlacementError(f"MAC {pinned} is already used by {macs[pinned]}")
+            return pinned
+        digest = hashlib.sha1(f"{self.testbed}/{name}".encode()).digest()
+        return "02:" + ":".join(f"{b:02x}" for b in digest[:5])     # locally administered
+
+    def _vlan(self, site: str, vpc: str) -> int:
+        site_vlans = self.data["vlans"].setdefault(site, {})
+        if vpc not in site_vlans:
+            pinned = self.vpc(vpc).get("vlan")
+            used = set(site_vlans.values())
+            vlan = pinned or next(v for v in range(VLAN_BASE, 4095) if v not in used)
+            if vlan in used:
+                raise PlacementError(f"VLAN {vlan} is already used in {site}")
+            site_vlans[vpc] = vlan
+            self.ledger.save()
+        return site_vlans[vpc]
+
+    # --- attach: the four steps -------------------------------------------------------
+    def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
+               mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
+               policy: Optional[str] = None) -> dict:
+        v = self.vpc(vpc)
+        policy = policy or v.get("placement") or "first-fit"
+        if policy not in POLICIES:
+            raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
+        steps: dict[str, float] = {}
+        t0 = time.perf_counter()
+        # 1. VM creation after placement
+        name = self._name(name)
+        host = self.place(vpc, site, server, vcpus, mem_mb, policy)
+        site = self.servers()[host]["site"]
+        addr, gateway, plen = self._address(vpc, ip)
+        mac = self._mac(name, mac)
+        port = naming.vm_port(name)
+        vm = {"name": name, "vpc": vpc, "tenant": v["tenant"], "type": v["type"], "site": site, "server": host,
+              "vcpus": vcpus, "mem_mb": mem_mb, "ip": addr, "prefixlen": plen, "mac": mac, "gateway": gateway,
+              "port": port, "vlan": None, "steps_ms": {}}
+        self.data["vms"][name] = vm
+        try:
+            self.ledger.build(f"vm:{name}", [Node(name, "vm", site=site, tenant=v["tenant"])],
+                              [Veth(name, "eth0", None, port, a_addr=f"{addr}/{plen}", a_mac=mac, role="vm"),
+                               Route(name, "0.0.0.0/0", via=gateway)])
+            t1 = time.perf_counter()
+            steps["vm"] = t1 - t0
+            # 2. VLAN configuration on the switch
+            vlan = self._vlan(site, vpc)
+            vm["vlan"] = vlan
+            self.ledger.build(f"port:{name}", [], [OvsPort(naming.bridge(host), port, tag=vlan,
+                                                           ids=(("vm", name), ("vpc", vpc)))])
+            t2 = time.perf_counter()
+            steps["vlan"] = t2 - t1
+            # 3. logical CE (first VM of the VPC in this site) and 4. VPN setup on the PE
+            lce = f"lce:{site}/{vpc}"
+            reused = self.ledger.has(lce)
+            if reused:
+                self.ledger.use(lce, name)
+                t3 = time.perf_counter()
+            else:
+                handoff = self._logical_ce(vpc, site, vlan, gateway, plen, name)
+                t3 = time.perf_counter()
+            steps["lce"] = t3 - t2
+            if not reused:
+                self._endpoint(vpc, site, vlan, handoff, name)
+            if v["type"] == "l3vpn":
+                self._host_routes(vm)
+            steps["vpn"] = time.perf_counter() - t3
+        except BaseException:
+            self._undo_vm(name)
+            raise
+        vm["steps_ms"] = {k: round(s * 1000, 2) for k, s in steps.items()}
+        vm["steps_ms"]["total"] = round((time.perf_counter() - t0) * 1000, 2)
+        vm["reused_lce"] = reused
+        self.ledger.save()
+        return dict(vm)
+
+    def _logical_ce(self, vpc: str, site: str, vlan: int, gateway: str, plen: int, user: str) -> str:
+        v = self.vpc(vpc)
+        tor = naming.handoff(self.testbed, site, vlan, "tor")
+        cable = naming.handoff(self.testbed, site, vlan, "pe")
+        switch = naming.bridge(site)
+        port = OvsPort(switch, tor, tag=vlan, ids=(("vpc", vpc), ("role", "lce")))
+        if v["type"] == "vpls":     # layer 2: a cable from the VLAN's access port straight to the PE
+            nodes, actions, meta = [], [Veth(None, tor, None, cable, role="handoff"), port], {}
+        else:
+            ce, nodes, actions = ROUTERS[self.real["router"]].create(site, vpc, v["index"])
+            legs = [Veth(ce.node, f"t{vlan}", None, tor, a_addr=f"{gateway}/{plen}", role="handoff", proxy_arp=True),
+                    Veth(ce.node, f"u{vlan}", None, cable, role="handoff")]
+            actions = list(actions) + legs + [port]
+            if ce.master:
+                actions += [Enslave(ce.node, f"t{vlan}", ce.master), Enslave(ce.node, f"u{vlan}", ce.master)]
+            meta = {"ce": ce.__dict__}
+        self.ledger.build(f"lce:{site}/{vpc}", nodes, actions, users=[user], meta=meta)
+        return cable
+
+    def _endpoint(self, vpc: str, site: str, vlan: int, handoff: str, user: str):
+        v = self.vpc(vpc)
+        pe = self.info["clouds"][site]["pe"]
+        req = EndpointRequest(vpc=vpc, tenant=v["tenant"], type=v["type"], site=site, pe=pe, vlan=vlan,
+                              handoff=handoff, subnet=v["subnet"] if v["type"] == "l3vpn" else None,
+                              join_site=v["sites"][0] if v["type"] == "vpls" else None)
+        reply = self.network("endpoint", wire(req))
+        self.ledger.meta(f"lce:{site}/{vpc}")["endpoint"] = reply
+        if v["type"] == "l3vpn":
+            ce = Placement(**self.ledger.meta(f"lce:{site}/{vpc}")["ce"])
+            self.ledger.build(f"uplink:{site}/{vpc}", [], [
+                Address(ce.node, f"u{vlan}", reply["ce_addr"]),
+                Route(ce.node, "0.0.0.0/0", via=reply["pe_addr"].split("/")[0], dev=f"u{vlan}", table=ce.table)],
+                users=[user])
+        self.ledger.save()
+
+    def _lce(self, site: str, vpc: str) -> Optional[Placement]:
+        unit = f"lce:{site}/{vpc}"
+        return Placement(**self.ledger.meta(unit)["ce"]) if self.ledger.has(unit) else None
+
+    def _host_routes(self, vm: dict):
+        """Advertise an L3VPN VM (a /32 via the Network Manager), and let the logical CEs of the VPC in
+        other sites reach it (a /32 toward their PE; proxy ARP answers the VMs there) and vice versa."""
+        self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"]})
+        for other in self.data["vms"].values():
+            if other["vpc"] != vm["vpc"] or other["site"] == vm["site"] or other["name"] == vm["name"]:
+                continue
+            for here, there in ((other, vm), (vm, other)):
+                unit = f"remote:{here['site']}/{there['name']}"
+                if not self.ledger.has(unit):
+                    self._remote_route(here["site"], there, unit)
+
+    def _remote_route(self, site: str, vm: dict, unit: str):
+        ce = self._lce(site, vm["vpc"])
+        vlan = self.data["vlans"][site][vm["vpc"]]
+        pe_addr = self.ledger.meta(f"lce:{site}/{vm['vpc']}")["endpoint"]["pe_addr"].split("/")[0]
+        self.ledger.build(unit, [], [Route(ce.node, f"{vm['ip']}/32", via=pe_addr, dev=f"u{vlan}", table=ce.table)],
+                          meta={"vm": vm["name"], "site": site})
+
+    # --- detach: the steps in reverse -------------------------------------------------
+    def detach(self, name: str) -> dict:
+        vm = self.data["vms"].get(name)
+        if vm is None:
+            raise StateError(f"no VM {name!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
+        t0 = time.perf_counter()
+        self._undo_vm(name)
+        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2)}
+
+    def _undo_vm(self, name: str):
+        vm = self.data["vms"][name]
+        site, vpc = vm["site"], vm["vpc"]
+        if vm["type"] == "l3vpn":
+            self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
+            for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
+                         and e["meta"]["vm"] == name]:
+                self.ledger.undo(unit)
+        self.ledger.undo(f"port:{name}")
+        self.ledger.undo(f"vm:{name}")
+        lce = f"lce:{site}/{vpc}"
+        if self.ledger.has(lce):
+            entry = self.ledger.units[lce]
+            if name in entry["users"]:
+                entry["users"].remove(name)
+            if not entry["users"]:
+                if "endpoint" in entry["meta"]:
+                    self.network("release", wire(ReleaseRequest(vpc, site)))
+                for unit in [u for u in self.ledger.units if u.startswith(f"remote:{site}/")
+                             and self.data["vms"].get(self.ledger.meta(u)["vm"], {}).get("vpc") == vpc]:
+                    self.ledger.undo(unit)
+                self.ledger.undo(f"uplink:{site}/{vpc}")
+                self.ledger.undo(lce)
+                self.data["vlans"].get(site, {}).pop(vpc, None)
+        del self.data["vms"][name]
+        self.ledger.save()

@@ -1,0 +1,214 @@
+"""The Network Manager: PE VPN endpoints for VPCs, and their advertisement to the other PEs.
+
+It owns the provider side: tenant VRFs on PEs (kernel VRF or namespace), the attachment
+circuit (it adopts the hand-off cable the Cloud Manager leaves in the root namespace and
+names it <site>.<vlan>), VPLS instances, and the core state that lets the tenant's other
+PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).
+
+    unit "vrf:<pe>/<tenant>"      a VRF it had to create (the plan made the others)
+    unit "member:<pe>/<tenant>"   a PE it made a member of the tenant's L3VPN
+    unit "vpls:<vpc>@<pe>"        a VPLS instance on a PE (+ the enterprise attachment)
+    unit "ep:<vpc>@<site>"        one VPC endpoint: the attachment circuit
+    unit "host:<vpc>/<ip>"        an L3VPN VM's host route, advertised to the tenant's other PEs
+
+L3VPN VMs are advertised as host routes (/32): a VPC may span cloud sites with one
+subnet, and a migrating VM keeps its address by its host route moving to another PE.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+from .. import naming
+from ..errors import StateError
+from ..plan import addressing
+from ..plan.actions import Adopt, Enslave, Route, Veth
+from ..plan.core import CORES, Underlay
+from ..plan.routers import ROUTERS, Placement
+from .ledger import Ledger
+from .messages import EndpointReply, EndpointRequest, ReleaseRequest, wire
+
+ACCESS_BASE = 8192      # attachment /30s for cloud endpoints: after the plan's access links and VRF links
+
+
+class NetworkManager:
+    def __init__(self, testbed: str, record: dict):
+        self.testbed = testbed
+        self.info = record["info"]
+        self.real = record["realizations"]
+        self.u = Underlay.from_dict(self.info["underlay"])
+        self.core = CORES[self.real["core"]](self.u)
+        self.ledger = Ledger(testbed, "network")
+
+    # --- the interface: data in, data out -------------------------------------------
+    def endpoint(self, message: dict) -> dict:
+        req = EndpointRequest(**message)
+        if self.ledger.has(self._ep(req.vpc, req.site)):
+            raise StateError(f"VPC {req.vpc} already has an endpoint in {req.site}")
+        reply = self._l3vpn(req) if req.type == "l3vpn" else self._vpls(req)
+        return wire(reply)
+
+    def advertise(self, message: dict) -> dict:
+        """Host route of an L3VPN VM behind endpoint vpc@site, at its PE and at every other member."""
+        vpc, site, ip = message["vpc"], message["site"], message["ip"]
+        ep = self.ledger.meta(self._ep(vpc, site))
+        t = self._t(ep["tenant"])
+        p = self._endpoint_placement(ep["tenant"], ep["pe"])
+        prefix = f"{ip}/32"
+        actions = [Route(p.node, prefix, via=addressing.bare(ep["ce_addr"]), dev=ep["pe_if"], table=p.table)]
+        for pe in sorted(self._joined(ep["tenant"]) - {ep["pe"]}):
+            actions += self.core.route(ep["tenant"], t, self._endpoint_placement(ep["tenant"], pe), prefix, p)
+        self.ledger.build(f"host:{vpc}/{ip}", [], actions,
+                          meta={"tenant": ep["tenant"], "pe": ep["pe"], "prefix": prefix, "site": site})
+        return {"advertised": prefix, "pe": ep["pe"]}
+
+    def withdraw(self, message: dict) -> dict:
+        self.ledger.undo(f"host:{message['vpc']}/{message['ip']}")
+        return {"withdrawn": f"{message['ip']}/32"}
+
+    def release(self, message: dict) -> dict:
+        req = ReleaseRequest(**message)
+        ep = self._ep(req.vpc, req.site)
+        if not self.ledger.has(ep):
+            return {"released": False}
+        users_of = [u for u, e in self.ledger.units.items() if ep in e["users"]]
+        self.ledger.undo(ep)
+        for unit in reversed(users_of):
+            self.ledger.release(unit, ep)
+        self._free_access(ep)
+        return {"released": True}
+
+    # --- helpers ------------------------------------------------------------------
+    @staticmethod
+    def _ep(vpc: str, site: str) -> str:
+        return f"ep:{vpc}@{site}"
+
+    def _t(self, tenant: str) -> int:
+        return self.info["tenants"].index(tenant)
+
+    def _access(self, ep: str) -> tuple[str, str]:
+        used = self.ledger.data.setdefault("access", {})
+        k = next(i for i in range(ACCESS_BASE, ACCESS_BASE + 4096) if i not in used.values())
+        used[ep] = k
+        return addressing.p2p(self.u.pools["access"], k)
+
+    def _free_access(self, ep: str):
+        self.ledger.data.setdefault("access", {}).pop(ep, None)
+        self.ledger.save()
+
+    def placement(self, pe: str, tenant: str, ep: str) -> Placement:
+        key = f"{pe}/{tenant}"
+        if key in self.info.get("vrfs", {}):
+            return Placement(**self.info["vrfs"][key])
+        unit = f"vrf:{key}"
+        if not self.ledger.has(unit):
+            p, nodes, actions = ROUTERS[self.real["router"]].create(pe, tenant, self._t(tenant))
+            self.ledger.build(unit, nodes, actions, meta={"placement": asdict(p)})
+        self.ledger.use(unit, ep)
+        return Placement(**self.ledger.meta(unit)["placement"])
+
+    def _members(self, tenant: str) -> dict[str, tuple[Placement, list[str]]]:
+        """PEs with something of the tenant behind them: their VRF and plan-time prefixes."""
+        out: dict[str, tuple[Placement, list[str]]] = {}
+        for site in self.info.get("sites", {}).values():
+            if site["tenant"] == tenant:
+                p = Placement(**self.info["vrfs"][f"{site['pe']}/{tenant}"])
+                out.setdefault(site["pe"], (p, []))[1].append(site["subnet"])
+        return out
+
+    def _joined(self, tenant: str) -> set[str]:
+        planned = set(self.info.get("vpn", {}).get(tenant, {}).get("transit", {})) | \
+            set(self.info.get("vpn", {}).get(tenant, {}).get("vpn_labels", {}))
+        mine = {u.split(":")[1].split("/")[0] for u in self.ledger.units
+                if u.startswith("member:") and u.endswith(f"/{tenant}")}
+        return planned | mine
+
+    def _endpoints(self, tenant: str) -> list[dict]:
+        return [e["meta"] for u, e in self.ledger.units.items() if u.startswith("ep:")
+                and e["meta"].get("tenant") == tenant and e["meta"].get("type") == "l3vpn"]
+
+    def _hosts(self, tenant: str, pe: str) -> list[str]:
+        return [e["meta"]["prefix"] for u, e in self.ledger.units.items() if u.startswith("host:")
+                and e["meta"]["tenant"] == tenant and e["meta"]["pe"] == pe]
+
+    def _ensure_joined(self, tenant: str, p: Placement, ep: str):
+        """Make p's PE a member of the tenant's L3VPN, wired to every member already there."""
+        t = self._t(tenant)
+        joined = self._joined(tenant)
+        unit = f"member:{p.pe}/{tenant}"
+        if p.pe in joined:
+            if self.ledger.has(unit):
+                self.ledger.use(unit, ep)
+            return
+        members = self._members(tenant)
+        others = {pe: members[pe] if pe in members else (self._endpoint_placement(tenant, pe), [])
+                  for pe in joined}
+        for pe in others:
+            others[pe][1].extend(self._hosts(tenant, pe))
+        mine = members.get(p.pe, (p, []))[1] + self._hosts(tenant, p.pe)
+        actions = list(self.core.join(tenant, t, p, [o for o, _ in others.values()]))
+        for other, prefixes in others.values():
+            actions += self.core.greet(tenant, t, other, p)
+            for prefix in prefixes:
+                actions += self.core.route(tenant, t, p, prefix, other)
+            for prefix in mine:
+                actions += self.core.route(tenant, t, other, prefix, p)
+        self.ledger.build(unit, [], actions, users=[ep], mpls_nodes=self._mpls_nodes(p.pe))
+
+    def _endpoint_placement(self, tenant: str, pe: str) -> Placement:
+        key = f"{pe}/{tenant}"
+        if key in self.info.get("vrfs", {}):
+            return Placement(**self.info["vrfs"][key])
+        return Placement(**self.ledger.meta(f"vrf:{key}")["placement"])
+
+    def _mpls_nodes(self, *pes) -> tuple:
+        return tuple(pes) if self.real["core"] == "mpls" else ()
+
+    # --- L3VPN: the cloud site becomes a new routed site of the tenant's VPN ----------
+    def _l3vpn(self, req: EndpointRequest) -> EndpointReply:
+        ep = self._ep(req.vpc, req.site)
+        t = self._t(req.tenant)
+        p = self.placement(req.pe, req.tenant, ep)
+        pes = set(self._members(req.tenant)) | {e["pe"] for e in self._endpoints(req.tenant)}
+        if pes - {req.pe}:      # somebody to talk to: every PE of the tenant is in its VPN
+            for pe in sorted(pes | {req.pe}):
+                self._ensure_joined(req.tenant, self._endpoint_placement(req.tenant, pe), ep)
+        pe_addr, ce_addr = self._access(ep)
+        pe_if = naming.pe_attachment(req.site, req.vlan)
+        actions = [Adopt(p.node, req.handoff, pe_if, addr=pe_addr, master=p.master)]
+        meta = {"tenant": req.tenant, "type": "l3vpn", "pe": req.pe, "subnet": req.subnet, "vpc": req.vpc,
+                "site": req.site, "pe_if": pe_if, "vrf_node": p.node, "ce_addr": ce_addr}
+        self.ledger.build(ep, [], actions, meta=meta, mpls_nodes=self._mpls_nodes(req.pe))
+        vpn = self.core.describe(req.tenant, t, [self._endpoint_placement(req.tenant, pe)
+                                                 for pe in sorted(self._joined(req.tenant))])
+        return EndpointReply(req.vpc, req.site, req.pe, pe_if, pe_addr, ce_addr, vpn)
+
+    # --- VPLS: the VM joins the enterprise LAN segment ---------------------------------
+    def _vpls(self, req: EndpointRequest) -> EndpointReply:
+        ep = self._ep(req.vpc, req.site)
+        v = self.info["vpcs"][req.vpc]["index"]
+        site = self.info["sites"][req.join_site]
+        instance_pes = [u.split("@")[1] for u in self.ledger.units if u.startswith(f"vpls:{req.vpc}@")]
+        for pe in [site["pe"], req.pe]:
+            unit = f"vpls:{req.vpc}@{pe}"
+            if not self.ledger.has(unit):
+                actions = self.core.vpls(req.vpc, v, pe, [x for x in instance_pes if x != pe])
+                for other in instance_pes:
+                    if other != pe:
+                        actions += self.core.vpls_greet(req.vpc, other, pe)
+                if pe == site["pe"]:
+                    # the enterprise side: the site's LAN bridge gets a port on the VPLS instance
+                    l2 = f"l2-{req.join_site}"
+                    actions += [Veth(req.join_site, f"v-{req.vpc}", pe, l2, role="vpls"),
+                                Enslave(req.join_site, f"v-{req.vpc}", "lan"),
+                                Enslave(pe, l2, naming.vpls_bridge(req.vpc))]
+                self.ledger.build(unit, [], actions, users=[ep])
+                instance_pes.append(pe)
+            else:
+                self.ledger.use(unit, ep)
+        pe_if = naming.pe_attachment(req.site, req.vlan)
+        meta = {"tenant": req.tenant, "type": "vpls", "pe": req.pe, "vpc": req.vpc, "site": req.site,
+                "pe_if": pe_if}
+        self.ledger.build(ep, [], [Adopt(req.pe, req.handoff, pe_if, master=naming.vpls_bridge(req.vpc))], meta=meta)
+        return EndpointReply(req.vpc, req.site, req.pe, pe_if,
+                             vpn={"core": "vxlan", "vni": addressing.vpls_vni(v), "pes": sorted(instance_pes)})
