@@ -34,10 +34,17 @@ def pings(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int 
     return {pair: p.wait(timeout=30) == 0 for pair, p in procs.items()}
 
 
-def reachability(testbed: str, info: dict) -> list[CheckResult]:
-    """Same-tenant sites reach each other; other tenants' and the Internet's view is empty."""
+def endpoints(info: dict, vms: list[dict]) -> list[tuple[str, str, str, str]]:
+    """(place, node, address, tenant) of every enterprise host and VM."""
+    hosts = [(site, name, ip, meta["tenant"]) for site, meta in info.get("sites", {}).items()
+             for name, ip in meta["hosts"].items()]
+    return hosts + [(f"{vm['site']}/{vm['vpc']}", vm["name"], vm["ip"], vm["tenant"]) for vm in vms]
+
+
+def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[CheckResult]:
+    """Same-tenant sites and VMs reach each other; other tenants' and the Internet's view is empty."""
     sites = info.get("sites", {})
-    hosts = [(site, name, ip, meta["tenant"]) for site, meta in sites.items() for name, ip in meta["hosts"].items()]
+    hosts = endpoints(info, list(vms))
     reach, isolated = [], []
     for s1, h1, _, t1 in hosts:
         for s2, h2, ip2, t2 in hosts:
@@ -166,6 +173,8 @@ def _core_link_on_path(info: dict, pe: str):
 
 
 def all_checks(testbed: str, record: dict) -> list[CheckResult]:
+    from .managers.ledger import Ledger
     info = record["info"]
-    return (reachability(testbed, info) + overlap_isolation(testbed, info)
+    vms = list(Ledger(testbed, "cloud").data.get("vms", {}).values())
+    return (reachability(testbed, info, vms) + overlap_isolation(testbed, info)
             + core_encapsulation(testbed, info, record["realizations"]))

@@ -201,6 +201,113 @@ def demo(topology, realize, keep):
     sys.exit(0 if all(r.passed for r in results) else 1)
 
 
+@main.group()
+def vm():
+    """Attach, detach and list VMs of a running testbed (the Cloud Manager)."""
+
+
+@vm.command("attach")
+@click.argument("vpc")
+@click.option("--site", help="cloud site (default: any, by the placement policy)")
+@click.option("--server", help="pin to this server")
+@click.option("--vcpus", type=int, default=1, show_default=True)
+@click.option("--mem", "mem_mb", type=int, default=512, show_default=True, help="MB")
+@click.option("--ip", help="pin the address (default: from the VPC's plan)")
+@click.option("--mac", help="pin the MAC (default: derived from the name)")
+@click.option("--name", help="VM name (default: vm1, vm2 ...)")
+@click.option("--policy", type=click.Choice(["first-fit", "best-fit", "worst-fit"]), help="placement policy")
+@click.option("--testbed", "-t")
+@click.option("--json", "as_json", is_flag=True)
+def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, testbed, as_json):
+    """Attach a new VM to VPC: placement, VLAN, logical CE, VPN endpoint (each step timed)."""
+    _need_root()
+    name_tb = state.resolve(testbed)
+    with state.locked(name_tb):
+        cloud, _ = pipeline.managers(name_tb)
+        record = cloud.attach(vpc, site=site, server=server, vcpus=vcpus, mem_mb=mem_mb, ip=ip, mac=mac, name=name,
+                              policy=policy)
+    if as_json:
+        click.echo(json.dumps(record, indent=1))
+    else:
+        report.attached(record)
+
+
+@vm.command("detach")
+@click.argument("name")
+@click.option("--testbed", "-t")
+def vm_detach(name, testbed):
+    """Detach VM NAME; the VPC's logical CE, VLAN and PE endpoint go with its last VM in the site."""
+    _need_root()
+    name_tb = state.resolve(testbed)
+    with state.locked(name_tb):
+        cloud, _ = pipeline.managers(name_tb)
+        res = cloud.detach(name)
+    click.echo(f"detached {name} in {res['ms']:.1f} ms")
+
+
+@vm.command("list")
+@click.option("--testbed", "-t")
+@click.option("--json", "as_json", is_flag=True)
+def vm_list(testbed, as_json):
+    """VMs with their server, site, VLAN, IP and MAC."""
+    cloud, _ = pipeline.managers(testbed)
+    if as_json:
+        click.echo(json.dumps(cloud.vms(), indent=1))
+    else:
+        report.vms(cloud.vms())
+
+
+@main.group()
+def vpc():
+    """List, create and delete VPCs of a running testbed."""
+
+
+@vpc.command("list")
+@click.option("--testbed", "-t")
+@click.option("--json", "as_json", is_flag=True)
+def vpc_list(testbed, as_json):
+    """VPCs with their tenant, type, subnet and VMs."""
+    cloud, _ = pipeline.managers(testbed)
+    rows = [{"name": n, **{k: v for k, v in m.items() if k != "vms"},
+             "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in cloud.info["vpcs"].items()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        report.vpcs(rows)
+
+
+@vpc.command("create")
+@click.argument("name")
+@click.option("--tenant", required=True)
+@click.option("--type", "kind", type=click.Choice(["l3vpn", "vpls"]), required=True)
+@click.option("--subnet", help="address plan (l3vpn; vpls uses its site's LAN)")
+@click.option("--site", "sites", multiple=True, help="enterprise site it joins (repeat for several)")
+@click.option("--vlan", type=int)
+@click.option("--testbed", "-t")
+def vpc_create(name, tenant, kind, subnet, sites, vlan, testbed):
+    """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
+    _need_root()
+    from .vpcs import create
+    name_tb = state.resolve(testbed)
+    with state.locked(name_tb):
+        create(name_tb, {"name": name, "tenant": tenant, "type": kind, "subnet": subnet, "sites": list(sites),
+                         "vlan": vlan})
+    click.echo(f"VPC {name} created; attach VMs with `cloudnet-emu vm attach {name}`")
+
+
+@vpc.command("delete")
+@click.argument("name")
+@click.option("--testbed", "-t")
+def vpc_delete(name, testbed):
+    """Delete a VPC that has no VMs."""
+    _need_root()
+    from .vpcs import delete
+    name_tb = state.resolve(testbed)
+    with state.locked(name_tb):
+        delete(name_tb, name)
+    click.echo(f"VPC {name} deleted")
+
+
 @main.command()
 @click.argument("topology", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="FILE.svg (or .png, .dot)")

@@ -58,7 +58,7 @@ def _collisions(plan: Plan, objects: dict) -> list[str]:
 
 
 @contextmanager
-def _sigterm_as_interrupt():
+def sigterm_as_interrupt():
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
     old = signal.signal(signal.SIGTERM, handler)
@@ -93,7 +93,7 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
                              "site": n.site, "tenant": n.tenant, "loopback": n.loopback} for n in plan.nodes]}
         state.write(testbed, record)
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 apply_plan(plan, progress)
         except BaseException:
             progress("failed or interrupted: rolling back")

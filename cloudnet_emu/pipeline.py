@@ -32,10 +32,31 @@ def plan(topo: Topology, realize: Optional[str] = None, degrade: bool = False, f
 
 def up(path: str, realize: Optional[str] = None, degrade: bool = False,
        progress: Progress = lambda s: None) -> dict:
-    """4. Realize: load, plan, build (rolled back on failure or Ctrl-C); returns the testbed record."""
+    """4. Realize: load, plan, build, attach the topology's VMs (all rolled back on failure or Ctrl-C)."""
     topo = load(path)
     the_plan = plan(topo, realize, degrade)
-    return lifecycle.up(the_plan, path, progress)
+    record = lifecycle.up(the_plan, path, progress)
+    vms = [(vpc.name, vm) for vpc in topo.vpcs for vm in vpc.vms]
+    if vms:
+        progress(f"attaching {len(vms)} VMs (Figure 2's four steps each)")
+        try:
+            with lifecycle.sigterm_as_interrupt():
+                cloud, _ = managers(record["testbed"])
+                for vpc, vm in vms:
+                    cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb, ip=vm.ip,
+                                 mac=vm.mac, name=vm.name)
+        except BaseException:
+            progress("failed or interrupted: rolling back")
+            lifecycle.down(record["testbed"])
+            raise
+    return record
+
+
+def managers(testbed: Optional[str] = None):
+    """The Cloud Manager and Network Manager of a running testbed (joined by a data-only channel)."""
+    from .managers import open_managers
+    name = state.resolve(testbed)
+    return open_managers(name, state.read(name))
 
 
 def check(testbed: Optional[str] = None) -> list[checks.CheckResult]:

@@ -11,7 +11,10 @@ from rich.table import Table
 
 from .plan.choose import CHOICES, WHY, parse_forced
 
-console = Console(highlight=False)
+import sys
+
+# Wide enough for the tables when the output is a file or a CI log.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def with_progress(fn, quiet: bool, title: str):
@@ -150,3 +153,31 @@ def checks(results, as_json: bool):
     console.print(t)
     failed = sum(not r.passed for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed")
+
+
+def attached(vm: dict):
+    s = vm["steps_ms"]
+    console.print(f"attached [bold]{vm['name']}[/bold] to {vm['vpc']} ({vm['type']}) on {vm['server']} in {vm['site']}: "
+                  f"{vm['ip']}/{vm['prefixlen']} {vm['mac']} VLAN {vm['vlan']}")
+    console.print(f"  1 VM creation {s['vm']:.1f} ms, 2 VLAN {s['vlan']:.1f} ms, 3 logical CE {s['lce']:.1f} ms"
+                  f"{' (reused)' if vm.get('reused_lce') else ''}, 4 VPN on the PE {s['vpn']:.1f} ms; "
+                  f"total {s['total']:.1f} ms")
+
+
+def vms(rows: list[dict]):
+    t = Table(title="VMs")
+    for col in ("VM", "VPC", "type", "site", "server", "VLAN", "IP", "MAC", "vCPU", "MB"):
+        t.add_column(col)
+    for v in rows:
+        t.add_row(v["name"], v["vpc"], v["type"], v["site"], v["server"], str(v["vlan"]), v["ip"], v["mac"],
+                  str(v["vcpus"]), str(v["mem_mb"]))
+    console.print(t)
+
+
+def vpcs(rows: list[dict]):
+    t = Table(title="VPCs")
+    for col in ("VPC", "tenant", "type", "subnet", "sites", "VMs"):
+        t.add_column(col)
+    for v in rows:
+        t.add_row(v["name"], v["tenant"], v["type"], str(v["subnet"]), ", ".join(v["sites"]), ", ".join(v["vms"]))
+    console.print(t)
