@@ -201,6 +201,27 @@ def demo(topology, realize, keep):
     sys.exit(0 if all(r.passed for r in results) else 1)
 
 
+@main.command("run")
+@click.argument("scenario", type=click.Path())
+@click.option("--report-dir", type=click.Path(), help="write report.json and report.xml here")
+@click.option("--testbed", "-t", help="act on this running testbed instead of bringing the topology up")
+@click.option("--json", "as_json", is_flag=True, help="print report.json instead of the table")
+def run_cmd(scenario, report_dir, testbed, as_json):
+    """Run SCENARIO: its topology up, steps and checks, down; exit 0 iff all came out as expected."""
+    from .scenario import runner
+    from .scenario.model import load_scenario
+    from .scenario.report import table
+    load_scenario(scenario)          # every problem of the file before anything is built
+    _need_root()
+    result = report.with_progress(lambda progress: runner.run(scenario, report_dir, testbed, progress),
+                                   quiet=as_json, title=f"run {scenario}")
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+    else:
+        table(result)
+    sys.exit(0 if result["ok"] else 1)
+
+
 @main.group()
 def vm():
     """Attach, detach and list VMs of a running testbed (the Cloud Manager)."""

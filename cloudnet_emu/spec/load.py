@@ -31,35 +31,40 @@ def load_topology(path: str | Path) -> Topology:
 
 
 def parse_topology(text: str, file: str = "<input>") -> Topology:
+    return parse_document(text, file, Topology, check_topology, "a topology file is a mapping (name:, provider:, "
+                          "tenants: ...)", "topologies/cloudnet.yaml")
+
+
+def parse_document(text: str, file: str, model: type[BaseModel], relations, shape: str, example: str):
+    """YAML text -> validated `model`, with `relations(obj)` yielding the cross-object problems."""
     data, positions, problems = load_yaml(text, file)
     if data is None:
         raise SpecError(problems)
     if not isinstance(data, dict) or not data:
         if data in (None, {}, []) or data == "":
             raise SpecError(problems + [Problem("the file is empty", file=file, line=1, col=1,
-                                                hint="start from topologies/cloudnet.yaml")])
+                                                hint=f"start from {example}")])
         line, col = positions.get((), (1, 1))
-        raise SpecError(problems + [Problem("a topology file is a mapping (name:, provider:, tenants: ...)",
-                                            file=file, line=line, col=col, hint="see topologies/cloudnet.yaml")])
-    topo = None
+        raise SpecError(problems + [Problem(shape, file=file, line=line, col=col, hint=f"see {example}")])
+    obj = None
     try:
-        topo = Topology.model_validate(data)
+        obj = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        problems += [_from_pydantic(err) for err in errors]
+        problems += [_from_pydantic(err, model) for err in errors]
         # Unknown keys do not make the rest doubtful: drop them and check the
         # relations too, so one run reports both kinds of problem.
         if all(err["type"] == "extra_forbidden" for err in errors):
-            topo = Topology.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
-    if topo is not None:
-        problems += list(check_topology(topo))
+            obj = model.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
+    if obj is not None:
+        problems += list(relations(obj))
     for p in problems:
         p.file = file
         if not p.line:
             p.line, p.col = locate(positions, p.path, value=p.at_value)
     if problems:
         raise SpecError(problems)
-    return topo
+    return obj
 
 
 def validate_files(paths) -> list[Problem]:
@@ -100,11 +105,11 @@ _VALUE_HINTS = {
 }
 
 
-def _from_pydantic(err: dict) -> Problem:
+def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
+        allowed = _fields_at(loc[:-1], root)
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
         hint = f"did you mean {near[0]!r}? " if near else ""
         hint += f"allowed keys here: {', '.join(allowed)}"
@@ -130,9 +135,9 @@ def _from_pydantic(err: dict) -> Problem:
     return Problem(msg, path=loc, hint=hint, at_value=kind not in ("missing",))
 
 
-def _fields_at(loc: tuple) -> list[str]:
-    """Names of the keys allowed at a data path of the Topology model."""
-    tp: typing.Any = Topology
+def _fields_at(loc: tuple, root: type[BaseModel] = Topology) -> list[str]:
+    """Names of the keys allowed at a data path of the model."""
+    tp: typing.Any = root
     for part in loc:
         tp = _unwrap(tp)
         if isinstance(part, int):

@@ -1,0 +1,269 @@
+"""Run a scenario: bring its topology up (or use a running testbed), run the steps and
+checks in order, tear down, and write the report.  Exit status: 0 iff every step and
+check came out as expected.
+
+Every step is timed, with its phases (attach: Figure 2's four steps).  A step or check
+marked `expect: fail` is ok when it fails: negative controls are part of a scenario.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from .. import lifecycle, naming, pipeline, state
+from ..checks import capture_count, pings
+from ..errors import CloudnetError
+from ..kernel import ns
+from .model import Check, Scenario, Step, load_scenario
+
+Progress = Callable[[str], None]
+
+
+class World:
+    """Names in a scenario -> namespaces and addresses in the running testbed."""
+
+    def __init__(self, testbed: str):
+        self.testbed = testbed
+        self.refresh()
+
+    def refresh(self):
+        self.record = state.read(self.testbed)
+        self.cloud, self.network = pipeline.managers(self.testbed)
+        info = self.record["info"]
+        self.addr: dict[str, str] = {}
+        for site, m in info.get("sites", {}).items():
+            self.addr.update(m["hosts"])
+            self.addr[site] = m["gateway"]
+        if info.get("internet"):
+            self.addr[info["internet"]["node"]] = info["internet"]["address"].split("/")[0]
+        for router, lo in info.get("loopbacks", {}).items():
+            self.addr[router] = lo.split("/")[0]
+        for vm in self.cloud.vms():
+            self.addr[vm["name"]] = vm["ip"]
+
+    def vrf(self, node: str, tenant: str) -> dict:
+        key = f"{node}/{tenant}"
+        vrfs = self.record["info"].get("vrfs", {})
+        if key in vrfs:
+            return vrfs[key]
+        unit = self.network.ledger.units.get(f"vrf:{key}")
+        if unit is None:
+            raise CloudnetError(f"no VRF of {tenant} on {node}")
+        return unit["meta"]["placement"]
+
+    def netns(self, node: str) -> Optional[str]:
+        return None if node == "root" else naming.netns(self.testbed, node)
+
+    def address(self, name: str) -> str:
+        try:
+            return str(ipaddress.IPv4Address(name))
+        except ValueError:
+            pass
+        if name not in self.addr:
+            raise CloudnetError(f"{name!r} has no address in testbed {self.testbed}")
+        return self.addr[name]
+
+    def mac(self, name: str) -> str:
+        vm = self.cloud.data["vms"].get(name)
+        return vm["mac"] if vm else name.lower()
+
+
+def _names(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _reach(w: World, src: str, dst: str, tries: float = 2.0) -> bool:
+    return _reach_all(w, [(src, dst)], tries)[(src, dst)]
+
+
+def _reach_all(w: World, pairs: list[tuple[str, str]], tries: float = 2.0) -> dict:
+    """Which pairs get a reply, all pinged in parallel; pairs without one are tried again for
+    `tries` seconds (a new path may need a moment: ARP, FDB learning)."""
+    end = time.monotonic() + tries
+    got = {p: False for p in pairs}
+    while True:
+        todo = [p for p, ok in got.items() if not ok]
+        res = pings(w.testbed, [(s, w.address(d)) for s, d in todo], count=1)
+        for s, d in todo:
+            got[(s, d)] = res[(s, w.address(d))]
+        if all(got.values()) or time.monotonic() >= end:
+            return got
+
+
+def run_check(w: World, c: Check) -> dict:
+    w.refresh()
+    body = getattr(c, c.kind)
+    expected = c.expect
+    if c.kind in ("reach", "isolated"):
+        pairs = [(s, d) for s in _names(body.src) for d in _names(body.to) if s != d]
+        want_reply = (c.kind == "reach")
+        got = _reach_all(w, pairs, tries=2.0 if want_reply else 0.0)
+        passed = all(v == want_reply for v in got.values())
+        detail = ", ".join(f"{s}->{d} {'reply' if v else 'no reply'}" for (s, d), v in got.items())
+        name = c.name or f"{c.kind} {','.join(_names(body.src))} -> {','.join(_names(body.to))}"
+        kind = "reachability" if c.kind == "reach" else "isolation"
+    elif c.kind == "encap":
+        passed, detail = _encap(w, body)
+        what = (f"VLAN {body.vlan}" if body.vlan else f"VNI {body.vni}" if body.vni is not None else
+                f"MPLS {body.mpls if body.mpls is not True else ''}".strip())
+        name, kind = c.name or f"encap {what} on {body.link} for {body.src} -> {body.to}", "encapsulation"
+    elif c.kind == "route":
+        argv = ["ip", "-n", w.netns(body.node), "route", "show", body.dst]
+        if body.vrf:     # the tenant's VRF on that router, whichever way it is realized
+            place = w.vrf(body.node, body.vrf)
+            argv = ["ip", "-n", w.netns(place["node"]), "route", "show"] + \
+                (["table", str(place["table"])] if place["table"] else []) + [body.dst]
+        out = ns.run(argv, check=False).stdout.strip()
+        passed, detail = bool(out), out or "no such route"
+        name, kind = c.name or f"route {body.dst} on {body.node}" + (f" vrf {body.vrf}" if body.vrf else ""), "state"
+    else:
+        passed, detail = _fdb(w, body)
+        name, kind = c.name or f"fdb {body.mac} on {body.bridge}" + (f" at {body.port}" if body.port else ""), "state"
+    ok = passed if expected == "pass" else not passed
+    return {"name": name, "kind": kind, "expected": expected, "ok": ok, "detail": detail[:500]}
+
+
+def _encap(w: World, e) -> tuple[bool, str]:
+    node, _, iface = e.link.partition(":")
+    if e.vlan:
+        bpf = f"vlan {e.vlan}"
+    elif e.vni is not None:
+        bpf = "udp port 4789"
+    else:
+        bpf = "mpls"
+    argv = (["ip", "netns", "exec", w.netns(node)] if node != "root" else []) + \
+        ["tcpdump", "-l", "-nn", "-e", "-v", "-c", "4", "-i", iface, "--immediate-mode", bpf]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.3)
+    _reach(w, e.src, e.to)
+    pings(w.testbed, [(e.src, w.address(e.to))], count=3)
+    try:
+        out, _ = proc.communicate(timeout=3)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, _ = proc.communicate()
+    text = " ".join(out.split())
+    if e.vlan:
+        ok = f"vlan {e.vlan}," in text and w.address(e.to) in text
+    elif e.vni is not None:
+        ok = f"vni {e.vni} " in text
+    elif isinstance(e.mpls, list):
+        ok = all(f"label {l}," in text for l in e.mpls)
+    else:
+        ok = "MPLS (label" in text
+    return ok, text or "nothing captured"
+
+
+def _fdb(w: World, f) -> tuple[bool, str]:
+    mac = w.mac(f.mac)
+    if ":" in f.bridge and not f.bridge.startswith("cnb-"):   # NODE:BRIDGE, a Linux bridge (VPLS instance)
+        node, br = f.bridge.split(":", 1)
+        out = ns.run(["bridge", "-n", w.netns(node), "fdb", "show", "br", br], check=False).stdout
+        rows = [l for l in out.splitlines() if l.startswith(mac)]
+        port = rows[0].split(" dev ")[1].split()[0] if rows else None
+    else:
+        br = f.bridge if f.bridge.startswith("cnb-") else naming.bridge(f.bridge)
+        out = ns.run(["ovs-appctl", "fdb/show", br], check=False).stdout
+        names = _ofports(br)
+        rows = [l for l in out.splitlines() if mac in l]
+        port = names.get(rows[0].split()[0]) if rows else None
+    if not rows:
+        return False, f"{mac} not in the FDB of {f.bridge}"
+    ok = f.port is None or port == f.port
+    return ok, f"{mac} at port {port}"
+
+
+def _ofports(bridge: str) -> dict[str, str]:
+    out = ns.run(["ovs-ofctl", "show", bridge], check=False).stdout
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\s*(\d+)\(([^)]+)\)", out, re.M)}
+
+
+def run_step(w: World, step: Step) -> dict:
+    t0 = time.perf_counter()
+    phases, detail, ok, check = [], "", True, None
+    try:
+        if step.attach:
+            a = step.attach
+            vm = w.cloud.attach(a.vpc, site=a.site, server=a.server, vcpus=a.vcpus, mem_mb=a.mem_mb, ip=a.ip,
+                                mac=a.mac, name=a.name, policy=a.policy)
+            phases = [{"name": k, "duration_ms": v} for k, v in vm["steps_ms"].items() if k != "total"]
+            detail = f"{vm['name']} on {vm['server']} ({vm['site']}) {vm['ip']} VLAN {vm['vlan']}"
+        elif step.detach:
+            w.cloud.detach(step.detach.vm)
+            detail = f"{step.detach.vm} detached"
+        elif step.link:
+            a, b = step.link.endpoints
+            for node, peer in ((a, b), (b, a)):
+                ns.run(["ip", "-n", w.netns(node), "link", "set", peer, step.link.state])
+            detail = f"{a} -- {b} {step.link.state}"
+        elif step.wait is not None:
+            time.sleep(step.wait)
+            detail = f"waited {step.wait} s"
+        else:
+            check = run_check(w, step.check)
+            ok, detail = check["ok"], check["detail"]
+    except CloudnetError as exc:
+        ok, detail = False, str(exc)
+    if step.check is None and step.expect == "fail":
+        ok = not ok
+    name = step.name or (check["name"] if check else f"{step.action} {detail.split(' ')[0] if detail else ''}".strip())
+    return {"name": name, "action": step.action, "ok": ok, "expected": step.expect,
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 2), "phases": phases, "detail": detail[:500],
+            "_check": check}
+
+
+def run(path: str, report_dir: Optional[str] = None, testbed: Optional[str] = None,
+        progress: Progress = lambda s: None) -> dict:
+    sc: Scenario = load_scenario(path)
+    topo_path = str(Path(path).parent / sc.topology)
+    started = time.perf_counter()
+    own = testbed is None
+    if own:
+        record = pipeline.up(topo_path, sc.realize, sc.degrade, progress)
+        name = record["testbed"]
+    else:
+        name = state.resolve(testbed)
+    metrics: dict[str, float] = {"up_s": round(time.perf_counter() - started, 3)} if own else {}
+    steps, checks = [], []
+    try:
+        w = World(name)
+        for i, step in enumerate(sc.steps):
+            result = run_step(w, step)
+            progress(f"step {i + 1}/{len(sc.steps)} {result['action']}: {'ok' if result['ok'] else 'NOT OK'} "
+                     f"({result['duration_ms']:.0f} ms) {result['detail'][:80]}")
+            check = result.pop("_check")
+            if check:
+                checks.append(check)
+            steps.append(result)
+            if step.attach and result["ok"] and step.expect == "pass":
+                for ph in result["phases"]:
+                    metrics[f"attach_{ph['name']}_ms.{len([s for s in steps if s['action'] == 'attach'])}"] = \
+                        ph["duration_ms"]
+        for c in sc.checks:
+            result = run_check(w, c)
+            progress(f"check {result['name'][:70]}: {'ok' if result['ok'] else 'NOT OK'}")
+            checks.append(result)
+        record = state.read(name)
+    finally:
+        if own:
+            t = time.perf_counter()
+            lifecycle.down(name)
+            metrics["down_s"] = round(time.perf_counter() - t, 3)
+    attach_totals = [s["duration_ms"] for s in steps if s["action"] == "attach" and s["ok"] and s["expected"] == "pass"]
+    if attach_totals:
+        metrics["attach_total_ms.mean"] = round(sum(attach_totals) / len(attach_totals), 2)
+        metrics["attach_total_ms.max"] = max(attach_totals)
+    report = {
+        "ok": all(s["ok"] for s in steps) and all(c["ok"] for c in checks),
+        "scenario": sc.name, "topology": topo_path,
+        "realization": {**record["realizations"], "degradations": record.get("degradations", [])},
+        "steps": steps, "checks": checks, "metrics": metrics,
+    }
+    if report_dir:
+        from .report import write
+        write(report, report_dir)
+    return report
