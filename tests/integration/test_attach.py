@@ -1,0 +1,162 @@
+"""VPC attach (Figure 2) on the running kernel: the four steps, placement, isolation, undo."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from cloudnet_emu import lifecycle, naming, pipeline
+from cloudnet_emu.errors import PlacementError
+from cloudnet_emu.scenario import runner
+from tests.conftest import FULL_KERNEL
+
+TOPO = "topologies/cloudnet.yaml"
+
+
+@pytest.fixture
+def testbed(clean_machine):
+    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    try:
+        yield record
+    finally:
+        lifecycle.down(record["testbed"])
+
+
+def _ns_state(testbed: str) -> dict:
+    """Everything of the testbed a detach must restore: links, addresses, routes (all tables), OVS."""
+    out = {}
+    for name in sorted(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()):
+        if name.startswith(f"cn-{testbed}-"):
+            out[name] = [subprocess.run(["ip", "-n", name] + args, capture_output=True, text=True).stdout
+                         for args in (["-br", "link"], ["-br", "addr"], ["route", "show", "table", "all"])]
+    out["ovs"] = subprocess.run(["ovs-vsctl", "show"], capture_output=True, text=True).stdout
+    out["ovs"] = "\n".join(l for l in out["ovs"].splitlines() if "ovs_version" not in l)
+    return out
+
+
+def test_attach_scenario_passes(clean_machine, tmp_path):
+    report = runner.run("scenarios/attach.yaml", str(tmp_path))
+    bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
+    assert report["ok"], bad
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert set(saved) == {"ok", "scenario", "topology", "realization", "steps", "checks", "metrics"}
+    assert (tmp_path / "report.xml").read_text().startswith("<?xml")
+    first = saved["steps"][0]
+    assert [p["name"] for p in first["phases"]] == ["vm", "vlan", "lce", "vpn"]
+    assert all(p["duration_ms"] > 0 for p in first["phases"])
+    kinds = {c["kind"] for c in saved["checks"]}
+    assert kinds == {"reachability", "isolation", "encapsulation", "state"}
+
+
+def test_four_steps_build_real_state(testbed):
+    cloud, network = pipeline.managers()
+    vm = cloud.attach("bravo-vpc", site="dc1", name="web")
+    tb = testbed["testbed"]
+    # 1. the VM is a namespace with its own MAC and address
+    link = subprocess.run(["ip", "-n", naming.netns(tb, "web"), "-j", "addr", "show", "eth0"], capture_output=True,
+                          text=True).stdout
+    link = json.loads(link)[0]
+    assert link["address"] == vm["mac"] and link["addr_info"][0]["local"] == vm["ip"] == "10.1.100.2"
+    # 2. its port is an access port of the VPC's VLAN on its server's bridge
+    tag = subprocess.run(["ovs-vsctl", "get", "port", "cnv-web", "tag"], capture_output=True, text=True).stdout
+    assert int(tag) == vm["vlan"] == 100
+    # 3. a logical CE holds the VPC gateway
+    ce = cloud.ledger.meta("lce:dc1/bravo-vpc")["ce"]
+    addrs = subprocess.run(["ip", "-n", naming.netns(tb, ce["node"]), "-br", "addr"], capture_output=True,
+                           text=True).stdout
+    assert "10.1.100.1/24" in addrs
+    if FULL_KERNEL:
+        assert ce["master"] == "vrf-bravo-vpc" and ce["node"] == "dc1"
+    # 4. the PE has the attachment circuit and every PE of bravo a host route to the VM
+    ep = network.ledger.meta("ep:bravo-vpc@dc1")
+    assert ep["pe"] == "pe3" and ep["pe_if"] == "dc1.100"
+    for pe in ("pe1", "pe2", "pe3"):
+        place = (testbed["info"]["vrfs"].get(f"{pe}/bravo") or
+                 network.ledger.meta(f"vrf:{pe}/bravo")["placement"])
+        argv = ["ip", "-n", naming.netns(tb, place["node"]), "route", "show"]
+        argv += ["table", str(place["table"])] if place["table"] else []
+        routes = subprocess.run(argv + ["10.1.100.2/32"], capture_output=True, text=True).stdout
+        assert routes.strip(), f"no host route on {pe}"
+    res = subprocess.run(["ip", "netns", "exec", naming.netns(tb, "web"), "ping", "-c2", "-W2", "10.1.1.2"])
+    assert res.returncode == 0
+
+
+def test_vpls_vm_is_on_the_enterprise_lan(testbed):
+    """An ARP broadcast from the VM is answered by a host on acme-hq's LAN."""
+    cloud, _ = pipeline.managers()
+    vm = cloud.attach("acme-vpc", site="dc2", name="proc")
+    assert vm["ip"] == "10.1.1.254" and vm["gateway"] == "10.1.1.1"
+    res = subprocess.run(["ip", "netns", "exec", naming.netns(testbed["testbed"], "proc"), "arping", "-c", "2",
+                          "-w", "3", "-I", "eth0", "10.1.1.2"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lan_mac = subprocess.run(["ip", "-n", naming.netns(testbed["testbed"], "acme-h1"), "-j", "link", "show", "eth0"],
+                             capture_output=True, text=True).stdout
+    assert json.loads(lan_mac)[0]["address"] in res.stdout.lower()
+
+
+def test_placement_policies_and_capacity(testbed):
+    cloud, _ = pipeline.managers()
+    # dc1 has two 16-vCPU servers: first-fit fills dc1-s1 first, worst-fit spreads, best-fit packs
+    a = cloud.attach("bravo-vpc", site="dc1", vcpus=10, name="a")
+    b = cloud.attach("bravo-vpc", site="dc1", vcpus=4, name="b", policy="worst-fit")
+    c = cloud.attach("bravo-vpc", site="dc1", vcpus=5, name="c", policy="best-fit")
+    d = cloud.attach("bravo-vpc", site="dc1", vcpus=1, name="d", server="dc1-s2")
+    assert (a["server"], b["server"], c["server"], d["server"]) == ("dc1-s1", "dc1-s2", "dc1-s1", "dc1-s2")
+    assert cloud.free("dc1-s1") == (1, 32768 - 1024) and cloud.free("dc1-s2") == (11, 32768 - 1024)
+    before = _ns_state(testbed["testbed"])
+    with pytest.raises(PlacementError, match="biggest free slot is dc1-s2 with 11 vCPU"):
+        cloud.attach("bravo-vpc", site="dc1", vcpus=12)
+    with pytest.raises(PlacementError, match="already taken by a"):
+        cloud.attach("bravo-vpc", site="dc2", ip=a["ip"])
+    with pytest.raises(PlacementError, match="taken by a node"):
+        cloud.attach("bravo-vpc", site="dc2", name="pe1")
+    assert _ns_state(testbed["testbed"]) == before, "a refused attach left something behind"
+    cloud.detach("a")
+    assert cloud.free("dc1-s1") == (11, 32768 - 512)
+
+
+def test_attach_detach_50_times_restores_everything(testbed):
+    cloud, _ = pipeline.managers()
+    before = _ns_state(testbed["testbed"])
+    for i in range(25):
+        vpc = "bravo-vpc" if i % 2 else "acme-vpc"
+        site = "dc1" if i % 3 else "dc2"
+        vm = cloud.attach(vpc, site=site)
+        other = cloud.attach("bravo-vpc", site="dc2" if site == "dc1" else "dc1")
+        cloud.detach(vm["name"])
+        cloud.detach(other["name"])
+    assert cloud.vms() == [] and cloud.data["vlans"] in ({}, {"dc1": {}, "dc2": {}}, {"dc1": {}}, {"dc2": {}})
+    assert _ns_state(testbed["testbed"]) == before
+
+
+def test_cli_vm_commands(testbed, cli):
+    res = subprocess.run([cli, "vm", "attach", "bravo-vpc", "--site", "dc2", "--name", "db", "--json"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["steps_ms"]["total"] > 0
+    res = subprocess.run([cli, "vm", "list", "--json"], capture_output=True, text=True)
+    assert [v["name"] for v in json.loads(res.stdout)] == ["db"]
+    res = subprocess.run([cli, "vm", "attach", "bravo-vpc", "--vcpus", "1000"], capture_output=True, text=True)
+    assert res.returncode == 1 and "biggest free slot" in res.stderr
+    res = subprocess.run([cli, "vm", "detach", "db"], capture_output=True, text=True)
+    assert res.returncode == 0 and "detached db" in res.stdout
+
+
+def test_topology_vms_are_attached_at_up(clean_machine, tmp_path):
+    text = open(TOPO).read().replace(
+        "  - {name: bravo-vpc, tenant: bravo, type: l3vpn, subnet: 10.1.100.0/24, sites: [bravo-hq, bravo-br]}",
+        "  - name: bravo-vpc\n    tenant: bravo\n    type: l3vpn\n    subnet: 10.1.100.0/24\n"
+        "    sites: [bravo-hq, bravo-br]\n    vms:\n      - {name: app1, site: dc1}\n"
+        "      - {name: app2, site: dc2, ip: 10.1.100.50}\n")
+    topo = tmp_path / "with-vms.yaml"
+    topo.write_text(text)
+    record = pipeline.up(str(topo), degrade=not FULL_KERNEL)
+    try:
+        cloud, _ = pipeline.managers()
+        assert {v["name"]: v["ip"] for v in cloud.vms()} == {"app1": "10.1.100.2", "app2": "10.1.100.50"}
+        res = subprocess.run(["ip", "netns", "exec", naming.netns(record["testbed"], "app2"), "ping", "-c1", "-W2",
+                              "10.1.100.2"])
+        assert res.returncode == 0
+    finally:
+        lifecycle.down(record["testbed"])
