@@ -137,8 +137,8 @@ class CloudManager:
             raise PlacementError(f"the name {name!r} is taken by a node of the testbed")
         return name
 
-    def _mac(self, name: str, pinned: Optional[str]) -> str:
-        macs = {vm["mac"]: n for n, vm in self.data["vms"].items()}
+    def _mac(self, name: str, pinned: Optional[str], check: bool = True) -> str:
+        macs = {vm["mac"]: n for n, vm in self.data["vms"].items()} if check else {}
         if pinned:
             if not re.match(MAC_RE, pinned):
                 raise PlacementError(f"MAC {pinned!r}: write it as aa:bb:cc:dd:ee:ff (lower case)")
@@ -228,7 +228,10 @@ class CloudManager:
             nodes, actions, meta = [], [Veth(None, tor, None, cable, role="handoff"), port], {}
         else:
             ce, nodes, actions = ROUTERS[self.real["router"]].create(site, vpc, v["index"])
-            legs = [Veth(ce.node, f"t{vlan}", None, tor, a_addr=f"{gateway}/{plen}", role="handoff", proxy_arp=True),
+            # One gateway MAC per VPC in every site (an anycast gateway): a migrated VM's ARP
+            # entry for its gateway stays right.
+            legs = [Veth(ce.node, f"t{vlan}", None, tor, a_addr=f"{gateway}/{plen}", role="handoff", proxy_arp=True,
+                         a_mac=self._mac(f"gateway/{vpc}", None, check=False)),
                     Veth(ce.node, f"u{vlan}", None, cable, role="handoff")]
             actions = list(actions) + legs + [port]
             if ce.master:
@@ -261,6 +264,18 @@ class CloudManager:
         """Advertise an L3VPN VM (a /32 via the Network Manager), and let the logical CEs of the VPC in
         other sites reach it (a /32 toward their PE; proxy ARP answers the VMs there) and vice versa."""
         self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"]})
+        self._remote_routes(vm)
+
+    def _move_host_routes(self, vm: dict, old_site: str):
+        """After a migration: the host route follows the VM to its new PE, the CEs' routes follow."""
+        self.network("withdraw", {"vpc": vm["vpc"], "ip": vm["ip"]})
+        for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:") and e["meta"]["vm"] == vm["name"]]:
+            self.ledger.undo(unit)
+        self._host_routes(vm)
+        if self._lce(old_site, vm["vpc"]) is not None and not self.ledger.has(f"remote:{old_site}/{vm['name']}"):
+            self._remote_route(old_site, vm, f"remote:{old_site}/{vm['name']}")
+
+    def _remote_routes(self, vm: dict):
         for other in self.data["vms"].values():
             if other["vpc"] != vm["vpc"] or other["site"] == vm["site"] or other["name"] == vm["name"]:
                 continue
@@ -295,6 +310,13 @@ class CloudManager:
                 self.ledger.undo(unit)
         self.ledger.undo(f"port:{name}")
         self.ledger.undo(f"vm:{name}")
+        self._leave_site(name, site, vpc)
+        del self.data["vms"][name]
+        self.ledger.save()
+
+    def _leave_site(self, name: str, site: str, vpc: str):
+        """VM `name` no longer uses the VPC's logical CE in `site`: the last one out takes down the
+        CE, the PE endpoint and the VLAN."""
         lce = f"lce:{site}/{vpc}"
         if self.ledger.has(lce):
             entry = self.ledger.units[lce]
@@ -309,5 +331,10 @@ class CloudManager:
                 self.ledger.undo(f"uplink:{site}/{vpc}")
                 self.ledger.undo(lce)
                 self.data["vlans"].get(site, {}).pop(vpc, None)
-        del self.data["vms"][name]
         self.ledger.save()
+
+    def migrate(self, name: str, to_site: str, to_server: Optional[str] = None, pause_ms: float = 50,
+                garp: bool = True) -> dict:
+        """Live-migrate VM `name` to another cloud site (Figure 3); see migration/migrate.py."""
+        from ..migration.migrate import migrate
+        return migrate(self, name, to_site, to_server, pause_ms, garp)

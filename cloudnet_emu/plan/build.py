@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import ipaddress
 from collections import deque
 
 from .. import naming
@@ -45,7 +46,7 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
         if len(members) > 1:
             core.l3vpn(plan, tenant.name, t_index, list(members.values()))
     for cloud in topo.cloud_sites:
-        _cloud(plan, cloud, choice)
+        _cloud(plan, cloud, choice, topo, underlay, next(access))
     plan.info["tenants"] = [t.name for t in topo.tenants]
     site_subnet = {s.name: s.subnet for t in topo.tenants for s in t.sites}
     plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
@@ -151,10 +152,13 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
         "gateway": A.bare(gateway), "hosts": hosts, "access": {"pe": pe_addr, "ce": ce_addr}}
 
 
-def _cloud(plan: Plan, cloud, choice: Choice):
+def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, underlay: Underlay, k: int):
     """Figure 2's cloud site: servers' bridges trunked to the site switch, and a CE router.
 
-        cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 (site switch)        dc1 (CE router namespace)
+        cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 (site switch)        dc1 (CE router) ─pe3══dc1─ pe3
+
+    The CE router's own link to the PE's global table is the site's WAN access for the
+    cloud operator (live-migration pre-copy traffic crosses the provider on it).
 
     Trunks are veth pairs (not OVS patch ports) so that 802.1Q tags can be captured on them.
     VPCs arrive with VMs (managers/): a VLAN on the switches, a logical CE on the CE router
@@ -170,8 +174,17 @@ def _cloud(plan: Plan, cloud, choice: Choice):
         plan.add(OvsBridge(br, datapath, "server", server.name),
                  Veth(None, up, None, down, role="trunk"),
                  OvsPort(site_br, up), OvsPort(br, down))
+    pe_addr, ce_addr = A.p2p(topo.provider.pools.access, k)
+    wan = Veth(cloud.name, cloud.pe, cloud.pe, cloud.name, ce_addr, pe_addr, role="infra")
+    plan.add(wan, Route(cloud.name, "0.0.0.0/0", via=A.bare(pe_addr)))
+    _shape(plan, wan, cloud.link, choice)
+    net = str(ipaddress.ip_network(ce_addr, strict=False))
+    for router in underlay.index:
+        if router != cloud.pe:
+            hop = underlay.next_hop[(router, cloud.pe)]
+            plan.add(Route(router, net, via=hop.via, dev=hop.dev))
     plan.info.setdefault("clouds", {})[cloud.name] = {
-        "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name,
+        "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name, "wan": ce_addr,
         "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}
                     for s in cloud.servers},
         "link": cloud.link.model_dump()}

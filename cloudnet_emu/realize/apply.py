@@ -17,7 +17,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from .. import naming
 from ..errors import RealizeError
-from ..kernel import ns, ovs
+from ..kernel import ns, offload, ovs
 from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
                             Shape, Veth, Vrf, Vxlan)
 from . import shaping
@@ -136,6 +136,9 @@ def _veth(k: Kernel, a: Veth):
             os.close(peer_ns)
     for node, ifname, addr in ((a.a_node, a.a_if, a.a_addr), (a.b_node, a.b_if, a.b_addr)):
         _up(k, node, ifname, addr)
+    if a.a_node is None or a.b_node is None:     # one end is (or will be) an OVS port
+        for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if)):
+            offload.tx_checksum_off(k.netns(node), ifname)
     if a.proxy_arp:
         ns.sysctl(k.netns(a.a_node), f"net/ipv4/conf/{a.a_if}/proxy_arp", 1)
         ns.sysctl(k.netns(a.a_node), f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)   # default: up to 0.8 s

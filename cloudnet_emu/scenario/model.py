@@ -53,7 +53,16 @@ class FdbCheck(Strict):
     port: Optional[str] = None
 
 
-KINDS = ("reach", "isolated", "encap", "route", "fdb")
+class GarpCheck(Strict):
+    vm: Name
+    at: str = Field(description="where the last migration's sniffers listened: a cloud or enterprise site, or a node")
+
+
+class TcpCheck(Strict):
+    vm: Name = Field(description="the TCP connection held across this VM's last migration still carries data")
+
+
+KINDS = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp")
 
 
 class Check(Strict):
@@ -64,6 +73,8 @@ class Check(Strict):
     encap: Optional[Encap] = None
     route: Optional[RouteCheck] = None
     fdb: Optional[FdbCheck] = None
+    garp: Optional[GarpCheck] = None
+    tcp: Optional[TcpCheck] = None
 
     @model_validator(mode="after")
     def _one(self):
@@ -94,12 +105,30 @@ class Detach(Strict):
     vm: Name
 
 
+class Probe(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    src: str = Field(alias="from", description="the node that sends the probes (and gets the echoes)")
+    rate: float = Field(1000, gt=0, le=20000, description="probes per second")
+    before_s: float = Field(0.5, ge=0, le=60)
+    after_s: float = Field(1.5, ge=0, le=60)
+
+
+class Migrate(Strict):
+    vm: Name
+    to: str = Field(description="SITE or SITE/SERVER")
+    pause_ms: float = Field(50, ge=0, le=60000)
+    garp: bool = True
+    probe: Optional[Probe] = None
+    tcp: Optional[str] = Field(None, description="a node that holds a TCP connection to the VM across the move")
+    sniff: list[str] = Field([], description="sites or nodes where gratuitous ARPs are sniffed (scapy)")
+
+
 class Link(Strict):
     endpoints: list[Name] = Field(min_length=2, max_length=2)
     state: Literal["down", "up"]
 
 
-ACTIONS = ("attach", "detach", "link", "wait", "check")
+ACTIONS = ("attach", "detach", "migrate", "link", "wait", "check")
 
 
 class Step(Strict):
@@ -107,6 +136,7 @@ class Step(Strict):
     expect: Literal["pass", "fail"] = "pass"
     attach: Optional[Attach] = None
     detach: Optional[Detach] = None
+    migrate: Optional[Migrate] = None
     link: Optional[Link] = None
     wait: Optional[float] = Field(None, ge=0, le=600, description="seconds")
     check: Optional[Check] = None
@@ -202,6 +232,20 @@ def relations(sc: Scenario, file: str) -> Iterator[Problem]:
             if step.detach.vm not in vms and step.expect == "pass":
                 yield Problem(f"VM {step.detach.vm!r} is not attached by an earlier step", path=path + ("detach", "vm"),
                               hint="detach a VM that an attach step named (name: ...)")
+        elif step.migrate:
+            m = step.migrate
+            if m.vm not in vms:
+                yield Problem(f"VM {m.vm!r} is not attached by an earlier step", path=path + ("migrate", "vm"),
+                              hint="migrate a VM that an attach step named (name: ...)")
+            if m.to.split("/")[0] not in clouds:
+                yield Problem(f"unknown cloud site {m.to.split('/')[0]!r}", path=path + ("migrate", "to"),
+                              hint=f"cloud sites: {', '.join(sorted(clouds))}")
+            for k, place in enumerate(m.sniff):
+                if place not in clouds and place not in nodes:
+                    yield Problem(f"unknown place {place!r} to sniff at", path=path + ("migrate", "sniff", k),
+                                  hint="a cloud site, an enterprise site or a node")
+            if m.probe:
+                yield from known(m.probe.src, path + ("migrate", "probe", "from"))
         elif step.link:
             if frozenset(step.link.endpoints) not in links:
                 yield Problem(f"no link {step.link.endpoints[0]} -- {step.link.endpoints[1]} in the topology",

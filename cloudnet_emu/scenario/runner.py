@@ -26,8 +26,11 @@ Progress = Callable[[str], None]
 class World:
     """Names in a scenario -> namespaces and addresses in the running testbed."""
 
-    def __init__(self, testbed: str):
+    def __init__(self, testbed: str, report_dir: Optional[str] = None):
         self.testbed = testbed
+        self.report_dir = report_dir
+        self.migrations: dict[str, dict] = {}     # vm -> what its last migration saw
+        self.metrics: dict[str, float] = {}
         self.refresh()
 
     def refresh(self):
@@ -120,9 +123,30 @@ def run_check(w: World, c: Check) -> dict:
         out = ns.run(argv, check=False).stdout.strip()
         passed, detail = bool(out), out or "no such route"
         name, kind = c.name or f"route {body.dst} on {body.node}" + (f" vrf {body.vrf}" if body.vrf else ""), "state"
-    else:
+    elif c.kind == "fdb":
         passed, detail = _fdb(w, body)
         name, kind = c.name or f"fdb {body.mac} on {body.bridge}" + (f" at {body.port}" if body.port else ""), "state"
+    elif c.kind == "garp":
+        seen = w.migrations.get(body.vm, {}).get("sniffed", {}).get(body.at)
+        if seen is None:
+            passed, detail = False, f"no sniffer listened at {body.at} during {body.vm}'s last migration"
+        else:
+            passed = bool(seen)
+            detail = f"{len(seen)} gratuitous ARP(s) from {body.vm} seen at {body.at}" + (
+                f", first {seen[0]['time'] - w.migrations[body.vm]['times']['resume']:.3f} s after resume"
+                if seen else "")
+        name, kind = c.name or f"gratuitous ARP of {body.vm} seen at {body.at}", "packets"
+    else:
+        tcp = w.migrations.get(body.vm, {}).get("tcp")
+        if tcp is None:
+            passed, detail = False, f"no TCP connection was held across {body.vm}'s last migration"
+        else:
+            resume = w.migrations[body.vm]["times"]["resume"]
+            after = [e for e in tcp["echoes"] if e[1] > resume and e[2]]
+            passed = tcp["error"] is None and bool(after)
+            detail = (f"{len(tcp['echoes'])} echoes on one connection, {len(after)} after resume"
+                      + (f"; error {tcp['error']}" if tcp["error"] else ""))
+        name, kind = c.name or f"TCP connection to {body.vm} survives its migration", "continuity"
     ok = passed if expected == "pass" else not passed
     return {"name": name, "kind": kind, "expected": expected, "ok": ok, "detail": detail[:500]}
 
@@ -173,13 +197,95 @@ def _fdb(w: World, f) -> tuple[bool, str]:
         port = names.get(rows[0].split()[0]) if rows else None
     if not rows:
         return False, f"{mac} not in the FDB of {f.bridge}"
-    ok = f.port is None or port == f.port
-    return ok, f"{mac} at port {port}"
+    want = _port_name(w, f)
+    ok = want is None or port == want
+    return ok, f"{mac} at port {port}" + (f" (expected {want})" if want and not ok else "")
+
+
+def _port_name(w: World, f) -> Optional[str]:
+    """Symbolic ports: `uplink` (the VPC's hand-off toward the PE in that site), `vm` (the VM's own
+    port), `server:NAME` (the trunk from the site switch to a server); anything else is literal."""
+    if f.port in (None,) or f.port not in ("uplink", "vm") and not f.port.startswith("server:"):
+        return f.port
+    if f.port.startswith("server:"):
+        return naming.trunk_site_side(f.port.split(":", 1)[1])
+    vm = w.cloud.data["vms"].get(f.mac)
+    if vm is None:
+        raise CloudnetError(f"port {f.port!r} needs `mac:` to name a VM")
+    if f.port == "vm":
+        return vm["port"]
+    site = f.bridge.removeprefix("cnb-")
+    vlan = w.cloud.data["vlans"].get(site, {}).get(vm["vpc"])
+    if vlan is None:
+        return f"(no {vm['vpc']} uplink in {site})"
+    return naming.handoff(w.testbed, site, vlan, "tor")
 
 
 def _ofports(bridge: str) -> dict[str, str]:
     out = ns.run(["ovs-ofctl", "show", bridge], check=False).stdout
     return {m.group(1): m.group(2) for m in re.finditer(r"^\s*(\d+)\(([^)]+)\)", out, re.M)}
+
+
+def _sniff_point(w: World, place: str, vm: dict, dst_server: str) -> tuple[Optional[str], str]:
+    """(namespace, interface) where a sniffer sees a place's share of the VM's segment."""
+    clouds = w.record["info"].get("clouds", {})
+    if place in clouds:     # a trunk between the site switch and a server: every VLAN passes there
+        servers = list(clouds[place]["servers"])
+        server = vm["server"] if vm["server"] in servers else dst_server if dst_server in servers else servers[0]
+        return None, naming.trunk_site_side(server)
+    sites = w.record["info"].get("sites", {})
+    if place in sites:      # a host of the enterprise site's LAN
+        host = next(iter(sites[place]["hosts"]), None)
+        if host is None:
+            return w.netns(place), "lan"
+        return w.netns(host), "eth0"
+    return w.netns(place), "eth0"
+
+
+def _migrate(w: World, m) -> dict:
+    from ..migration.measure import outage, timeline
+    from ..migration.migrate import Agent
+    vm = dict(w.cloud.data["vms"][m.vm])
+    to_site, _, to_server = m.to.partition("/")
+    dst_server = to_server or next(iter(w.record["info"]["clouds"][to_site]["servers"]))
+    agents, sniffers = [], {}
+    try:
+        if m.probe or m.tcp:
+            agents.append(Agent(w.netns(m.vm), "workload", 9000, ready=True))
+        for place in m.sniff:
+            netns, iface = _sniff_point(w, place, vm, dst_server)
+            sniffers[place] = Agent(netns, "sniff", iface, 3600, vm["mac"], ready=True)
+        tcp = Agent(w.netns(m.tcp), "tcp", vm["ip"], 9000, 3600, ready=True) if m.tcp else None
+        probe = Agent(w.netns(m.probe.src), "probe", vm["ip"], 9000, m.probe.rate, 3600) if m.probe else None
+        time.sleep(m.probe.before_s if m.probe else 0.3)
+        result = w.cloud.migrate(m.vm, to_site, to_server or None, m.pause_ms, m.garp)
+        time.sleep(m.probe.after_s if m.probe else 0.5)
+        probed = probe.result(stop=True) if probe else None
+        held = tcp.result(stop=True) if tcp else None
+        seen = {place: a.result(stop=True, timeout=10)["garps"] for place, a in sniffers.items()}
+    finally:
+        for a in agents + list(sniffers.values()):
+            a.kill()
+    if probed:
+        result["outage"] = outage(probed, m.pause_ms)
+    w.migrations[m.vm] = {**result, "sniffed": seen, "tcp": held}
+    n = sum(1 for k in w.metrics if k.startswith("migration_total_ms")) + 1
+    w.metrics[f"migration_total_ms.{n}"] = result["total_ms"]
+    w.metrics[f"migration_pause_ms.{n}"] = result["pause_ms"]
+    w.metrics[f"migration_precopy_bytes.{n}"] = result["precopy_bytes"]
+    w.metrics[f"migration_precopy_ms.{n}"] = result["phases_ms"]["precopy"]
+    if probed:
+        for k in ("probes_lost", "outage_ms", "outage_beyond_pause_ms", "probe_rate_pps"):
+            if k in result["outage"]:
+                w.metrics[f"migration_{k}.{n}"] = result["outage"][k]
+    if w.report_dir:
+        import os
+        os.makedirs(w.report_dir, exist_ok=True)
+        png = os.path.join(w.report_dir, f"migration-{n}-{m.vm}.png")
+        timeline(png, result, probed, f"{m.vm}: {result['from']} -> {result['to']}, pause {m.pause_ms:g} ms, "
+                 f"{'GARP' if m.garp else 'no GARP'}")
+        result["timeline"] = png
+    return result
 
 
 def run_step(w: World, step: Step) -> dict:
@@ -195,6 +301,14 @@ def run_step(w: World, step: Step) -> dict:
         elif step.detach:
             w.cloud.detach(step.detach.vm)
             detail = f"{step.detach.vm} detached"
+        elif step.migrate:
+            result = _migrate(w, step.migrate)
+            phases = [{"name": k, "duration_ms": v} for k, v in result["phases_ms"].items()]
+            detail = (f"{result['vm']} {result['from']} -> {result['to']} in {result['total_ms']:.0f} ms, "
+                      f"pre-copy {result['precopy_bytes'] >> 20} MB at {result['precopy_mbit_s']} Mbit/s, "
+                      f"pause {result['pause_ms']:.0f} ms" +
+                      (f", outage {result['outage']['outage_ms']:.1f} ms, {result['outage']['probes_lost']} of "
+                       f"{result['outage']['probes_sent']} probes lost" if "outage" in result else ""))
         elif step.link:
             a, b = step.link.endpoints
             for node, peer in ((a, b), (b, a)):
@@ -230,7 +344,7 @@ def run(path: str, report_dir: Optional[str] = None, testbed: Optional[str] = No
     metrics: dict[str, float] = {"up_s": round(time.perf_counter() - started, 3)} if own else {}
     steps, checks = [], []
     try:
-        w = World(name)
+        w = World(name, report_dir)
         for i, step in enumerate(sc.steps):
             result = run_step(w, step)
             progress(f"step {i + 1}/{len(sc.steps)} {result['action']}: {'ok' if result['ok'] else 'NOT OK'} "
@@ -248,6 +362,7 @@ def run(path: str, report_dir: Optional[str] = None, testbed: Optional[str] = No
             progress(f"check {result['name'][:70]}: {'ok' if result['ok'] else 'NOT OK'}")
             checks.append(result)
         record = state.read(name)
+        metrics.update(w.metrics)
     finally:
         if own:
             t = time.perf_counter()
