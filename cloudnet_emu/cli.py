@@ -161,11 +161,17 @@ def exec_cmd(testbed, node, command):
     """Run COMMAND in NODE's namespace: cloudnet-emu exec acme-h1 -- ping 10.1.2.2"""
     _need_root()
     name = state.resolve(testbed)
-    record = state.read(name)
-    nodes = {n["name"] for n in record["nodes"]}
-    if node not in nodes:
-        raise StateError(f"no node {node!r} in testbed {name!r}; nodes: {', '.join(sorted(nodes))}")
+    _check_node(name, node)
     os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *command])
+
+
+def _check_node(testbed: str, node: str):
+    """Nodes of the plan and those the managers made since (VMs, logical CEs, VRFs)."""
+    from .kernel import ns
+    if not ns.exists(naming.netns(testbed, node)):
+        prefix = f"cn-{testbed}-"
+        nodes = [n[len(prefix):] for n in ns.listing() if n.startswith(prefix)]
+        raise StateError(f"no node {node!r} in testbed {testbed!r}; nodes: {', '.join(sorted(nodes))}")
 
 
 @main.command()
@@ -266,6 +272,31 @@ def vm_detach(name, testbed):
     click.echo(f"detached {name} in {res['ms']:.1f} ms")
 
 
+@vm.command("migrate")
+@click.argument("name")
+@click.option("--to", "to", required=True, help="SITE or SITE/SERVER")
+@click.option("--pause-ms", type=float, default=50, show_default=True, help="stop-and-copy pause")
+@click.option("--no-garp", is_flag=True, help="do not announce the move (the negative control)")
+@click.option("--testbed", "-t")
+@click.option("--json", "as_json", is_flag=True)
+def vm_migrate(name, to, pause_ms, no_garp, testbed, as_json):
+    """Live-migrate VM NAME to another cloud site over the VPN (Figure 3)."""
+    _need_root()
+    name_tb = state.resolve(testbed)
+    site, _, server = to.partition("/")
+    with state.locked(name_tb):
+        cloud, _ = pipeline.managers(name_tb)
+        res = cloud.migrate(name, site, server or None, pause_ms, not no_garp)
+    if as_json:
+        click.echo(json.dumps(res, indent=1))
+    else:
+        p = res["phases_ms"]
+        click.echo(f"migrated {name} {res['from']} -> {res['to']} (VLAN {res['vlan']}) in {res['total_ms']:.0f} ms: "
+                   f"prepare {p['prepare']:.0f} ms, pre-copy {res['precopy_bytes'] >> 20} MB in {p['precopy']:.0f} ms "
+                   f"({res['precopy_mbit_s']} Mbit/s), pause {res['pause_ms']:.0f} ms, announce {p['announce']:.0f} ms"
+                   f"{'' if res['garp'] else ' (no gratuitous ARP)'}")
+
+
 @vm.command("list")
 @click.option("--testbed", "-t")
 @click.option("--json", "as_json", is_flag=True)
@@ -349,8 +380,7 @@ def capture(where, testbed, write, count):
     _need_root()
     node, _, iface = where.partition(":")
     name = state.resolve(testbed)
-    if node not in {n["name"] for n in state.read(name)["nodes"]}:
-        raise StateError(f"no node {node!r} in testbed {name!r}")
+    _check_node(name, node)
     argv = ["ip", "netns", "exec", naming.netns(name, node), "tcpdump", "-nn", "-e", "-i", iface or "any"]
     if write:
         argv += ["-w", write]
