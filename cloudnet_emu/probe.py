@@ -142,12 +142,14 @@ def _mpls(scratch: str) -> str:
 
 
 def _ovs_kernel() -> Feature:
+    """The kernel datapath answers on the generic netlink family `ovs_datapath`."""
+    from pyroute2.netlink import nlmsg
     from pyroute2.netlink.generic import GenericNetlinkSocket
     sock = GenericNetlinkSocket()
     try:
-        sock.get_protocol_id("ovs_datapath")
+        sock.bind("ovs_datapath", nlmsg)      # resolves the family, or fails with ENOENT
         return Feature(True, "openvswitch kernel datapath present")
-    except Exception:   # family missing: no openvswitch module
+    except Exception:   # NetlinkError ENOENT: no such family, no module
         return Feature(False, "no openvswitch kernel module (the userspace datapath works without it)")
     finally:
         sock.close()
