@@ -123,3 +123,54 @@ def test_forcing_an_unbuildable_realization_builds_nothing(clean_machine, cli):
 def test_delay_without_netem_needs_degrade(clean_machine):
     with pytest.raises(UnsupportedError, match="needs sch_netem"):
         pipeline.up(TOPO)
+
+
+def _capture(record, node, iface, direction, bpf, action, count=3):
+    argv = ["ip", "netns", "exec", _ns(record, node), "tcpdump", "-l", "-nn", "-e", "-Q", direction, "-c", str(count),
+            "-i", iface, "--immediate-mode", bpf]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    import time
+    time.sleep(0.5)
+    action()
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+@pytest.mark.skipif(not FULL_KERNEL, reason="MPLS forwarding is missing from this kernel")
+def test_mpls_label_stack_is_swapped_at_the_p_router(testbed):
+    """acme-h1 (pe1) -> acme-h3 (pe2) crosses p1: [transport, VPN] on both links, transport swapped at p1."""
+    info = testbed["info"]
+    vpn = info["vpn"]["acme"]["vpn_labels"]["pe2"]
+    into_p1, out_of_p1 = info["lsp"]["p1->pe2"], info["lsp"]["pe2->pe2"]
+    assert into_p1 != out_of_p1
+
+    def ping():
+        subprocess.run(["ip", "netns", "exec", _ns(testbed, "acme-h1"), "ping", "-c3", "-i0.2", "10.1.2.2"],
+                       capture_output=True)
+    before = _capture(testbed, "p1", "pe1", "in", "mpls", ping)
+    after = _capture(testbed, "p1", "pe2", "out", "mpls", ping)
+    print("\ncaptured on pe1 -> p1:", before.splitlines()[0] if before else "", "\ncaptured on p1 -> pe2:",
+          after.splitlines()[0] if after else "")
+    assert f"(label {into_p1}, " in before and f"(label {vpn}, " in before and "[S]" in before
+    assert f"(label {out_of_p1}, " in after and f"(label {vpn}, " in after
+    # the VPN label is the bottom of the stack, under the transport label
+    first = before.splitlines()[0]
+    assert first.index(f"label {into_p1},") < first.index(f"label {vpn},")
+
+
+@pytest.mark.skipif(not FULL_KERNEL, reason="only the full kernel has every realization")
+@pytest.mark.parametrize("forced", ["router=netns", "core=vxlan"])
+def test_mixed_realizations_on_a_full_kernel(clean_machine, forced):
+    """VRF namespaces with the MPLS core, and kernel VRFs with the VXLAN core."""
+    record = pipeline.up(TOPO, realize=forced)
+    try:
+        construct, name = forced.split("=")
+        assert record["realizations"][construct] == name
+        results = checks.all_checks(record["testbed"], record)
+        assert all(r.passed for r in results), [r for r in results if not r.passed]
+    finally:
+        lifecycle.down(record["testbed"])
