@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 
 from . import naming
-from .kernel import ns
 
 
 @dataclass
@@ -118,6 +117,21 @@ def capture_count(testbed: str, node: str, iface: str, bpf: str, action, settle:
     return {"count": len([l for l in out.splitlines() if l.strip()]), "result": result, "lines": out.splitlines()}
 
 
+def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: float = 5) -> str:
+    """Decoded packets (tcpdump -e -v, one line per packet) on netns:iface while action() runs."""
+    argv = (["ip", "netns", "exec", netns] if netns else []) + \
+        ["tcpdump", "-l", "-nn", "-e", "-v", "-c", str(count), "-i", iface, "--immediate-mode", bpf]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.3)
+    try:
+        action()
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return " ".join(out.split())
+
+
 def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[CheckResult]:
     """A capture on a core link shows the encapsulation `doctor` announced, with the VPN's id."""
     sites = info.get("sites", {})
@@ -137,17 +151,8 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Che
         router, iface = link
         core = realizations["core"]
         bpf = "mpls" if core == "mpls" else "udp port 4789"
-        argv = ["ip", "netns", "exec", naming.netns(testbed, router), "tcpdump", "-l", "-nn", "-v", "-c", "2",
-                "-i", iface, "--immediate-mode", bpf]
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        time.sleep(0.3)
-        pings(testbed, [(src, dst_ip)], count=3)
-        try:
-            out, _ = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        text = " ".join(out.split())
+        text = capture_text(naming.netns(testbed, router), iface, bpf, lambda: pings(testbed, [(src, dst_ip)], count=3),
+                            count=2)
         if core == "mpls":
             labels = meta.get("vpn_labels", {})
             want = str(labels.get(sites[b]["pe"], "?"))

@@ -12,7 +12,7 @@ import sys
 import click
 
 from . import lifecycle, naming, pipeline, probe, report, state
-from .errors import CloudnetError, RealizeError, SpecError, StateError, UnsupportedError
+from .errors import CloudnetError, SpecError, StateError, UnsupportedError
 
 
 def _need_root():

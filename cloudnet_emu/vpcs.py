@@ -5,7 +5,10 @@ import ipaddress
 
 from . import state
 from .errors import Problem, SpecError, StateError
+from .spec.load import _from_pydantic
 from .spec.model import Vpc
+
+from pydantic import ValidationError
 
 
 def create(testbed: str, spec: dict) -> dict:
@@ -13,9 +16,11 @@ def create(testbed: str, spec: dict) -> dict:
     info = record["info"]
     try:
         vpc = Vpc.model_validate({k: v for k, v in spec.items() if v is not None})
-    except Exception as exc:   # pydantic ValidationError: turned into one problem per error
-        errors = getattr(exc, "errors", lambda: [{"loc": (), "msg": str(exc)}])()
-        raise SpecError([Problem(e["msg"], path=tuple(e["loc"]), file="vpc create") for e in errors]) from None
+    except ValidationError as exc:
+        problems = [_from_pydantic(e, Vpc) for e in exc.errors()]
+        for p in problems:
+            p.file = "vpc create"
+        raise SpecError(problems) from None
     problems = []
     if vpc.name in info["vpcs"]:
         problems.append(Problem(f"VPC {vpc.name!r} exists already", file="vpc create", hint="pick another name"))

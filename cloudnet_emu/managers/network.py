@@ -16,7 +16,6 @@ subnet, and a migrating VM keeps its address by its host route moving to another
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 
 from .. import naming

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 from typing import Callable, Optional
 
 from pyroute2.netlink.exceptions import NetlinkError

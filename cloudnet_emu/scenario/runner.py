@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
 from .. import lifecycle, naming, pipeline, state
-from ..checks import capture_count, pings
+from ..checks import capture_text, pings
 from ..errors import CloudnetError
 from ..kernel import ns
 from .model import Check, Scenario, Step, load_scenario
@@ -159,18 +158,10 @@ def _encap(w: World, e) -> tuple[bool, str]:
         bpf = "udp port 4789"
     else:
         bpf = "mpls"
-    argv = (["ip", "netns", "exec", w.netns(node)] if node != "root" else []) + \
-        ["tcpdump", "-l", "-nn", "-e", "-v", "-c", "4", "-i", iface, "--immediate-mode", bpf]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(0.3)
-    _reach(w, e.src, e.to)
-    pings(w.testbed, [(e.src, w.address(e.to))], count=3)
-    try:
-        out, _ = proc.communicate(timeout=3)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        out, _ = proc.communicate()
-    text = " ".join(out.split())
+    def traffic():
+        _reach(w, e.src, e.to)
+        pings(w.testbed, [(e.src, w.address(e.to))], count=3)
+    text = capture_text(w.netns(node), iface, bpf, traffic, timeout=3)
     if e.vlan:
         ok = f"vlan {e.vlan}," in text and w.address(e.to) in text
     elif e.vni is not None:

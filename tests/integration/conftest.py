@@ -3,7 +3,11 @@ import shutil
 
 import pytest
 
+from cloudnet_emu import lifecycle, pipeline, state
 from cloudnet_emu.kernel import ovs
+from tests.conftest import FULL_KERNEL
+
+TOPO = "topologies/cloudnet.yaml"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,3 +30,14 @@ def cli():
     path = shutil.which("cloudnet-emu") or os.path.join(os.path.dirname(os.sys.executable), "cloudnet-emu")
     assert os.path.exists(path), "cloudnet-emu is not installed in this environment"
     return path
+
+
+@pytest.fixture
+def testbed(clean_machine):
+    """Figure 1 up for one test (degraded where the kernel lacks netem), down afterwards."""
+    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    try:
+        yield record
+    finally:
+        lifecycle.down(record["testbed"])
+    assert state.read(record["testbed"]) is None

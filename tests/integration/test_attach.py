@@ -14,14 +14,6 @@ from tests.conftest import FULL_KERNEL
 TOPO = "topologies/cloudnet.yaml"
 
 
-@pytest.fixture
-def testbed(clean_machine):
-    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
-    try:
-        yield record
-    finally:
-        lifecycle.down(record["testbed"])
-
 
 def _ns_state(testbed: str) -> dict:
     """Everything of the testbed a detach must restore: links, addresses, routes (all tables), OVS."""

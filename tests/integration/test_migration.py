@@ -6,11 +6,10 @@ import subprocess
 
 import pytest
 
-from cloudnet_emu import lifecycle, naming, pipeline
+from cloudnet_emu import naming, pipeline
 from cloudnet_emu.errors import PlacementError
 from cloudnet_emu.migration.migrate import Agent
 from cloudnet_emu.scenario import runner
-from tests.conftest import FULL_KERNEL
 
 
 def test_migrate_scenario(clean_machine, tmp_path):
@@ -28,14 +27,6 @@ def test_migrate_scenario(clean_machine, tmp_path):
     control = [c for c in report["checks"] if c["expected"] == "fail"]
     assert len(control) == 4 and all(c["ok"] for c in control)
 
-
-@pytest.fixture
-def testbed(clean_machine):
-    record = pipeline.up("topologies/cloudnet.yaml", degrade=not FULL_KERNEL)
-    try:
-        yield record
-    finally:
-        lifecycle.down(record["testbed"])
 
 
 def test_l3vpn_vm_keeps_its_address_and_connections(testbed):

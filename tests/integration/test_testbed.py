@@ -11,21 +11,12 @@ import subprocess
 
 import pytest
 
-from cloudnet_emu import checks, lifecycle, naming, pipeline, state
+from cloudnet_emu import checks, lifecycle, naming, pipeline
 from cloudnet_emu.errors import StateError, UnsupportedError
 from tests.conftest import FULL_KERNEL
 
 TOPO = "topologies/cloudnet.yaml"
 
-
-@pytest.fixture
-def testbed(clean_machine):
-    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
-    try:
-        yield record
-    finally:
-        lifecycle.down(record["testbed"])
-    assert state.read(record["testbed"]) is None
 
 
 def _ns(record, node):
