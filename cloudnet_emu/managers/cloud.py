@@ -248,6 +248,7 @@ class CloudManager:
                               join_site=v["sites"][0] if v["type"] == "vpls" else None)
         reply = self.network("endpoint", wire(req))
         self.ledger.meta(f"lce:{site}/{vpc}")["endpoint"] = reply
+        self.ledger.touch(f"lce:{site}/{vpc}")
         if v["type"] == "l3vpn":
             ce = Placement(**self.ledger.meta(f"lce:{site}/{vpc}")["ce"])
             self.ledger.build(f"uplink:{site}/{vpc}", [], [
@@ -322,6 +323,7 @@ class CloudManager:
             entry = self.ledger.units[lce]
             if name in entry["users"]:
                 entry["users"].remove(name)
+                self.ledger.touch(lce)
             if not entry["users"]:
                 if "endpoint" in entry["meta"]:
                     self.network("release", wire(ReleaseRequest(vpc, site)))

@@ -5,11 +5,16 @@
 
 `build()` applies and records a unit; `release()` drops a user and undoes the unit when
 the last one leaves.  Undo is the exact inverse of what was applied, in reverse order.
+
+On disk: /run/cloudnet-emu/<testbed>/<manager>/ holds one small file per unit and
+data.json for the rest (VMs, VLANs, address allocations), so recording a change costs
+the same with 10 VMs as with 1000.
 """
 from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 
 from ..naming import STATE_ROOT
 from ..plan.actions import from_json, to_json
@@ -17,25 +22,57 @@ from ..realize.apply import apply_actions
 from ..realize.remove import undo
 
 
+def _write(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+    os.replace(tmp, path)
+
+
+class Units(dict):
+    """unit name -> entry; every change of an entry goes to its own file."""
+
+    def __init__(self, directory: str):
+        super().__init__()
+        self.dir = directory
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for fn in sorted(os.listdir(directory)):
+            if fn.endswith(".json"):
+                with open(os.path.join(directory, fn)) as f:
+                    super().__setitem__(urllib.parse.unquote(fn[:-5]), json.load(f))
+
+    def _path(self, unit: str) -> str:
+        return os.path.join(self.dir, urllib.parse.quote(unit, safe="") + ".json")
+
+    def store(self, unit: str) -> None:
+        _write(self._path(unit), self[unit])
+
+    def __setitem__(self, unit, entry):
+        super().__setitem__(unit, entry)
+        self.store(unit)
+
+    def __delitem__(self, unit):
+        super().__delitem__(unit)
+        try:
+            os.unlink(self._path(unit))
+        except FileNotFoundError:
+            pass
+
+
 class Ledger:
     def __init__(self, testbed: str, name: str):
         self.testbed = testbed
-        self.path = os.path.join(STATE_ROOT, testbed, f"{name}.json")
+        base = os.path.join(STATE_ROOT, testbed, name)
+        self.path = os.path.join(base, "data.json")
+        self.units = Units(os.path.join(base, "units"))
         try:
             with open(self.path) as f:
                 self.data = json.load(f)
         except FileNotFoundError:
-            self.data = {"units": {}}
+            self.data = {}
 
     def save(self) -> None:
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.data, f, indent=1)
-        os.replace(tmp, self.path)
-
-    @property
-    def units(self) -> dict:
-        return self.data["units"]
+        _write(self.path, self.data)
 
     def has(self, unit: str) -> bool:
         return unit in self.units
@@ -44,7 +81,6 @@ class Ledger:
         """Record, then apply (so a crash mid-way still leaves a record `clean` can act on)."""
         self.units[unit] = {"nodes": [to_json(n) for n in nodes], "actions": [to_json(a) for a in actions],
                             "users": list(users), "meta": meta or {}}
-        self.save()
         try:
             apply_actions(self.testbed, nodes, actions, mpls_nodes=mpls_nodes)
         except BaseException:
@@ -54,7 +90,7 @@ class Ledger:
     def use(self, unit: str, user: str) -> None:
         if user not in self.units[unit]["users"]:
             self.units[unit]["users"].append(user)
-            self.save()
+            self.units.store(unit)
 
     def release(self, unit: str, user: str) -> bool:
         """Drop a user; undo the unit when none is left.  True if it was undone."""
@@ -64,7 +100,7 @@ class Ledger:
         if user in entry["users"]:
             entry["users"].remove(user)
         if entry["users"]:
-            self.save()
+            self.units.store(unit)
             return False
         self.undo(unit)
         return True
@@ -75,7 +111,10 @@ class Ledger:
             return
         undo(self.testbed, [from_json(n) for n in entry["nodes"]], [from_json(a) for a in entry["actions"]])
         del self.units[unit]
-        self.save()
 
     def meta(self, unit: str) -> dict:
         return self.units[unit]["meta"]
+
+    def touch(self, unit: str) -> None:
+        """Write a unit whose entry was changed in place (its users or meta)."""
+        self.units.store(unit)

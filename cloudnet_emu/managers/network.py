@@ -89,6 +89,7 @@ class NetworkManager:
         used = self.ledger.data.setdefault("access", {})
         k = next(i for i in range(ACCESS_BASE, ACCESS_BASE + 4096) if i not in used.values())
         used[ep] = k
+        self.ledger.save()
         return addressing.p2p(self.u.pools["access"], k)
 
     def _free_access(self, ep: str):

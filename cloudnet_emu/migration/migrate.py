@@ -202,4 +202,5 @@ def _rehome_record(cloud, vm: dict, server: str, vlan: int):
     # the port unit now describes the destination bridge (detach removes it from there)
     cloud.ledger.units[f"port:{vm['name']}"]["actions"] = [
         to_json(OvsPort(naming.bridge(server), vm["port"], tag=vlan, ids=(("vm", vm["name"]), ("vpc", vm["vpc"]))))]
+    cloud.ledger.touch(f"port:{vm['name']}")
     cloud.ledger.save()
