@@ -57,7 +57,7 @@ test-native:
 	$(call timed,test-native,$(PYTEST) tests/integration -q)
 
 test-vm:
-	$(call timed,test-vm,scripts/vm-tier tests/integration -q)
+	$(call timed,test-vm,scripts/vm-tier tests/integration -m vmtier -v)
 
 bench:
 	$(PYTHON) bench/up.py

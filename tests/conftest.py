@@ -31,9 +31,7 @@ def machine_state() -> dict:
     }
 
 
-@pytest.fixture
-def clean_machine():
-    """Fail the test if it leaves any namespace, link, OVS bridge, qdisc, process or mount behind."""
+def _guard():
     before = machine_state()
     yield before
     after = machine_state()
@@ -41,3 +39,15 @@ def clean_machine():
     if leftover:
         subprocess.run(["cloudnet-emu", "clean", "--all"], capture_output=True)
     assert not leftover, f"the test left these behind: {leftover}"
+
+
+@pytest.fixture
+def clean_machine():
+    """Fail the test if it leaves any namespace, link, OVS bridge, qdisc, process or mount behind."""
+    yield from _guard()
+
+
+@pytest.fixture(scope="module")
+def clean_module():
+    """The same guard around a whole module (for tests that share one testbed)."""
+    yield from _guard()

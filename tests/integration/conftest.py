@@ -41,3 +41,13 @@ def testbed(clean_machine):
     finally:
         lifecycle.down(record["testbed"])
     assert state.read(record["testbed"]) is None
+
+
+@pytest.fixture(scope="module")
+def figure1(clean_module):
+    """One Figure 1 testbed shared by the read-only tests of a module."""
+    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    try:
+        yield record
+    finally:
+        lifecycle.down(record["testbed"])

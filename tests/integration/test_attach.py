@@ -27,6 +27,7 @@ def _ns_state(testbed: str) -> dict:
     return out
 
 
+@pytest.mark.vmtier
 def test_attach_scenario_passes(clean_machine, tmp_path):
     report = runner.run("scenarios/attach.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
@@ -41,6 +42,7 @@ def test_attach_scenario_passes(clean_machine, tmp_path):
     assert kinds == {"reachability", "isolation", "encapsulation", "state"}
 
 
+@pytest.mark.vmtier
 def test_four_steps_build_real_state(testbed):
     cloud, network = pipeline.managers()
     vm = cloud.attach("bravo-vpc", site="dc1", name="web")
@@ -74,6 +76,7 @@ def test_four_steps_build_real_state(testbed):
     assert res.returncode == 0
 
 
+@pytest.mark.vmtier
 def test_vpls_vm_is_on_the_enterprise_lan(testbed):
     """An ARP broadcast from the VM is answered by a host on acme-hq's LAN."""
     cloud, _ = pipeline.managers()

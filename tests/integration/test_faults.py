@@ -74,6 +74,7 @@ def test_kill_9_then_clean_then_up_again(phase, cli, clean_machine, foreign_obje
     _foreign_alive()
 
 
+@pytest.mark.vmtier
 def test_up_after_a_crash_without_clean_repairs_itself(cli, clean_machine):
     """A state file left in 'building' by a dead process is cleared by the next up."""
     _up_until(cli, "links, VRFs", signal.SIGKILL)

@@ -29,6 +29,7 @@ def test_migrate_scenario(clean_machine, tmp_path):
 
 
 
+@pytest.mark.vmtier
 def test_l3vpn_vm_keeps_its_address_and_connections(testbed):
     cloud, network = pipeline.managers()
     vm = cloud.attach("bravo-vpc", site="dc1", name="app", mem_mb=16)

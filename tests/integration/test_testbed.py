@@ -1,5 +1,8 @@
 """The testbed core on the running kernel: cloudnet.yaml up, traffic, isolation, clean-up.
 
+The read-only tests share one testbed (`figure1`, module-scoped, guarded for leftovers);
+tests that build their own get `clean_machine`.
+
 On the VM tier (CLOUDNET_EXPECT_FULL_KERNEL=1) the same tests also assert that the
 kernel realizations (VRF devices, MPLS, kernel datapath, netem) were used.
 """
@@ -16,7 +19,7 @@ from cloudnet_emu.errors import StateError, UnsupportedError
 from tests.conftest import FULL_KERNEL
 
 TOPO = "topologies/cloudnet.yaml"
-
+pytestmark = pytest.mark.vmtier
 
 
 def _ns(record, node):
@@ -27,8 +30,8 @@ def _run(argv):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
 
-def test_figure1_comes_up_and_isolates_tenants(testbed):
-    results = checks.all_checks(testbed["testbed"], testbed)
+def test_figure1_comes_up_and_isolates_tenants(figure1):
+    results = checks.all_checks(figure1["testbed"], figure1)
     failed = [r for r in results if not r.passed]
     assert not failed, failed
     kinds = {r.expect for r in results}
@@ -39,57 +42,57 @@ def test_figure1_comes_up_and_isolates_tenants(testbed):
     assert sum("stays in" in r.name for r in results) == 2
 
 
-def test_realizations_are_the_ones_doctor_announces(testbed):
-    real = testbed["realizations"]
+def test_realizations_are_the_ones_doctor_announces(figure1):
+    real = figure1["realizations"]
     if FULL_KERNEL:
         assert real == {"router": "vrf", "core": "mpls", "datapath": "system"}
-        vrfs = _run(["ip", "-n", _ns(testbed, "pe1"), "-j", "-d", "link", "show", "type", "vrf"])
+        vrfs = _run(["ip", "-n", _ns(figure1, "pe1"), "-j", "-d", "link", "show", "type", "vrf"])
         names = {l["ifname"]: l["linkinfo"]["info_data"]["table"] for l in json.loads(vrfs.stdout)}
         assert names == {"vrf-acme": 100, "vrf-bravo": 101}
         dp = _run(["ovs-vsctl", "get", "bridge", "cnb-dc1", "datapath_type"]).stdout.strip().strip('"')
         assert dp == "system"
-        assert testbed["degradations"] == []
+        assert figure1["degradations"] == []
     else:
         assert real["router"] == "netns" and real["core"] == "vxlan" and real["datapath"] == "netdev"
         # the VRF of acme on pe1 is a namespace holding the CE-facing interface
-        links = _run(["ip", "-n", _ns(testbed, "pe1.acme"), "-br", "link"]).stdout
+        links = _run(["ip", "-n", _ns(figure1, "pe1.acme"), "-br", "link"]).stdout
         assert re.search(r"^acme-hq@", links, re.M), links
         dp = _run(["ovs-vsctl", "get", "bridge", "cnb-dc1", "datapath_type"]).stdout.strip().strip('"')
         assert dp == "netdev"
 
 
-def test_vrf_tables_have_an_unreachable_default(testbed):
+def test_vrf_tables_have_an_unreachable_default(figure1):
     """Nothing falls through from a tenant VRF to the provider's global table."""
-    pe1 = _ns(testbed, "pe1")
-    if testbed["realizations"]["router"] == "vrf":
+    pe1 = _ns(figure1, "pe1")
+    if figure1["realizations"]["router"] == "vrf":
         out = _run(["ip", "-n", pe1, "route", "show", "vrf", "vrf-acme", "default"]).stdout
     else:
-        out = _run(["ip", "-n", _ns(testbed, "pe1.acme"), "route", "show", "default"]).stdout
+        out = _run(["ip", "-n", _ns(figure1, "pe1.acme"), "route", "show", "default"]).stdout
     assert out.startswith("unreachable default"), out
     # the Internet node, on pe1's global table, gets "unreachable" straight from pe1
-    res = _run(["ip", "netns", "exec", _ns(testbed, "inet"), "ping", "-c1", "-W1", "10.1.1.2"])
+    res = _run(["ip", "netns", "exec", _ns(figure1, "inet"), "ping", "-c1", "-W1", "10.1.1.2"])
     assert res.returncode != 0
 
 
-def test_bandwidth_is_shaped_with_htb(testbed):
-    out = _run(["tc", "-n", _ns(testbed, "pe1"), "class", "show", "dev", "p1"]).stdout
+def test_bandwidth_is_shaped_with_htb(figure1):
+    out = _run(["tc", "-n", _ns(figure1, "pe1"), "class", "show", "dev", "p1"]).stdout
     assert "htb 1:1" in out and "rate 1Gbit" in out, out
 
 
 @pytest.mark.skipif(not FULL_KERNEL, reason="netem is missing from this kernel")
-def test_netem_delay_is_measured(testbed):
+def test_netem_delay_is_measured(figure1):
     """pe3 -- pe4 declares 10 ms one way: ping RTT about 20 ms."""
-    res = _run(["ip", "netns", "exec", _ns(testbed, "pe3"), "ping", "-c5", "-i0.2", "-n", "100.64.0.18"])
+    res = _run(["ip", "netns", "exec", _ns(figure1, "pe3"), "ping", "-c5", "-i0.2", "-n", "100.64.0.18"])
     rtt = float(re.search(r"= [\d.]+/([\d.]+)/", res.stdout).group(1))
     assert 18.0 <= rtt <= 40.0, res.stdout
 
 
-def test_second_up_is_refused(testbed):
+def test_second_up_is_refused(figure1):
     with pytest.raises(StateError, match="already up"):
         pipeline.up(TOPO, degrade=True)
 
 
-def test_cli_inspect_exec_and_check(testbed, cli):
+def test_cli_inspect_exec_and_check(figure1, cli):
     out = _run([cli, "inspect", "--json"])
     assert out.returncode == 0
     record = json.loads(out.stdout)
@@ -132,18 +135,18 @@ def _capture(record, node, iface, direction, bpf, action, count=3):
 
 
 @pytest.mark.skipif(not FULL_KERNEL, reason="MPLS forwarding is missing from this kernel")
-def test_mpls_label_stack_is_swapped_at_the_p_router(testbed):
+def test_mpls_label_stack_is_swapped_at_the_p_router(figure1):
     """acme-h1 (pe1) -> acme-h3 (pe2) crosses p1: [transport, VPN] on both links, transport swapped at p1."""
-    info = testbed["info"]
+    info = figure1["info"]
     vpn = info["vpn"]["acme"]["vpn_labels"]["pe2"]
     into_p1, out_of_p1 = info["lsp"]["p1->pe2"], info["lsp"]["pe2->pe2"]
     assert into_p1 != out_of_p1
 
     def ping():
-        subprocess.run(["ip", "netns", "exec", _ns(testbed, "acme-h1"), "ping", "-c3", "-i0.2", "10.1.2.2"],
+        subprocess.run(["ip", "netns", "exec", _ns(figure1, "acme-h1"), "ping", "-c3", "-i0.2", "10.1.2.2"],
                        capture_output=True)
-    before = _capture(testbed, "p1", "pe1", "in", "mpls", ping)
-    after = _capture(testbed, "p1", "pe2", "out", "mpls", ping)
+    before = _capture(figure1, "p1", "pe1", "in", "mpls", ping)
+    after = _capture(figure1, "p1", "pe2", "out", "mpls", ping)
     print("\ncaptured on pe1 -> p1:", before.splitlines()[0] if before else "", "\ncaptured on p1 -> pe2:",
           after.splitlines()[0] if after else "")
     assert f"(label {into_p1}, " in before and f"(label {vpn}, " in before and "[S]" in before
@@ -151,17 +154,3 @@ def test_mpls_label_stack_is_swapped_at_the_p_router(testbed):
     # the VPN label is the bottom of the stack, under the transport label
     first = before.splitlines()[0]
     assert first.index(f"label {into_p1},") < first.index(f"label {vpn},")
-
-
-@pytest.mark.skipif(not FULL_KERNEL, reason="only the full kernel has every realization")
-@pytest.mark.parametrize("forced", ["router=netns", "core=vxlan"])
-def test_mixed_realizations_on_a_full_kernel(clean_machine, forced):
-    """VRF namespaces with the MPLS core, and kernel VRFs with the VXLAN core."""
-    record = pipeline.up(TOPO, realize=forced)
-    try:
-        construct, name = forced.split("=")
-        assert record["realizations"][construct] == name
-        results = checks.all_checks(record["testbed"], record)
-        assert all(r.passed for r in results), [r for r in results if not r.passed]
-    finally:
-        lifecycle.down(record["testbed"])
