@@ -279,6 +279,18 @@ def _migrate(w: World, m) -> dict:
     return result
 
 
+def _default_name(step: Step, detail: str) -> str:
+    if step.link:
+        return f"link {step.link.endpoints[0]}--{step.link.endpoints[1]} {step.link.state}"
+    if step.migrate:
+        return f"migrate {step.migrate.vm} -> {step.migrate.to}"
+    if step.wait is not None:
+        return f"wait {step.wait:g} s"
+    if step.detach:
+        return f"detach {step.detach.vm}"
+    return f"attach {step.attach.name or detail.split(' ')[0] or step.attach.vpc}"
+
+
 def run_step(w: World, step: Step) -> dict:
     t0 = time.perf_counter()
     phases, detail, ok, check = [], "", True, None
@@ -301,9 +313,9 @@ def run_step(w: World, step: Step) -> dict:
                       (f", outage {result['outage']['outage_ms']:.1f} ms, {result['outage']['probes_lost']} of "
                        f"{result['outage']['probes_sent']} probes lost" if "outage" in result else ""))
         elif step.link:
+            from ..links import set_link
             a, b = step.link.endpoints
-            for node, peer in ((a, b), (b, a)):
-                ns.run(["ip", "-n", w.netns(node), "link", "set", peer, step.link.state])
+            set_link(w.testbed, a, b, step.link.state == "up")
             detail = f"{a} -- {b} {step.link.state}"
         elif step.wait is not None:
             time.sleep(step.wait)
@@ -315,7 +327,7 @@ def run_step(w: World, step: Step) -> dict:
         ok, detail = False, str(exc)
     if step.check is None and step.expect == "fail":
         ok = not ok
-    name = step.name or (check["name"] if check else f"{step.action} {detail.split(' ')[0] if detail else ''}".strip())
+    name = step.name or (check["name"] if check else _default_name(step, detail))
     return {"name": name, "action": step.action, "ok": ok, "expected": step.expect,
             "duration_ms": round((time.perf_counter() - t0) * 1000, 2), "phases": phases, "detail": detail[:500],
             "_check": check}
