@@ -169,7 +169,8 @@ def rtnl(name: Optional[str]) -> IPRoute:
 
 def sysctl(name: Optional[str], key: str, value) -> None:
     """Write net.* sysctl KEY (dotted or slashed) inside namespace NAME."""
-    path = "/proc/sys/" + key.replace(".", "/")
+    # dotted keys (net.ipv4.ip_forward) or slashed ones, which may hold interface names with dots
+    path = "/proc/sys/" + (key if "/" in key else key.replace(".", "/"))
 
     def write():
         try:

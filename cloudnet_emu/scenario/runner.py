@@ -325,6 +325,11 @@ def run_step(w: World, step: Step) -> dict:
             ok, detail = check["ok"], check["detail"]
     except CloudnetError as exc:
         ok, detail = False, str(exc)
+        if step.check is not None:      # a check that could not even run: failed, and said why
+            c = step.check
+            check = {"name": c.name or f"{c.kind} check", "kind": c.kind, "expected": c.expect,
+                     "ok": c.expect == "fail", "detail": detail}
+            ok = check["ok"]
     if step.check is None and step.expect == "fail":
         ok = not ok
     name = step.name or (check["name"] if check else _default_name(step, detail))
