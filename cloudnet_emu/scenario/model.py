@@ -39,6 +39,8 @@ class Encap(Strict):
     vlan: Optional[StrictInt] = Field(None, ge=1, le=4094)
     vni: Optional[StrictInt] = None
     mpls: Optional[Union[bool, list[StrictInt]]] = None
+    vpn: Optional[Name] = Field(None, description="a tenant: its L3VPN's encapsulation, whichever the core "
+                                                 "realization (MPLS VPN labels or the VXLAN VNI)")
 
 
 class RouteCheck(Strict):

@@ -152,6 +152,16 @@ def run_check(w: World, c: Check) -> dict:
 
 def _encap(w: World, e) -> tuple[bool, str]:
     node, _, iface = e.link.partition(":")
+    if e.vpn:       # the tenant's L3VPN, as the core realization carries it
+        vpn = w.record["info"].get("vpn", {}).get(e.vpn) or {}
+        if not vpn:
+            for entry in w.network.ledger.units.values():
+                if entry["meta"].get("tenant") == e.vpn and "vpn" in entry["meta"]:
+                    vpn = entry["meta"]["vpn"]
+        if w.record["realizations"]["core"] == "mpls":
+            e = e.model_copy(update={"mpls": sorted(set(vpn.get("vpn_labels", {}).values())) or True})
+        else:
+            e = e.model_copy(update={"vni": vpn.get("vni", 10000 + w.record["info"]["tenants"].index(e.vpn))})
     if e.vlan:
         bpf = f"vlan {e.vlan}"
     elif e.vni is not None:
@@ -166,7 +176,9 @@ def _encap(w: World, e) -> tuple[bool, str]:
         ok = f"vlan {e.vlan}," in text and w.address(e.to) in text
     elif e.vni is not None:
         ok = f"vni {e.vni} " in text
-    elif isinstance(e.mpls, list):
+    elif isinstance(e.mpls, list) and e.vpn:    # a VPN's labels differ per egress PE: any of them
+        ok = any(f"label {l}," in text for l in e.mpls)
+    elif isinstance(e.mpls, list):              # a stack: all of them
         ok = all(f"label {l}," in text for l in e.mpls)
     else:
         ok = "MPLS (label" in text
