@@ -49,6 +49,8 @@ def doctor(features: dict, realize: str | None, as_json: bool, brief: bool = Fal
                                  "why": "netem qdisc" if netem and netem.ok else
                                  "no netem: delay/loss are left out with --degrade (bandwidth still shaped by HTB)"}
     chosen["link bandwidth"] = {"realization": "htb", "why": "HTB class per link end"}
+    chosen["vpls core"] = {"realization": "vxlan", "why": "VXLAN between the instance's PEs on every kernel: Linux has "
+                                                          "no Ethernet-over-MPLS pseudowires"}
     if as_json:
         click.echo(json.dumps({"features": {k: asdict(v) for k, v in features.items()},
                                "realizations": chosen}, indent=1))

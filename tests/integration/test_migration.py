@@ -12,6 +12,7 @@ from cloudnet_emu.migration.migrate import Agent
 from cloudnet_emu.scenario import runner
 
 
+@pytest.mark.vmtier
 def test_migrate_scenario(clean_machine, tmp_path):
     report = runner.run("scenarios/migrate.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
