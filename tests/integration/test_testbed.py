@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from cloudnet_emu import checks, lifecycle, naming, pipeline
+from cloudnet_emu import checks, naming, pipeline
 from cloudnet_emu.errors import StateError, UnsupportedError
 from tests.conftest import FULL_KERNEL
 
