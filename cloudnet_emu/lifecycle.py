@@ -119,14 +119,10 @@ def teardown(testbed: str, record: dict | None) -> None:
     # veth ends the managers plugged into our bridges (VM ports, hand-off cables) live in the root namespace
     plugged = [p for b in bridges for p in ovs.ports(b) if naming.ROOT_DEV_RE.match(p)]
     ovs.delete_bridges(bridges)
-    for dev in plugged:
-        if os.path.exists(f"/sys/class/net/{dev}"):
-            ns.run(["ip", "link", "del", dev], check=False)
-    for name in sorted(namespaces):
-        ns.delete(name)
-    for dev in record.get("root_devs", []):
-        if os.path.exists(f"/sys/class/net/{dev}"):
-            ns.run(["ip", "link", "del", dev], check=False)
+    # Namespaces first: their veths take the root-namespace peers with them, so only the
+    # root-to-root cables (trunks, VPLS hand-offs) are left to delete one by one.
+    ns.delete_many(sorted(namespaces))
+    ns.delete_links([d for d in plugged + record.get("root_devs", []) if os.path.exists(f"/sys/class/net/{d}")])
 
 
 def down(testbed: str) -> None:

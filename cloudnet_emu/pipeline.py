@@ -42,9 +42,10 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
         try:
             with lifecycle.sigterm_as_interrupt():
                 cloud, _ = managers(record["testbed"])
-                for vpc, vm in vms:
-                    cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb, ip=vm.ip,
-                                 mac=vm.mac, name=vm.name)
+                with cloud.ledger.bulk():
+                    for vpc, vm in vms:
+                        cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb,
+                                     ip=vm.ip, mac=vm.mac, name=vm.name)
         except BaseException:
             progress("failed or interrupted: rolling back")
             lifecycle.down(record["testbed"])

@@ -122,11 +122,47 @@ def pids(name: str) -> list[int]:
 
 def delete(name: str) -> None:
     """Kill the processes inside NAME, then remove it (missing is fine)."""
-    for pid in pids(name):
+    delete_many([name])
+
+
+def delete_many(names: list[str]) -> None:
+    """Kill the processes inside the namespaces (one pass over /proc), then remove them."""
+    inodes = {}
+    for name in names:
         try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+            inodes[os.stat(os.path.join(NETNS_DIR, name)).st_ino] = name
+        except FileNotFoundError:
             pass
+    if inodes:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                        os.kill(int(entry), signal.SIGKILL)
+                except (OSError, ProcessLookupError):
+                    continue
+    for name in names:
+        _unmount(name)
+
+
+def delete_links(names: list[str]) -> None:
+    """Delete root-namespace links (gone already is fine)."""
+    if not names:
+        return
+    ip = IPRoute()
+    try:
+        for name in names:
+            found = ip.link_lookup(ifname=name)
+            if found:
+                try:
+                    ip.link("del", index=found[0])
+                except Exception:   # NetlinkError ENODEV: its peer's namespace took it meanwhile
+                    pass
+    finally:
+        ip.close()
+
+
+def _unmount(name: str) -> None:
     path = os.path.join(NETNS_DIR, name)
     if os.path.ismount(path):
         _check(_libc.umount2(path.encode(), MNT_DETACH), f"umount netns {name}")

@@ -18,7 +18,7 @@ import urllib.parse
 
 from ..naming import STATE_ROOT
 from ..plan.actions import from_json, to_json
-from ..realize.apply import apply_actions
+from ..realize.apply import apply_actions, apply_ovs
 from ..realize.remove import undo
 
 
@@ -70,8 +70,27 @@ class Ledger:
                 self.data = json.load(f)
         except FileNotFoundError:
             self.data = {}
+        self.pending_ovs: list | None = None     # batching (see bulk())
+        self.dirty = False
+
+    def bulk(self):
+        """Within `with ledger.bulk():`, OVS changes and data.json writes wait for the end."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def batch():
+            self.pending_ovs = []
+            try:
+                yield
+            finally:
+                pending, self.pending_ovs = self.pending_ovs, None
+                apply_ovs(self.testbed, pending)
+                self.save()
+        return batch()
 
     def save(self) -> None:
+        if self.pending_ovs is not None:     # in bulk mode: once, at the end
+            return
         _write(self.path, self.data)
 
     def has(self, unit: str) -> bool:
@@ -82,7 +101,7 @@ class Ledger:
         self.units[unit] = {"nodes": [to_json(n) for n in nodes], "actions": [to_json(a) for a in actions],
                             "users": list(users), "meta": meta or {}}
         try:
-            apply_actions(self.testbed, nodes, actions, mpls_nodes=mpls_nodes)
+            apply_actions(self.testbed, nodes, actions, mpls_nodes=mpls_nodes, ovs_later=self.pending_ovs)
         except BaseException:
             self.undo(unit)
             raise

@@ -90,8 +90,12 @@ def apply_plan(plan: Plan, progress: Progress = lambda s: None) -> None:
 
 
 def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Progress = lambda s: None,
-                  mpls_nodes: tuple = ()) -> None:
-    """Create NODES, then apply ACTIONS in order (OVS in one transaction, shaping last)."""
+                  mpls_nodes: tuple = (), ovs_later: list | None = None) -> None:
+    """Create NODES, then apply ACTIONS in order (OVS in one transaction, shaping last).
+
+    With `ovs_later`, OVS actions are appended to it instead, for one transaction over many
+    calls (OVS reconfigures every port of a bridge per transaction: batching keeps bulk
+    attaches linear)."""
     k = Kernel(testbed)
     try:
         if nodes:
@@ -108,7 +112,9 @@ def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Prog
             else:
                 APPLY[type(action)](k, action)
         _enable_mpls(k, [n.name for n in nodes if n.mpls] + list(mpls_nodes))
-        if deferred_ovs:
+        if deferred_ovs and ovs_later is not None:
+            ovs_later.extend(deferred_ovs)
+        elif deferred_ovs:
             progress(f"Open vSwitch ({sum(isinstance(a, OvsBridge) for a in deferred_ovs)} bridges, "
                      f"{sum(isinstance(a, OvsPort) for a in deferred_ovs)} ports)")
             _ovs(testbed, deferred_ovs)
@@ -245,6 +251,12 @@ def _enable_mpls(k: Kernel, nodes: list[str]):
         for link in k.ip(node).get_links():
             name = link.get_attr("IFLA_IFNAME")
             ns.sysctl(k.netns(node), f"net/mpls/conf/{name}/input", 1)
+
+
+def apply_ovs(testbed: str, actions: list) -> None:
+    """Apply OVS actions collected with `ovs_later`, in one transaction."""
+    if actions:
+        _ovs(testbed, actions)
 
 
 def _ovs(testbed: str, actions: list):
