@@ -18,10 +18,14 @@ TOPO = "topologies/cloudnet.yaml"
 def _ns_state(testbed: str) -> dict:
     """Everything of the testbed a detach must restore: links, addresses, routes (all tables), OVS."""
     out = {}
-    for name in sorted(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()):
+    def run(argv):
+        return subprocess.run(argv, capture_output=True, text=True).stdout
+    for name in sorted(run(["ip", "netns", "list"]).split()):
         if name.startswith(f"cn-{testbed}-"):
-            out[name] = [subprocess.run(["ip", "-n", name] + args, capture_output=True, text=True).stdout
-                         for args in (["-br", "link"], ["-br", "addr"], ["route", "show", "table", "all"])]
+            # without the operational state column: a bridge goes from UNKNOWN to UP on its own
+            links = [" ".join(l.split()[:1] + l.split()[2:]) for l in run(["ip", "-n", name, "-br", "link"]).splitlines()]
+            out[name] = [links, run(["ip", "-n", name, "-br", "-4", "addr"]).replace(" UNKNOWN ", " ").replace(" UP ", " "),
+                         run(["ip", "-n", name, "route", "show", "table", "all"])]
     out["ovs"] = subprocess.run(["ovs-vsctl", "show"], capture_output=True, text=True).stdout
     out["ovs"] = "\n".join(l for l in out["ovs"].splitlines() if "ovs_version" not in l)
     return out
