@@ -23,8 +23,9 @@ def _ns_state(testbed: str) -> dict:
     for name in sorted(run(["ip", "netns", "list"]).split()):
         if name.startswith(f"cn-{testbed}-"):
             # without the operational state column: a bridge goes from UNKNOWN to UP on its own
-            links = [" ".join(l.split()[:1] + l.split()[2:]) for l in run(["ip", "-n", name, "-br", "link"]).splitlines()]
-            out[name] = [links, run(["ip", "-n", name, "-br", "-4", "addr"]).replace(" UNKNOWN ", " ").replace(" UP ", " "),
+            def stateless(argv):
+                return [" ".join(l.split()[:1] + l.split()[2:]) for l in run(argv).splitlines()]
+            out[name] = [stateless(["ip", "-n", name, "-br", "link"]), stateless(["ip", "-n", name, "-br", "addr"]),
                          run(["ip", "-n", name, "route", "show", "table", "all"])]
     out["ovs"] = subprocess.run(["ovs-vsctl", "show"], capture_output=True, text=True).stdout
     out["ovs"] = "\n".join(l for l in out["ovs"].splitlines() if "ovs_version" not in l)
