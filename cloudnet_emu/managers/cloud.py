@@ -311,9 +311,21 @@ class CloudManager:
                 self.ledger.undo(unit)
         self.ledger.undo(f"port:{name}")
         self.ledger.undo(f"vm:{name}")
+        self._forget(vm)
         self._leave_site(name, site, vpc)
         del self.data["vms"][name]
         self.ledger.save()
+
+    def _forget(self, vm: dict):
+        """A detached VM's MAC leaves every switch now, not when it ages out (300 s)."""
+        from ..kernel import ns
+        for site, vlans in self.data["vlans"].items():
+            if vm["vpc"] in vlans:
+                bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.info["clouds"][site]["servers"]]
+                for br in bridges:
+                    ns.run(["ovs-appctl", "fdb/del", br, str(vlans[vm["vpc"]]), vm["mac"]], check=False)
+        if vm["type"] == "vpls":
+            self.network("forget", {"vpc": vm["vpc"], "mac": vm["mac"]})
 
     def _leave_site(self, name: str, site: str, vpc: str):
         """VM `name` no longer uses the VPC's logical CE in `site`: the last one out takes down the

@@ -65,6 +65,22 @@ class NetworkManager:
         self.ledger.undo(f"host:{message['vpc']}/{message['ip']}")
         return {"withdrawn": f"{message['ip']}/32"}
 
+    def forget(self, message: dict) -> dict:
+        """A VPLS VM is gone: its MAC leaves the VPLS bridges and the enterprise LAN bridge."""
+        from ..kernel import ns
+        vpc, mac = message["vpc"], message["mac"]
+        places = [(u.split("@")[1], naming.vpls_bridge(vpc)) for u in self.ledger.units if u.startswith(f"vpls:{vpc}@")]
+        places += [(s, "lan") for s in self.info["vpcs"].get(vpc, {}).get("sites", [])]
+        for node, bridge in places:
+            netns = naming.netns(self.testbed, node)
+            out = ns.run(["bridge", "-n", netns, "fdb", "show", "br", bridge], check=False).stdout
+            for line in out.splitlines():
+                if line.startswith(mac) and " dev " in line:
+                    dev = line.split(" dev ")[1].split()[0]
+                    ns.run(["bridge", "-n", netns, "fdb", "del", mac, "dev", dev, "master"], check=False)
+                    ns.run(["bridge", "-n", netns, "fdb", "del", mac, "dev", dev], check=False)
+        return {"forgot": mac}
+
     def release(self, message: dict) -> dict:
         req = ReleaseRequest(**message)
         ep = self._ep(req.vpc, req.site)

@@ -70,3 +70,28 @@ def test_refused_migration_leaves_the_vm_untouched(testbed):
     assert tag == "cnb-dc1-s1"
     with pytest.raises(PlacementError, match="already in dc1"):
         cloud.migrate("big", "dc1")
+
+
+def test_twenty_migrations_leave_nothing_stale(testbed):
+    """20 moves back and forth, then detach: no FDB entry, port, tunnel, route or agent process left."""
+    from tests.integration.test_attach import _ns_state
+    cloud, _ = pipeline.managers()
+    cloud.attach("acme-vpc", site="dc1", name="stay1")
+    cloud.attach("acme-vpc", site="dc2", name="stay2")
+    before = _ns_state(testbed["testbed"])
+    proc = cloud.attach("acme-vpc", site="dc1", name="proc", mem_mb=8)
+    for i in range(20):
+        res = cloud.migrate("proc", "dc2" if i % 2 == 0 else "dc1", pause_ms=10)
+        assert res["to"].startswith("dc2" if i % 2 == 0 else "dc1")
+    cloud.detach("proc")
+    assert _ns_state(testbed["testbed"]) == before
+    mac = proc["mac"]
+    bridges = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
+    for br in bridges:
+        fdb = subprocess.run(["ovs-appctl", "fdb/show", br], capture_output=True, text=True).stdout
+        assert mac not in fdb, f"stale FDB entry for proc on {br}"
+    for ns_name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split():
+        fdb = subprocess.run(["bridge", "-n", ns_name, "fdb", "show"], capture_output=True, text=True).stdout
+        assert mac not in fdb, f"stale FDB entry for proc in {ns_name}"
+    agents = subprocess.run(["pgrep", "-f", "cloudnet_emu.migration.agent"], capture_output=True, text=True).stdout
+    assert agents == "", "migration agents still running"
