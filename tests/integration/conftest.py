@@ -1,3 +1,4 @@
+import fcntl
 import os
 import shutil
 
@@ -23,6 +24,19 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.root)
         if reasons:
             item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))
+
+
+ROOT_LOCK = "/run/lock/cloudnet-emu-root-tests.lock"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_lock():
+    """One root test session at a time on a machine: the clean-machine guard diffs global state
+    (netns, links, OVS bridges), which a second session (or `flock ROOT_LOCK cmd`) would disturb."""
+    os.makedirs(os.path.dirname(ROOT_LOCK), exist_ok=True)
+    with open(ROOT_LOCK, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="session")
