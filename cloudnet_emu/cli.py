@@ -389,5 +389,9 @@ def capture(where, testbed, write, count):
     os.execvp("ip", argv)
 
 
+from .cli_reserve import reserve  # noqa: E402  (its own module: the reserve group)
+
+main.add_command(reserve)
+
 if __name__ == "__main__":
     main()

@@ -78,3 +78,11 @@ class StateError(CloudnetError):
 
 class PlacementError(CloudnetError):
     """No server can take the VM, or a pinned address/name/MAC is taken; nothing was built."""
+
+
+class AdmissionError(CloudnetError):
+    """A bandwidth reservation does not fit on its path; nothing was reserved or changed."""
+
+    def __init__(self, message: str, hint: str = ""):
+        self.hint = hint
+        super().__init__(message + (f"\n    hint: {hint}" if hint else ""))

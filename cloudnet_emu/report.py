@@ -183,3 +183,27 @@ def vpcs(rows: list[dict]):
     for v in rows:
         t.add_row(v["name"], v["tenant"], v["type"], str(v["subnet"]), ", ".join(v["sites"]), ", ".join(v["vms"]))
     console.print(t)
+
+
+def reservation_text(meta: dict) -> str:
+    if meta["kind"] == "pipe":
+        what = f"pipe {meta['ends'][0]['name']} <-> {meta['ends'][1]['name']}, {meta['bw']:g} Mbit/s each way"
+    else:
+        what = f"hose on {meta['site']}, in {meta['ingress']:g} / out {meta['egress']:g} Mbit/s"
+    hops = ", ".join(h["direction"].replace(">", "->") for h in meta["hops"]) or "no shaped link"
+    return f"{what} (VPC {meta['vpc']}, class {meta['classid']}) on {hops}"
+
+
+def reservations(book: dict):
+    t = Table(title="reservations")
+    for c in ("name", "VPC", "kind", "rate", "class", "hops"):
+        t.add_column(c)
+    for m in book["reservations"]:
+        rate = f"{m['bw']:g}" if m["kind"] == "pipe" else f"in {m['ingress']:g} / out {m['egress']:g}"
+        ends = " <-> ".join(e["name"] for e in m["ends"]) if m["kind"] == "pipe" else m["site"]
+        t.add_row(m["name"], m["vpc"], f"{m['kind']} {ends}", rate + " Mbit/s", m["classid"],
+                  ", ".join(h["direction"].replace(">", "->") for h in m["hops"]))
+    console.print(t)
+    if book["used"]:
+        console.print("reserved per link direction: " +
+                      ", ".join(f"{d.replace('>', '->')} {v:g}" for d, v in sorted(book["used"].items())) + " Mbit/s")

@@ -34,6 +34,7 @@ from ..spec.model import MAC_RE, NAME_RE
 from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
+from . import reserving
 
 POLICIES = ("first-fit", "best-fit", "worst-fit")
 VLAN_BASE = 100
@@ -70,6 +71,16 @@ class CloudManager:
             return self.info["vpcs"][name]
         except KeyError:
             raise StateError(f"no VPC {name!r}; VPCs: {', '.join(self.info.get('vpcs', {})) or 'none'}") from None
+
+    # --- bandwidth reservations (reserving.py resolves endpoints; the NM admits and realizes) ---
+    def reserve(self, name: str, vpc: str, change: bool = False, **spec) -> dict:
+        return self.network("reserve", dict(reserving.request(self, name, vpc, **spec), replace=change))
+
+    def unreserve(self, name: str) -> dict:
+        return self.network("unreserve", {"name": name})
+
+    def reservations(self) -> list[dict]:
+        return self.network("reservations", {})["reservations"]
 
     # --- step 1: placement -----------------------------------------------------------
     def place(self, vpc: str, site: Optional[str], server: Optional[str], vcpus: int, mem_mb: int,
@@ -264,7 +275,7 @@ class CloudManager:
     def _host_routes(self, vm: dict):
         """Advertise an L3VPN VM (a /32 via the Network Manager), and let the logical CEs of the VPC in
         other sites reach it (a /32 toward their PE; proxy ARP answers the VMs there) and vice versa."""
-        self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"]})
+        self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"], "vm": vm["name"]})
         self._remote_routes(vm)
 
     def _move_host_routes(self, vm: dict, old_site: str):
@@ -305,6 +316,8 @@ class CloudManager:
         vm = self.data["vms"][name]
         site, vpc = vm["site"], vm["vpc"]
         if vm["type"] == "l3vpn":
+            for r in reserving.reservations_of(self, name):      # a pipe to a VM that is gone
+                self.network("unreserve", {"name": r["name"]})
             self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
             for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
                          and e["meta"]["vm"] == name]:

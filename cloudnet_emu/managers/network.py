@@ -10,6 +10,8 @@ PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).
     unit "vpls:<vpc>@<pe>"        a VPLS instance on a PE (+ the enterprise attachment)
     unit "ep:<vpc>@<site>"        one VPC endpoint: the attachment circuit
     unit "host:<vpc>/<ip>"        an L3VPN VM's host route, advertised to the tenant's other PEs
+    data "acl", "acl_at"        a VPC's access rules and the PEs they are applied at (acl/pe.py)
+    unit "resv:<name>"            a bandwidth reservation: HTB classes + filters on its path (reservations.py)
 
 L3VPN VMs are advertised as host routes (/32): a VPC may span cloud sites with one
 subnet, and a migrating VM keeps its address by its host route moving to another PE.
@@ -24,8 +26,10 @@ from ..plan import addressing
 from ..plan.actions import Adopt, Enslave, Route, Veth
 from ..plan.core import CORES, Underlay
 from ..plan.routers import ROUTERS, Placement
+from ..acl.pe import AclAtPes
 from .ledger import Ledger
 from .messages import EndpointReply, EndpointRequest, ReleaseRequest, wire
+from .reservations import ReservationBook
 
 ACCESS_BASE = 8192      # attachment /30s for cloud endpoints: after the plan's access links and VRF links
 
@@ -38,6 +42,8 @@ class NetworkManager:
         self.u = Underlay.from_dict(self.info["underlay"])
         self.core = CORES[self.real["core"]](self.u)
         self.ledger = Ledger(testbed, "network")
+        self.acls = AclAtPes(self)
+        self.book = ReservationBook(testbed, self.info, self.real["core"], self.ledger, self._t)
 
     # --- the interface: data in, data out -------------------------------------------
     def endpoint(self, message: dict) -> dict:
@@ -58,11 +64,36 @@ class NetworkManager:
         for pe in sorted(self._joined(ep["tenant"]) - {ep["pe"]}):
             actions += self.core.route(ep["tenant"], t, self._endpoint_placement(ep["tenant"], pe), prefix, p)
         self.ledger.build(f"host:{vpc}/{ip}", [], actions,
-                          meta={"tenant": ep["tenant"], "pe": ep["pe"], "prefix": prefix, "site": site})
+                          meta={"tenant": ep["tenant"], "pe": ep["pe"], "prefix": prefix, "site": site,
+                                "vm": message.get("vm")})
+        self.acls.sync(vpc)         # access rules follow the VM (resolved to its address, at its PE)
         return {"advertised": prefix, "pe": ep["pe"]}
+
+    def acl(self, message: dict) -> dict:
+        """Replace a VPC's access rules ({vpc, acl: {default, rules} or None}) and apply them at its PEs."""
+        return self.acls.set(message["vpc"], message.get("acl"))
+
+    def acl_list(self, message: dict) -> dict:
+        return {"acls": self.acls.listing(message.get("vpc"))}
+
+    def reserve(self, message: dict) -> dict:
+        """Admit and realize a bandwidth reservation (`replace`: change one, re-admitted without itself;
+        `dry_run`: only admit)."""
+        replace = message.pop("replace", False)
+        if message.pop("dry_run", False):
+            return {"hops": [h.direction for h in self.book.admit(message, replace)]}
+        return self.book.reserve(message, replace)
+
+    def unreserve(self, message: dict) -> dict:
+        return self.book.release(message["name"])
+
+    def reservations(self, message: dict) -> dict:
+        return {"reservations": [self.book.get(n) for n in self.book.names()],
+                "used": self.book.used()}
 
     def withdraw(self, message: dict) -> dict:
         self.ledger.undo(f"host:{message['vpc']}/{message['ip']}")
+        self.acls.sync(message["vpc"])
         return {"withdrawn": f"{message['ip']}/32"}
 
     def forget(self, message: dict) -> dict:
@@ -91,6 +122,7 @@ class NetworkManager:
         for unit in reversed(users_of):
             self.ledger.release(unit, ep)
         self._free_access(ep)
+        self.acls.sync(req.vpc)     # the VPC's last endpoint takes its access rules with it
         return {"released": True}
 
     # --- helpers ------------------------------------------------------------------

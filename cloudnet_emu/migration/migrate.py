@@ -27,6 +27,7 @@ from typing import Optional
 from .. import naming
 from ..errors import PlacementError, StateError
 from ..kernel import ns, ovs
+from ..managers import reserving
 from ..plan.actions import OvsPort, to_json
 
 ANNOUNCE_MS = (0, 50, 150, 250, 350)     # delays between rounds, like QEMU's announce (initial 50, step 100)
@@ -101,6 +102,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
                                  policy or cloud.vpc(vpc).get("placement") or "first-fit")
     finally:
         vm["vcpus"], vm["mem_mb"] = vm.pop("vcpus_held"), mem
+    reserving.follow(cloud, name, to_site, dry_run=True)     # its reservations must fit on the new path
     vm_ns = naming.netns(cloud.testbed, name)
     times: dict[str, float] = {"start": time.time()}
     phases: dict[str, float] = {}
@@ -160,6 +162,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
         _signal_all(pids, signal.SIGCONT)
     times["resume"] = time.time()
     phases["pause"] = time.perf_counter() - t
+    followed = reserving.follow(cloud, name, to_site, dry_run=False)
 
     # 4. announce
     t = time.perf_counter()
@@ -179,6 +182,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
             "precopy_bytes": got["bytes"], "precopy_s": round(sent["seconds"], 3),
             "precopy_mbit_s": round(got["bytes"] * 8 / max(sent["seconds"], 1e-9) / 1e6, 1),
             "pause_ms": round((times["resume"] - times["pause"]) * 1000, 2), "garp": garp, "garps_sent": sent_garps,
+            "reservations": followed,
             "times": times}
 
 

@@ -151,6 +151,30 @@ class Shape:
     loss: float = 0.0
 
 
+@dataclass(frozen=True)
+class TcClass:
+    """An HTB class under a shaped link's 1:1: a bandwidth reservation on one egress interface."""
+
+    node: Optional[str]
+    ifname: str
+    classid: str               # "1:101"
+    rate: float                # Mbit/s guaranteed
+    ceil: float                # Mbit/s it may borrow up to
+    delay_ms: float = 0.0      # the link's netem delay, repeated under the class
+
+
+@dataclass(frozen=True)
+class TcFilter:
+    """A u32 classifier at a shaped link's root that sends matching packets to a class."""
+
+    node: Optional[str]
+    ifname: str
+    prio: int
+    protocol: str              # ip | mpls_uc
+    match: tuple               # u32 argv: ("match", "u32", VALUE, MASK, "at", OFFSET, ...)
+    flowid: str
+
+
 @dataclass
 class Plan:
     """Everything a testbed consists of, in build order, plus what was chosen and why."""
@@ -173,7 +197,7 @@ class Plan:
 
 
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
-                                 OvsBridge, OvsPort, Shape)}
+                                 OvsBridge, OvsPort, Shape, TcClass, TcFilter)}
 
 
 def to_json(obj) -> dict:

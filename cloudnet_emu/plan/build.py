@@ -52,7 +52,8 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
                                   "subnet": v.subnet or (site_subnet.get(v.sites[0]) if v.sites else None),
                                   "sites": v.sites, "vlan": v.vlan, "placement": v.placement,
-                                  "vms": [vm.model_dump() for vm in v.vms]} for i, v in enumerate(topo.vpcs)}
+                                  "vms": [vm.model_dump() for vm in v.vms],
+                                  "acl": v.acl.model_dump(by_alias=True) if v.acl else None} for i, v in enumerate(topo.vpcs)}
     return plan
 
 
@@ -66,6 +67,12 @@ def _shape(plan: Plan, veth: Veth, props: LinkProps, choice: Choice):
         return
     plan.add(Shape(veth.a_node, veth.a_if, props.bw, delay, loss),
              Shape(veth.b_node, veth.b_if, props.bw, delay, loss))
+
+
+def _realized(props: LinkProps, choice: Choice) -> dict:
+    """What a link really has (reservations admit on bw; latency checks expect delay_ms)."""
+    return {"bw": props.bw, "delay_ms": props.delay_ms if choice.shaping_delay else 0.0,
+            "declared_delay_ms": props.delay_ms}
 
 
 def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
@@ -83,7 +90,8 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
         veth = Veth(a, b, b, a, a_addr, b_addr, mtu=CORE_MTU, role="core")
         plan.add(veth)
         _shape(plan, veth, link, choice)
-        plan.info.setdefault("core_links", []).append({"a": a, "b": b, "a_addr": a_addr, "b_addr": b_addr})
+        plan.info.setdefault("core_links", []).append({"a": a, "b": b, "a_addr": a_addr, "b_addr": b_addr,
+                                                       **_realized(link, choice)})
         adj[a].append((b, A.bare(b_addr), b))
         adj[b].append((a, A.bare(a_addr), a))
     next_hop = _shortest_paths(adj)
@@ -149,7 +157,8 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
     _shape(plan, veth, site.link, choice)
     plan.info.setdefault("sites", {})[site.name] = {
         "tenant": placement.tenant, "pe": site.pe, "vrf_node": placement.node, "subnet": site.subnet,
-        "gateway": A.bare(gateway), "hosts": hosts, "access": {"pe": pe_addr, "ce": ce_addr}}
+        "gateway": A.bare(gateway), "hosts": hosts, "access": {"pe": pe_addr, "ce": ce_addr},
+        **_realized(site.link, choice)}
 
 
 def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, underlay: Underlay, k: int):

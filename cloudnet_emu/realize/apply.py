@@ -18,7 +18,7 @@ from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs
 from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
-                            Shape, Veth, Vrf, Vxlan)
+                            Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import shaping
 
 Progress = Callable[[str], None]
@@ -287,4 +287,6 @@ def _ovs(testbed: str, actions: list):
 
 
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
-         MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address}
+         MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address,
+         TcClass: lambda k, c: shaping.add_class(k.netns(c.node), c),
+         TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f)}

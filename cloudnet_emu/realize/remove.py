@@ -14,7 +14,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 from ..errors import RealizeError
 from ..kernel import ns, ovs
 from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Route, Shape,
-                            Veth, Vrf, Vxlan)
+                            TcClass, TcFilter, Veth, Vrf, Vxlan)
+from . import shaping
 from .apply import Kernel
 
 GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}
@@ -73,6 +74,10 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
             elif isinstance(a, FdbAppend):
                 ns.run(["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", a.dev, "dst", a.dst],
                        netns=k.netns(a.node), check=False)
+            elif isinstance(a, TcFilter):
+                shaping.del_filter(k.netns(a.node), a)
+            elif isinstance(a, TcClass):
+                shaping.del_class(k.netns(a.node), a)
             elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge)):
                 pass
     finally:

@@ -1,15 +1,21 @@
 """Link shaping with tc argv lists: HTB for bandwidth, netem (under it) for delay and loss.
 
-    bw only          root htb 1: -> class 1:1 rate/ceil bw
+    bw only          root htb 1: -> class 1:1 rate/ceil bw -> class 1:2 (best effort, the default)
     delay/loss only  root netem
-    both             root htb 1: -> class 1:1 -> netem 10:
+    both             root htb 1: -> class 1:1 -> class 1:2 -> netem 10:
+
+Bandwidth reservations (plan/reserve.py) add classes 1:1xx under 1:1 (rate = the reservation,
+ceil = the link, with the link's netem under them too) and u32 filters at 1: that send their
+packets there; best effort's rate is what the reservations leave.
 """
 from __future__ import annotations
 
 from typing import Optional
 
 from ..kernel import ns
-from ..plan.actions import Shape
+from ..plan.actions import Shape, TcClass, TcFilter
+
+BEST_EFFORT = "1:2"
 
 
 def _tc(netns: Optional[str], *args: str):
@@ -32,10 +38,47 @@ def apply(netns: Optional[str], s: Shape) -> None:
         _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "10:", *_netem(s))
         return
     rate = f"{s.bw}mbit"
-    _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1")
+    _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "2")
     _tc(netns, "class", "replace", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil", rate)
+    _tc(netns, "class", "replace", "dev", dev, "parent", "1:1", "classid", BEST_EFFORT, "htb", "rate", rate,
+        "ceil", rate)
     if s.delay_ms or s.loss:
-        _tc(netns, "qdisc", "replace", "dev", dev, "parent", "1:1", "handle", "10:", *_netem(s))
+        _tc(netns, "qdisc", "replace", "dev", dev, "parent", BEST_EFFORT, "handle", "10:", *_netem(s))
+
+
+def _kbit(mbit: float) -> str:
+    return f"{max(int(mbit * 1000), 8)}kbit"
+
+
+def add_class(netns: Optional[str], c: TcClass) -> None:
+    _tc(netns, "class", "replace", "dev", c.ifname, "parent", "1:1", "classid", c.classid, "htb",
+        "rate", _kbit(c.rate), "ceil", _kbit(c.ceil))
+    if c.delay_ms:
+        handle = c.classid.split(":")[1] + ":"
+        _tc(netns, "qdisc", "replace", "dev", c.ifname, "parent", c.classid, "handle", handle,
+            *_netem(Shape(None, c.ifname, delay_ms=c.delay_ms)))
+
+
+def del_class(netns: Optional[str], c: TcClass) -> None:
+    argv = ["tc"] + (["-n", netns] if netns else []) + ["class", "del", "dev", c.ifname, "classid", c.classid]
+    ns.run(argv, check=False)
+
+
+def add_filter(netns: Optional[str], f: TcFilter) -> None:
+    _tc(netns, "filter", "add", "dev", f.ifname, "parent", "1:", "protocol", f.protocol, "prio", str(f.prio),
+        "u32", *f.match, "flowid", f.flowid)
+
+
+def del_filter(netns: Optional[str], f: TcFilter) -> None:
+    argv = ["tc"] + (["-n", netns] if netns else []) + ["filter", "del", "dev", f.ifname, "parent", "1:",
+                                                          "protocol", f.protocol, "prio", str(f.prio)]
+    ns.run(argv, check=False)
+
+
+def best_effort(netns: Optional[str], ifname: str, rate: float, ceil: float) -> None:
+    """What the reservations leave on a link goes to best effort (which may still borrow up to ceil)."""
+    _tc(netns, "class", "change", "dev", ifname, "parent", "1:1", "classid", BEST_EFFORT, "htb",
+        "rate", _kbit(rate), "ceil", _kbit(ceil))
 
 
 def remove(netns: Optional[str], ifname: str) -> None:
