@@ -1,0 +1,196 @@
+"""The Network Manager's access rules at the PEs: where they go, resolving names, applying, counting.
+
+A VPC's rules are active while it has at least one cloud endpoint; they go to every PE of
+the VPC (the PEs of its cloud endpoints and of the enterprise sites it joins), into the
+namespace holding the tenant's VRF there: the PE's own namespace with a kernel VRF (one
+chain per tenant VRF, entered by the VRF's member interfaces), or the VRF's namespace
+`<pe>.<tenant>` in the fallback (the whole namespace is the VRF).  Rule endpoints are
+resolved to addresses at every change of the VPC's membership (attach, detach, migration:
+the Network Manager sees each as an endpoint, advertise or withdraw), so a rule follows a VM.
+
+State in the Network Manager's ledger data: "acl" (vpc -> rules set at run time, overriding
+the topology's) and "acl_at" (vpc -> the PEs its rules were last applied at).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Optional
+
+from .. import naming
+from ..errors import Problem, RealizeError, SpecError
+from ..kernel import ns
+from .checks import check_acl, parse_cidr
+from .model import Acl
+from .nft import TABLE, VpcRules, VrfScope, parse_counters, removal, render, split_counter, ident
+
+
+def nft(netns: str, args: list[str], text: Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run nft inside a namespace (argv list; a ruleset goes in on stdin with `-f -`)."""
+    argv = ["ip", "netns", "exec", netns, "nft"] + args
+    try:
+        res = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise RealizeError(" ".join(argv), 2, "nft is not installed") from None
+    if check and res.returncode != 0:
+        raise RealizeError(" ".join(argv), 0, res.stderr.strip() + (f"\n{text}" if text else ""))
+    return res
+
+
+class AclAtPes:
+    def __init__(self, network):
+        self.nm = network                 # the NetworkManager (its ledger, info and placements)
+        self.testbed = network.testbed
+        self.info = network.info
+        self.data = network.ledger.data
+
+    # --- what the rules are ------------------------------------------------------------
+    def acl(self, vpc: str) -> Optional[Acl]:
+        runtime = self.data.get("acl", {})
+        spec = runtime[vpc] if vpc in runtime else self.info["vpcs"].get(vpc, {}).get("acl")
+        return Acl.model_validate(spec) if spec else None
+
+    def set(self, vpc: str, spec: Optional[dict]) -> dict:
+        """Replace a VPC's rules (None: none), checked against the running testbed, then applied."""
+        v = self.info["vpcs"].get(vpc)
+        if v is None:
+            raise SpecError([Problem(f"unknown VPC {vpc!r}", hint=f"VPCs: {', '.join(self.info['vpcs'])}")])
+        acl = Acl.model_validate(spec) if spec is not None else None
+        if acl is not None:
+            problems = list(check_acl(acl, ("acl",), v["type"], self._vms(vpc), self._sites(vpc)))
+            if problems:
+                raise SpecError(problems)
+        self.data.setdefault("acl", {})[vpc] = acl.model_dump(by_alias=True) if acl else None
+        self.nm.ledger.save()
+        self.sync(vpc)
+        return {"vpc": vpc, "rules": len(acl.rules) if acl else 0, "pes": sorted(self.data["acl_at"].get(vpc, {}))}
+
+    def _hosts(self, vpc: str) -> list[dict]:
+        return [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"host:{vpc}/")]
+
+    def _vms(self, vpc: str) -> list[str]:
+        planned = [vm["name"] for vm in self.info["vpcs"][vpc].get("vms", [])]
+        return planned + [h["vm"] for h in self._hosts(vpc) if h.get("vm") and h["vm"] not in planned]
+
+    def _sites(self, vpc: str) -> list[str]:
+        return list(self.info["vpcs"][vpc].get("sites", [])) + list(self.info.get("clouds", {}))
+
+    def resolve(self, vpc: str, acl: Acl) -> dict[str, Optional[list[str]]]:
+        """Every endpoint word -> CIDRs now: VMs by their advertised /32, sites by subnet or VMs there."""
+        hosts = self._hosts(vpc)
+        out: dict[str, Optional[list[str]]] = {}
+        for rule in acl.rules:
+            for w in rule.sources + rule.targets:
+                if w == "any":
+                    out[w] = None
+                elif parse_cidr(w) is not None:
+                    out[w] = [str(parse_cidr(w))]
+                elif w in self.info.get("sites", {}):
+                    out[w] = [self.info["sites"][w]["subnet"]]
+                elif w in self.info.get("clouds", {}):
+                    out[w] = sorted(h["prefix"] for h in hosts if h.get("site") == w)
+                else:
+                    out[w] = [h["prefix"] for h in hosts if h.get("vm") == w]
+        return out
+
+    # --- where they go -------------------------------------------------------------------
+    def pes(self, vpc: str) -> set[str]:
+        eps = [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"ep:{vpc}@")]
+        if not eps or self.acl(vpc) is None:
+            return set()
+        sites = self.info["vpcs"][vpc].get("sites", [])
+        return {e["pe"] for e in eps} | {self.info["sites"][s]["pe"] for s in sites}
+
+    def _place(self, tenant: str, pe: str):
+        try:
+            return self.nm._endpoint_placement(tenant, pe)
+        except KeyError:           # the VRF is gone with the VPC's last endpoint there
+            return None
+
+    def sync(self, *vpcs: str) -> None:
+        """Re-apply the namespaces where these VPCs' rules were or now are (idempotent)."""
+        applied = self.data.setdefault("acl_at", {})     # vpc -> {pe: [node, master]}
+        touched: set[str] = set()
+        for vpc in vpcs:
+            if vpc not in self.info["vpcs"] or self.info["vpcs"][vpc]["type"] != "l3vpn":
+                continue
+            tenant = self.info["vpcs"][vpc]["tenant"]
+            before = applied.get(vpc, {})
+            now = {}
+            for pe in sorted(self.pes(vpc)):
+                p = self._place(tenant, pe)
+                if p is not None:
+                    now[pe] = [p.node, p.master]
+            touched |= {node for node, _ in list(before.values()) + list(now.values())}
+            applied[vpc] = now
+        self.nm.ledger.save()
+        for node in sorted(touched):
+            self._apply(node)
+
+    def _apply(self, node: str) -> None:
+        """Render this namespace's whole table from every VPC active in it (none: remove it)."""
+        netns = naming.netns(self.testbed, node)
+        if not ns.exists(netns):
+            return
+        scopes: dict[str, VrfScope] = {}
+        vpcs: list[VpcRules] = []
+        for vpc, at in sorted(self.data.get("acl_at", {}).items()):
+            here = [master for n, master in at.values() if n == node]
+            if not here:
+                continue
+            v = self.info["vpcs"][vpc]
+            acl = self.acl(vpc)
+            vpcs.append(VpcRules(vpc, v["tenant"], v["subnet"], acl, self.resolve(vpc, acl)))
+            if v["tenant"] not in scopes:
+                scopes[v["tenant"]] = VrfScope(v["tenant"], here[0], self._members(netns, here[0]))
+        if not vpcs:
+            nft(netns, ["-f", "-"], removal())
+            return
+        nft(netns, ["-f", "-"], render(list(scopes.values()), vpcs, self._counters(netns)))
+
+    @staticmethod
+    def _members(netns: str, master: Optional[str]) -> list[str]:
+        if master is None:
+            return []
+        ip = ns.rtnl(netns)
+        try:
+            links = ip.get_links()
+            index = next((link["index"] for link in links if link.get_attr("IFLA_IFNAME") == master), None)
+            return sorted(link.get_attr("IFLA_IFNAME") for link in links
+                          if index is not None and link.get_attr("IFLA_MASTER") == index)
+        finally:
+            ip.close()
+
+    @staticmethod
+    def _counters(netns: str) -> dict[str, tuple[int, int]]:
+        res = nft(netns, ["-j", "list", "counters", "table", "inet", TABLE], check=False)
+        if res.returncode != 0:          # no table (yet)
+            return {}
+        return parse_counters(json.loads(res.stdout))
+
+    # --- reading -------------------------------------------------------------------------
+    def listing(self, vpc: Optional[str] = None) -> list[dict]:
+        """Every VPC's rules with, per rule, the counters at each PE where they are applied."""
+        out = []
+        for name, v in self.info["vpcs"].items():
+            if (vpc and name != vpc) or v["type"] != "l3vpn":
+                continue
+            acl = self.acl(name)
+            if acl is None:
+                continue
+            at = self.data.get("acl_at", {}).get(name, {})
+            pes = sorted(at)
+            counts: dict[str, dict[str, tuple[int, int]]] = {}
+            for pe in pes:
+                for cname, value in self._counters(naming.netns(self.testbed, at[pe][0])).items():
+                    cvpc, rule = split_counter(cname)
+                    if cvpc == ident(name):
+                        counts.setdefault(rule, {})[pe] = value
+            rules = []
+            for r, rname in zip(acl.rules, acl.names()):
+                rules.append({"name": rname, **r.model_dump(by_alias=True, exclude={"name"}),
+                              "counters": counts.get(ident(rname), {})})
+            rules.append({"name": "default", "action": acl.default, "from": "any", "to": "any", "proto": "any",
+                          "counters": counts.get("default", {})})
+            out.append({"vpc": name, "default": acl.default, "pes": pes, "rules": rules})
+        return out
