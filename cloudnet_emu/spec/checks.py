@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections import Counter
 from typing import Iterator
 
@@ -27,7 +28,25 @@ def _ref_hint(word, choices, kind: str) -> str:
     return (near + " " if near else "") + f"known {kind}: {known}"
 
 
+# Names a node may not take.  Inside our namespaces an interface is named after the
+# node at its other end (naming.py), so a node name must not be a name the kernel
+# refuses or one we give to another interface there.
+RESERVED_NODE_NAMES = {
+    "lo": "every namespace has its loopback 'lo'",
+    "all": "the kernel refuses it as an interface name (net.ipv4.conf.all)",
+    "default": "the kernel refuses it as an interface name (net.ipv4.conf.default)",
+    "lan": "the LAN bridge in every site's CE router is named 'lan'",
+    "root": "scenarios use 'root' for the root namespace",
+}
+RESERVED_NODE_RE = re.compile(r"^(?:(vrf|vx|vxl|br|v)-|u\d+$)")
+RESERVED_PREFIX_USE = {"vrf": "VRF devices vrf-<tenant>", "vx": "L3VPN VXLAN devices vx-<tenant>",
+                       "vxl": "VPLS VXLAN devices vxl-<vpc>", "br": "VPLS bridges br-<vpc>",
+                       "v": "VPLS join ports v-<vpc>", None: "logical CE ports u<vlan>"}
+RESERVED_TESTBED_NAMES = {"probe": "the kernel probe's scratch namespaces are cn-probe-<pid>"}
+
+
 def check_topology(t: Topology) -> Iterator[Problem]:
+    yield from _reserved(t)
     yield from _unique_names(t)
     yield from _references(t)
     yield from _core_links(t)
@@ -53,6 +72,20 @@ def node_names(t: Topology) -> Iterator[tuple[str, tuple]]:
     for pi, vpc in enumerate(t.vpcs):
         for vi, vm in enumerate(vpc.vms):
             yield vm.name, ("vpcs", pi, "vms", vi, "name")
+
+
+def _reserved(t: Topology) -> Iterator[Problem]:
+    if t.name in RESERVED_TESTBED_NAMES:
+        yield Problem(f"testbed name {t.name!r} is reserved", path=("name",), at_value=True,
+                      hint=RESERVED_TESTBED_NAMES[t.name] + "; pick another name")
+    for name, path in node_names(t):
+        if name in RESERVED_NODE_NAMES:
+            yield Problem(f"{name!r} is a reserved name", path=path, at_value=True,
+                          hint=RESERVED_NODE_NAMES[name] + "; pick another name")
+        elif m := RESERVED_NODE_RE.match(name):
+            yield Problem(f"{name!r} looks like one of our own interface names", path=path, at_value=True,
+                          hint=f"inside the routers' namespaces interfaces are named after nodes, next to "
+                               f"{RESERVED_PREFIX_USE[m.group(1)]}; pick a name that does not start like that")
 
 
 def _dupes(items, kind: str) -> Iterator[Problem]:
@@ -215,6 +248,7 @@ def _cloud_names(t: Topology) -> Iterator[Problem]:
 
 def _vms(t: Topology, vi: int, vpc) -> Iterator[Problem]:
     clouds = {c.name: c for c in t.cloud_sites}
+    ips: dict[str, int] = {}
     for k, vm in enumerate(vpc.vms):
         path = ("vpcs", vi, "vms", k)
         cloud = clouds.get(vm.site)
@@ -229,10 +263,36 @@ def _vms(t: Topology, vi: int, vpc) -> Iterator[Problem]:
         if vm.ip and vpc.subnet and ipaddress.IPv4Address(vm.ip) not in ipaddress.ip_network(vpc.subnet):
             yield Problem(f"address {vm.ip} of VM {vm.name!r} is outside the VPC's subnet {vpc.subnet}",
                           path=path + ("ip",), hint="pick an address in the VPC's subnet, or leave ip out")
+        elif vm.ip and vm.ip in ips:
+            yield Problem(f"address {vm.ip} is pinned twice in VPC {vpc.name!r}", path=path + ("ip",),
+                          at_value=True, hint=f"VM {vpc.vms[ips[vm.ip]].name!r} has it already; leave ip out to get one")
+        if vm.ip:
+            ips.setdefault(vm.ip, k)
+        fit = [s for s in cloud.servers if vm.server in (None, s.name)]
+        if fit and not any(s.vcpus >= vm.vcpus and s.mem_mb >= vm.mem_mb for s in fit):
+            sizes = ", ".join(f"{s.name} {s.vcpus} vCPU/{s.mem_mb} MB" for s in fit)
+            field = "mem_mb" if any(s.vcpus >= vm.vcpus for s in fit) else "vcpus"
+            yield Problem(f"VM {vm.name!r} ({vm.vcpus} vCPU, {vm.mem_mb} MB) does not fit "
+                          f"{'server ' + vm.server if vm.server else 'any server of ' + vm.site} (declared: {sizes})",
+                          path=path + (field,), hint="make the VM smaller or place it where servers are larger")
+
+
+def _macs(t: Topology) -> Iterator[Problem]:
+    seen: dict[str, tuple] = {}
+    for vi, vpc in enumerate(t.vpcs):
+        for k, vm in enumerate(vpc.vms):
+            if vm.mac is None:
+                continue
+            path = ("vpcs", vi, "vms", k, "mac")
+            if vm.mac in seen:
+                yield Problem(f"MAC {vm.mac} is pinned twice (already at {'.'.join(map(str, seen[vm.mac]))})",
+                              path=path, at_value=True, hint="every VM needs its own MAC; leave mac out to get one")
+            seen.setdefault(vm.mac, path)
 
 
 def _vpcs(t: Topology) -> Iterator[Problem]:
     yield from _cloud_names(t)
+    yield from _macs(t)
     tenants = {x.name: x for x in t.tenants}
     vlans: dict[int, int] = {}
     for vi, vpc in enumerate(t.vpcs):

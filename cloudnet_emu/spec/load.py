@@ -8,6 +8,7 @@ the user sees every problem at once, each as FILE:LINE:COL with a hint.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from pathlib import Path
 
@@ -55,7 +56,10 @@ def parse_document(text: str, file: str, model: type[BaseModel], relations, shap
         # Unknown keys do not make the rest doubtful: drop them and check the
         # relations too, so one run reports both kinds of problem.
         if all(err["type"] == "extra_forbidden" for err in errors):
-            obj = model.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
+            try:
+                obj = model.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
+            except ValidationError:
+                pass    # a consequence of the unknown key (e.g. a step left with no action): already said
     if obj is not None:
         problems += list(relations(obj))
     for p in problems:
@@ -68,14 +72,30 @@ def parse_document(text: str, file: str, model: type[BaseModel], relations, shap
 
 
 def validate_files(paths) -> list[Problem]:
-    """Every problem of every file (for `cloudnet-emu validate`)."""
+    """Every problem of every file, topology or scenario (for `cloudnet-emu validate`)."""
+    from ..scenario.model import load_scenario
     problems: list[Problem] = []
     for path in paths:
         try:
-            load_topology(path)
+            (load_scenario if is_scenario(path) else load_topology)(path)
         except SpecError as exc:
             problems += exc.problems
     return problems
+
+
+_SCENARIO_KEY = re.compile(r"^(steps|checks|topology)\s*:", re.M)
+
+
+def is_scenario(path: str | Path) -> bool:
+    """A scenario has a top-level steps:, checks: or topology: key (a topology has none of
+    them), or sits in a directory named `scenarios` (for files too broken to tell)."""
+    path = Path(path)
+    if "scenarios" in path.parent.parts:
+        return True
+    try:
+        return bool(_SCENARIO_KEY.search(path.read_text()))
+    except OSError:
+        return False
 
 
 _PYDANTIC_HINTS = {
@@ -95,6 +115,8 @@ _PYDANTIC_HINTS = {
     "string_type": "write it as text; quote it if YAML reads it as a number, a date or a boolean",
     "bool_type": "write true or false",
     "dict_type": "write a mapping: key: value",
+    "bool_parsing": "write true or false",
+    "too_long": "remove the extra entries",
 }
 
 _VALUE_HINTS = {
@@ -102,6 +124,10 @@ _VALUE_HINTS = {
     "prefix": "write an IPv4 network with zero host bits, e.g. 198.51.100.0/24",
     "ip": "a bare IPv4 address, e.g. 10.1.1.10; the prefix length comes from the site's subnet",
     "delay": "write a number with a unit, e.g. 5ms, 500us, 0.1s",
+    "port": "a port 1-65535, a range '8000-8099', or a list of them",
+    "steps": "keep one action in this step; write one step per action",
+    "checks": "keep one kind in this check; write one check per kind",
+    "check": "keep one kind in this check; write one check per kind",
 }
 
 
@@ -121,7 +147,13 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
         field = next((p for p in reversed(loc) if isinstance(p, str)), "")
         hint = _VALUE_HINTS.get(field, "write an IPv4 network, e.g. 100.64.0.0/16" if "pools" in loc else "")
     elif kind == "too_short":
-        msg = "needs at least one entry"
+        least = err.get("ctx", {}).get("min_length", 1)
+        msg = "needs at least one entry" if least == 1 else \
+            f"needs at least {least} entries, has {err['ctx'].get('actual_length', len(err.get('input') or ()))}"
+        if least > 1:
+            hint = f"write {least} entries"
+    elif kind == "too_long":
+        msg = f"has {err['ctx'].get('actual_length')} entries, at most {err['ctx'].get('max_length')}"
     elif kind in ("model_type", "dict_type"):
         msg = f"expected a mapping (key: value), got {type(err.get('input')).__name__}"
     elif kind == "missing":
@@ -132,6 +164,8 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
         msg = f"{err['input']!r} is not a valid name"
     elif "input" in err and not isinstance(err["input"], (dict, list)):
         msg = f"{msg}, got {err['input']!r}"
+    if kind in ("too_short", "too_long") and loc[-1] == "endpoints":
+        hint = "a link joins two nodes: endpoints: [A, B]"
     return Problem(msg, path=loc, hint=hint, at_value=kind not in ("missing",))
 
 

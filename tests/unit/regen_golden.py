@@ -1,14 +1,16 @@
-"""Regenerate the golden files of the broken-topology corpus.
+"""Regenerate the golden files of the broken-topology and broken-scenario corpus.
 
-    python tests/unit/regen_golden.py          # rewrite every corpus/NN-name.expected
+    python tests/unit/regen_golden.py          # rewrite every corpus/**/NN-name.expected
     python tests/unit/regen_golden.py --check  # exit 1 if any golden file is stale
 
-Each `corpus/NN-name.expected` holds exactly what validation reports for
-`corpus/NN-name.yaml`: every `Problem.format()` block (message line plus its
+Topologies are `corpus/NN-name.yaml`, scenarios `corpus/scenarios/NN-name.yaml`
+(their `topology:` is relative to the scenario file: the reference topology or a
+broken one of the corpus).  Each `NN-name.expected` holds exactly what validation
+reports for its `NN-name.yaml`: every `Problem.format()` block (message line plus its
 `    hint:` line), in the order `SpecError.problems` sorts them, with the file
-written relative as `corpus/NN-name.yaml`.  This is the text `cloudnet-emu
-validate corpus/NN-name.yaml` prints on stderr (run from tests/unit), minus the
-final "N problem(s)" line.
+written relative to tests/unit (`corpus/NN-name.yaml`, `corpus/scenarios/NN-name.yaml`).
+This is the text `cloudnet-emu validate FILE` (and, for scenarios, `cloudnet-emu run
+FILE`) prints on stderr when run from tests/unit, minus the final "N problem(s)" line.
 
 Read every regenerated file before committing it: the golden files are a review
 of the messages (right line and column? clear? actionable hint?), not just a
@@ -16,29 +18,56 @@ snapshot.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
+SCENARIOS = CORPUS / "scenarios"
 sys.path.insert(0, str(HERE.parents[1]))
 
 from cloudnet_emu.errors import SpecError  # noqa: E402
+from cloudnet_emu.scenario.model import load_scenario  # noqa: E402
 from cloudnet_emu.spec.load import parse_topology  # noqa: E402
 
 
-def corpus_files() -> list[Path]:
+def topology_files() -> list[Path]:
     return sorted(CORPUS.glob("[0-9][0-9]-*.yaml"))
+
+
+def scenario_files() -> list[Path]:
+    return sorted(SCENARIOS.glob("[0-9][0-9]-*.yaml"))
+
+
+def corpus_files() -> list[Path]:
+    return topology_files() + scenario_files()
 
 
 def label(path: Path) -> str:
     """How a corpus file is named in the golden files: relative to tests/unit."""
-    return f"{CORPUS.name}/{path.name}"
+    return str(path.relative_to(HERE))
+
+
+@contextlib.contextmanager
+def in_tests_unit():
+    """Scenario files name their topology relative to themselves: resolve from tests/unit."""
+    before = os.getcwd()
+    os.chdir(HERE)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 def problems_of(path: Path) -> list:
     try:
-        parse_topology(path.read_text(), label(path))
+        if path.parent == SCENARIOS:
+            with in_tests_unit():
+                load_scenario(label(path))
+        else:
+            parse_topology(path.read_text(), label(path))
     except SpecError as exc:
         return exc.problems
     return []
@@ -64,7 +93,7 @@ def main(argv: list[str]) -> int:
         if not check:
             golden.write_text(text)
     for golden in stale:
-        print(f"{'stale' if check else 'wrote'} {CORPUS.name}/{golden.name}")
+        print(f"{'stale' if check else 'wrote'} {label(golden)}")
     return 1 if check and stale else 0
 
 
