@@ -52,6 +52,8 @@ def check_topology(t: Topology) -> Iterator[Problem]:
     yield from _core_links(t)
     yield from _addresses(t)
     yield from _vpcs(t)
+    from ..acl.checks import topology_problems
+    yield from topology_problems(t)
 
 
 def node_names(t: Topology) -> Iterator[tuple[str, tuple]]:
@@ -242,7 +244,7 @@ def _cloud_names(t: Topology) -> Iterator[Problem]:
     for ci, cloud in enumerate(t.cloud_sites):
         if len(cloud.name) > CLOUD_NAME_MAX:
             yield Problem(f"cloud site name {cloud.name!r} is too long ({len(cloud.name)} characters, at most "
-                          f"{CLOUD_NAME_MAX})", path=("cloud_sites", ci, "name"),
+                          f"{CLOUD_NAME_MAX})", path=("cloud_sites", ci, "name"), at_value=True,
                           hint="PE-side attachment interfaces are named <site>.<vlan> (15 characters at most)")
 
 

@@ -122,7 +122,7 @@ _PYDANTIC_HINTS = {
 _VALUE_HINTS = {
     "subnet": "write an IPv4 network with zero host bits, e.g. 10.1.1.0/24",
     "prefix": "write an IPv4 network with zero host bits, e.g. 198.51.100.0/24",
-    "ip": "a bare IPv4 address, e.g. 10.1.1.10; the prefix length comes from the site's subnet",
+    "ip": "a bare IPv4 address, e.g. 10.1.1.10; the prefix length comes from the subnet",
     "delay": "write a number with a unit, e.g. 5ms, 500us, 0.1s",
     "port": "a port 1-65535, a range '8000-8099', or a list of them",
     "steps": "keep one action in this step; write one step per action",
@@ -160,6 +160,8 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
         msg = f"missing required key {loc[-1]!r}"
     elif kind == "string_too_long":
         msg = f"{err['input']!r} is too long ({len(str(err['input']))} characters, at most {err['ctx']['max_length']})"
+    elif kind == "string_pattern_mismatch" and loc[-1] == "mac":
+        msg, hint = f"invalid MAC {err['input']!r}", "write six lower-case hex pairs, e.g. 02:00:00:00:00:01"
     elif kind == "string_pattern_mismatch":
         msg = f"{err['input']!r} is not a valid name"
     elif "input" in err and not isinstance(err["input"], (dict, list)):
