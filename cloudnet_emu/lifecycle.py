@@ -17,6 +17,7 @@ from . import naming, state
 from .errors import StateError
 from .kernel import ns, ovs
 from .plan.actions import OvsBridge, Plan, Veth
+from .realize import edge_filter
 from .realize.apply import apply_plan
 
 Progress = Callable[[str], None]
@@ -95,6 +96,7 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
         try:
             with sigterm_as_interrupt():
                 apply_plan(plan, progress)
+                edge_filter.apply(testbed, plan.info)
         except BaseException:
             progress("failed or interrupted: rolling back")
             teardown(testbed, record)

@@ -19,7 +19,7 @@ from ..errors import RealizeError
 from ..kernel import ns, offload, ovs
 from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
                             Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
-from . import shaping
+from . import edge_filter, shaping
 
 Progress = Callable[[str], None]
 
@@ -246,11 +246,16 @@ def _mpls_route(k: Kernel, m: MplsRoute):
 
 
 def _enable_mpls(k: Kernel, nodes: list[str]):
-    """MPLS input on every interface of a label-switching router (core, lo, VRF links)."""
+    """MPLS input on the provider-facing interfaces of a label-switching router (core, lo, VRF
+    links), never on one toward a CE or the Internet (RFC 4364 section 6; realize/edge_filter.py)."""
+    if not nodes:
+        return
+    allowed = edge_filter.mpls_input_allowed(k.testbed)
     for node in nodes:
         for link in k.ip(node).get_links():
             name = link.get_attr("IFLA_IFNAME")
-            ns.sysctl(k.netns(node), f"net/mpls/conf/{name}/input", 1)
+            if name in allowed:
+                ns.sysctl(k.netns(node), f"net/mpls/conf/{name}/input", 1)
 
 
 def apply_ovs(testbed: str, actions: list) -> None:

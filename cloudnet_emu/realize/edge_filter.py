@@ -1,0 +1,67 @@
+"""The provider edge: tunnels and labels are accepted only from the backbone (RFC 4364 section 6).
+
+A PE must not accept labelled or tunnelled packets from a CE or from the Internet: otherwise
+anyone outside the backbone can put frames into a tenant's VPN by addressing a VXLAN packet
+(VNI = the tenant's) to a PE loopback, or an MPLS frame with the tenant's VPN label to the PE
+(found by `cloudnet-emu attack`, cases tunnel_inject and label_spoof).
+
+    nft table   inet cloudnet_edge in every provider router's namespace (pe*, p*); it dies with
+                the namespace, so `down`/`clean` need nothing more
+    accepted    tunnel protocols (VXLAN/Geneve UDP, GRE, MPLS-in-IP, IP-in-IP) arriving on `lo`
+                or on a core link (an interface named after another provider router)
+    MPLS input  enabled (net.mpls.conf.IF.input) only on `lo`, core links and the VRF links of a
+                VRF realized as a namespace (named after the tenant): never on an interface
+                toward a CE, a cloud site or the Internet (see realize/apply.py `_enable_mpls`)
+"""
+from __future__ import annotations
+
+import subprocess
+
+from .. import naming, state
+from ..errors import RealizeError
+
+TABLE = "cloudnet_edge"
+TUNNEL_UDP_PORTS = (4789, 6081)          # VXLAN, Geneve
+TUNNEL_PROTOCOLS = (4, 47, 137)          # IP-in-IP, GRE, MPLS-in-IP (RFC 4023)
+
+
+def provider_routers(info: dict) -> list[str]:
+    return sorted(info.get("underlay", {}).get("index", {}))
+
+
+def core_interfaces(info: dict, router: str) -> list[str]:
+    """Interfaces of ROUTER that are core links: named after the provider router at the other end."""
+    out = []
+    for link in info.get("core_links", []):
+        if link["a"] == router:
+            out.append(link["b"])
+        elif link["b"] == router:
+            out.append(link["a"])
+    return sorted(out)
+
+
+def ruleset(info: dict, router: str) -> str:
+    trusted = ", ".join(f'"{i}"' for i in ["lo"] + core_interfaces(info, router))
+    ports = ", ".join(map(str, TUNNEL_UDP_PORTS))
+    protos = ", ".join(map(str, TUNNEL_PROTOCOLS))
+    return (f"table inet {TABLE} {{}}\nflush table inet {TABLE}\n"
+            f"table inet {TABLE} {{\n"
+            f"  chain pre {{\n    type filter hook prerouting priority -300; policy accept;\n"
+            f"    iifname {{ {trusted} }} accept\n"
+            f"    udp dport {{ {ports} }} counter drop\n"
+            f"    meta l4proto {{ {protos} }} counter drop\n  }}\n}}\n")
+
+
+def apply(testbed: str, info: dict) -> None:
+    """Install the edge table in every provider router (idempotent: the table is flushed first)."""
+    for router in provider_routers(info):
+        argv = ["ip", "netns", "exec", naming.netns(testbed, router), "nft", "-f", "-"]
+        res = subprocess.run(argv, input=ruleset(info, router), capture_output=True, text=True, timeout=30)
+        if res.returncode != 0:
+            raise RealizeError(" ".join(argv), 0, res.stderr.strip() or f"exit status {res.returncode}")
+
+
+def mpls_input_allowed(testbed: str) -> set[str]:
+    """Interface names on which a provider router may accept labelled frames."""
+    info = (state.read(testbed) or {}).get("info", {})
+    return {"lo"} | set(provider_routers(info)) | set(info.get("tenants", []))
