@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from typing import Optional
 
@@ -74,15 +75,22 @@ def resolve(name: Optional[str]) -> str:
 
 
 @contextmanager
-def locked(testbed: str):
+def locked(testbed: str, wait: float = 0):
+    """Hold the testbed's lock; refuse at once (wait=0, the CLI) or wait up to WAIT seconds (the API)."""
     os.makedirs(_dir(testbed), mode=0o700, exist_ok=True)
     fd = os.open(os.path.join(_dir(testbed), "lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StateError(f"testbed {testbed!r} is being changed by another cloudnet-emu process; "
-                             "wait for it, or run `cloudnet-emu clean` if that process died") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                raise StateError(f"testbed {testbed!r} is being changed by another cloudnet-emu process; "
+                                 "wait for it, or run `cloudnet-emu clean` if that process died") from None
         yield
     finally:
         os.close(fd)

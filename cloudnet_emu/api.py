@@ -1,0 +1,194 @@
+"""The control API: one JSON request per line in, one JSON reply per line out (any language can drive it).
+
+    cloudnet-emu api [--testbed T]                 requests on stdin, replies on stdout
+    cloudnet-emu api [--testbed T] --socket PATH   a Unix socket (mode 0600), a thread per client,
+                                                   the same line protocol on every connection
+
+Requests (an optional "id" of any JSON type is echoed in the reply):
+
+    {"op": "attach", "vpc": V, "site"?, "server"?, "vcpus"?, "mem_mb"?, "ip"?, "mac"?, "name"?, "policy"?}
+    {"op": "detach", "vm": NAME}
+    {"op": "migrate", "vm": NAME, "to": "SITE[/SERVER]", "pause_ms"?: 50, "garp"?: true}
+    {"op": "list"}
+
+Replies:
+
+    {"id": ..., "ok": true,  "result": {...}}            attach: the VM record (steps_ms ...); detach: {name, ms};
+                                                          migrate: the migration record; list: {"vms": [...]}
+    {"id": ..., "ok": false, "error": {"kind", "exit", "message", "problems"?}}
+
+`kind` is "bad-request" (exit 2: the request is malformed; `problems` lists each as {line, col, path,
+message, hint}, exactly the checks and hints of topology and scenario files, nothing was done),
+"placement" / "admission" / "state" (exit 1: refused, nothing was changed) or "realize" (exit 1: the
+kernel or OVS refused; the manager rolled back).  Requests are validated before the testbed is
+touched; each one then runs under the testbed's lock (the same flock as the CLI), waiting for it, so
+concurrent clients are serialized and every reply reflects a whole operation.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socketserver
+import sys
+import threading
+from typing import Callable, Iterable, Optional
+
+from pydantic import Field, ValidationError
+
+from . import lifecycle, pipeline, state
+from .errors import AdmissionError, CloudnetError, PlacementError, Problem, RealizeError, SpecError, StateError
+from .scenario.model import Attach, Detach, Strict
+
+OPS = ("attach", "detach", "migrate", "list")
+LOCK_WAIT_S = 300.0
+
+
+class MigrateRequest(Strict):
+    vm: str
+    to: str = Field(description="SITE or SITE/SERVER")
+    pause_ms: float = Field(50, ge=0, le=60000)
+    garp: bool = True
+
+
+class ListRequest(Strict):
+    pass
+
+
+MODELS = {"attach": Attach, "detach": Detach, "migrate": MigrateRequest, "list": ListRequest}
+
+
+def parse(line: str, where: str = "<stdin>", number: int = 1) -> tuple[object, str, Strict]:
+    """One request line -> (id, op, validated body); SpecError with every problem of the line."""
+    def problem(message, path=(), hint="", col=1):
+        return Problem(message, path=path, hint=hint, file=where, line=number, col=col)
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SpecError([problem(f"not JSON: {exc.msg}", col=exc.colno,
+                                 hint='one JSON object per line, e.g. {"op": "list"}')]) from None
+    if not isinstance(data, dict):
+        raise SpecError([problem(f"a request is a JSON object, got {type(data).__name__}",
+                                 hint='e.g. {"op": "attach", "vpc": "bravo-vpc"}')])
+    rid = data.pop("id", None)
+    op = data.pop("op", None)
+    if op not in OPS:
+        msg = "missing required key 'op'" if op is None else f"unknown op {op!r}"
+        raise SpecError([problem(msg, ("op",), f"use one of {', '.join(OPS)}")])
+    try:
+        return rid, op, MODELS[op].model_validate(data)
+    except ValidationError as exc:
+        from .spec.load import _from_pydantic
+        problems = []
+        for err in exc.errors():
+            p = _from_pydantic(err, MODELS[op])
+            p.file, p.line, p.col = where, number, 1
+            problems.append(p)
+        raise SpecError(problems) from None
+
+
+def _error(exc: CloudnetError) -> dict:
+    if isinstance(exc, SpecError):
+        return {"kind": "bad-request", "exit": 2, "message": "\n".join(p.format() for p in exc.problems),
+                "problems": [{"line": p.line, "col": p.col, "path": ".".join(map(str, p.path)), "message": p.message,
+                              "hint": p.hint} for p in exc.problems]}
+    kind = {PlacementError: "placement", AdmissionError: "admission", StateError: "state",
+            RealizeError: "realize"}.get(type(exc), "error")
+    return {"kind": kind, "exit": 1, "message": str(exc)}
+
+
+def execute(op: str, body, testbed: Optional[str]) -> dict:
+    """Run one validated request under the testbed's lock (waiting for it)."""
+    name = state.resolve(testbed)
+    with state.locked(name, wait=LOCK_WAIT_S):
+        cloud, _ = pipeline.managers(name)
+        if op == "attach":
+            return cloud.attach(**body.model_dump(exclude_none=True))
+        if op == "detach":
+            return cloud.detach(body.vm)
+        if op == "migrate":
+            site, _, server = body.to.partition("/")
+            return cloud.migrate(body.vm, site, server or None, body.pause_ms, body.garp)
+        return {"vms": cloud.vms()}
+
+
+def handle(line: str, testbed: Optional[str], where: str = "<stdin>", number: int = 1) -> dict:
+    """One request line -> one reply (never raises for a bad or refused request)."""
+    try:
+        rid = json.loads(line).get("id")          # echoed even when the rest of the request is bad
+    except (ValueError, AttributeError):
+        rid = None
+    try:
+        _, op, body = parse(line, where, number)
+        return {"id": rid, "ok": True, "result": execute(op, body, testbed)}
+    except CloudnetError as exc:
+        return {"id": rid, "ok": False, "error": _error(exc)}
+
+
+def serve_lines(rfile: Iterable[str], write: Callable[[str], None], testbed: Optional[str], where: str,
+                handler: Callable[..., dict] = None) -> None:
+    for number, line in enumerate(rfile, 1):
+        if not line.strip():
+            continue
+        write(json.dumps((handler or handle)(line, testbed, where, number), default=str) + "\n")
+
+
+def serve_stdio(testbed: Optional[str]) -> None:
+    def write(text: str):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    serve_lines(sys.stdin, write, testbed, "<stdin>")
+
+
+def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = lambda: None) -> None:
+    """Serve until Ctrl-C or SIGTERM; the socket file is ours (created 0600, removed on exit).  On the
+    way out, requests already running finish (a half-done attach is never abandoned); new ones are refused."""
+    busy = threading.Condition()
+    running = [0, False]            # requests in flight, stopping
+
+    def guarded(line: str, testbed: Optional[str], where: str, number: int) -> dict:
+        with busy:
+            if running[1]:
+                return {"id": None, "ok": False, "error": {"kind": "state", "exit": 1,
+                                                           "message": "the API server is stopping"}}
+            running[0] += 1
+        try:
+            return handle(line, testbed, where, number)
+        finally:
+            with busy:
+                running[0] -= 1
+                busy.notify_all()
+
+    clients = itertools.count(1)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            reader = (raw.decode("utf-8", "replace") for raw in self.rfile)
+
+            def write(text: str):
+                self.wfile.write(text.encode())
+                self.wfile.flush()
+            serve_lines(reader, write, testbed, f"<socket client {next(clients)}>", guarded)
+
+    if os.path.exists(path):
+        raise StateError(f"{path} exists: another `cloudnet-emu api --socket` may be serving it; "
+                         "remove the file if not")
+    old = os.umask(0o177)
+    try:
+        server = socketserver.ThreadingUnixStreamServer(path, Handler)
+    finally:
+        os.umask(old)
+    server.daemon_threads = True        # an idle client must not hold the server open
+    try:
+        with lifecycle.sigterm_as_interrupt():
+            ready()
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        with busy:
+            running[1] = True
+            busy.wait_for(lambda: running[0] == 0, timeout=LOCK_WAIT_S)
+        server.server_close()
+        os.unlink(path)
