@@ -16,8 +16,9 @@ import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from ..acl.model import Acl
 from ..naming import MAX_NAME
 
 NAME_RE = r"^[a-z][a-z0-9-]*$"
@@ -187,10 +188,39 @@ class Vpc(Strict):
     subnet: Optional[str] = Field(None, description="address plan; for vpls defaults to the joined site's subnet")
     sites: list[Name] = Field([], description="enterprise sites of the tenant this VPC joins")
     vlan: Optional[int] = Field(None, ge=1, le=4094, description="802.1Q VLAN id in cloud sites (default: allocated)")
-    placement: Literal["first-fit", "best-fit", "worst-fit"] = "first-fit"
+    placement: Literal["first-fit", "best-fit", "worst-fit", "nearest"] = "first-fit"
+    near: Optional[Name] = Field(None, description="placement `nearest`: the enterprise site whose declared WAN "
+                                                   "delay to the cloud site is minimized (default: the first of sites)")
     vms: list[Vm] = []
+    acl: Optional[Acl] = Field(None, description="access rules inside the VPC (l3vpn): see acl/model.py")
 
     _cidr = field_validator("subnet")(classmethod(lambda cls, v: v if v is None else _network(v)))
+
+
+class Reservation(Strict):
+    """Bandwidth set aside on the provider's links (the Network Manager admits it at `up`)."""
+
+    name: Name
+    vpc: Name
+    between: Optional[list[Name]] = Field(None, min_length=2, max_length=2,
+                                          description="pipe: two endpoints (VMs, hosts or enterprise sites of the VPC)")
+    bw: Optional[float] = Field(None, gt=0, description="pipe: Mbit/s each way")
+    site: Optional[Name] = Field(None, description="hose: an enterprise site the VPC joins")
+    ingress: Optional[float] = Field(None, ge=0, description="hose: Mbit/s into the site")
+    egress: Optional[float] = Field(None, ge=0, description="hose: Mbit/s out of the site")
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if self.between is not None or self.bw is not None:
+            if self.between is None or self.bw is None or self.site is not None:
+                raise ValueError("a pipe reservation has `between: [A, B]` and `bw`, and no `site`")
+        elif self.site is None or not (self.ingress or self.egress):
+            raise ValueError("a reservation is a pipe (`between: [A, B]`, `bw`) or a hose (`site`, `ingress` "
+                             "and/or `egress`)")
+        return self
+
+    def spec(self) -> dict:
+        return self.model_dump(exclude={"name", "vpc"}, exclude_none=True)
 
 
 class Topology(Strict):
@@ -202,3 +232,4 @@ class Topology(Strict):
     tenants: list[Tenant] = []
     cloud_sites: list[CloudSite] = []
     vpcs: list[Vpc] = []
+    reservations: list[Reservation] = []
