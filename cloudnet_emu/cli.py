@@ -11,13 +11,13 @@ import sys
 
 import click
 
+from . import cli_args as args
 from . import lifecycle, naming, pipeline, probe, report, state
-from .errors import CloudnetError, SpecError, StateError, UnsupportedError
+from .errors import CloudnetError, SpecError, UnsupportedError
 
 
 def _need_root():
-    if os.geteuid() != 0:
-        raise click.ClickException("this command builds or inspects network namespaces: run it with sudo")
+    args.need_root()
 
 
 def _fail(exc: CloudnetError):
@@ -46,6 +46,20 @@ class Group(click.Group):
             click.echo("interrupted; whatever was half-built has been removed.", err=True)
             sys.exit(130)
 
+    def main(self, *a, **kw):
+        """Bad arguments: one line and exit 2 (cli_args.py), not click's usage block."""
+        if kw.get("standalone_mode", True) is False:
+            return super().main(*a, **kw)
+        try:
+            rv = super().main(*a, **{**kw, "standalone_mode": False})
+        except click.ClickException as exc:
+            args.show(exc)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
@@ -73,7 +87,7 @@ def schema():
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan")
+@click.option("--realize", type=args.REALIZE, help="force realizations, e.g. router=netns,core=vxlan")
 def doctor(as_json, realize):
     """Probe this machine and say which realization each construct will use, and why."""
     features = probe.probe(cached=False)
@@ -82,7 +96,7 @@ def doctor(as_json, realize):
 
 @main.command("plan")
 @click.argument("topology", type=click.Path())
-@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan")
+@click.option("--realize", type=args.REALIZE, help="force realizations, e.g. router=netns,core=vxlan")
 @click.option("--degrade", is_flag=True, help="build without what the kernel lacks (recorded)")
 @click.option("--json", "as_json", is_flag=True)
 def plan_cmd(topology, realize, degrade, as_json):
@@ -94,7 +108,7 @@ def plan_cmd(topology, realize, degrade, as_json):
 @main.command()
 @click.argument("topology", type=click.Path())
 @click.option("--detach", "-d", is_flag=True, help="return once ready; leave the testbed running")
-@click.option("--realize", help="force realizations, e.g. router=netns,core=vxlan,datapath=netdev")
+@click.option("--realize", type=args.REALIZE, help="force realizations, e.g. router=netns,core=vxlan,datapath=netdev")
 @click.option("--degrade", is_flag=True, help="build without delay/loss the kernel cannot emulate (recorded)")
 @click.option("--json", "as_json", is_flag=True, help="quiet; print the testbed record as JSON")
 def up(topology, detach, realize, degrade, as_json):
@@ -124,7 +138,7 @@ def up(topology, detach, realize, degrade, as_json):
 def down(name):
     """Tear down testbed NAME (default: the only one running)."""
     _need_root()
-    click.echo(f"testbed {pipeline.down(name)!r} is down.")
+    click.echo(f"testbed {pipeline.down(args.testbed(name))!r} is down.")
 
 
 @main.command()
@@ -146,7 +160,7 @@ def clean(everything):
 @click.option("--json", "as_json", is_flag=True)
 def inspect(name, as_json):
     """Nodes, VRFs, VPN instances, addresses, realizations and degradations of a testbed."""
-    record = state.read(state.resolve(name))
+    record = state.read(args.testbed(name))
     if as_json:
         click.echo(json.dumps(record, indent=1, default=str))
     else:
@@ -160,7 +174,7 @@ def inspect(name, as_json):
 def exec_cmd(testbed, node, command):
     """Run COMMAND in NODE's namespace: cloudnet-emu exec acme-h1 -- ping 10.1.2.2"""
     _need_root()
-    name = state.resolve(testbed)
+    name = args.testbed(testbed)
     _check_node(name, node)
     os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *command])
 
@@ -171,7 +185,7 @@ def _check_node(testbed: str, node: str):
     if not ns.exists(naming.netns(testbed, node)):
         prefix = f"cn-{testbed}-"
         nodes = [n[len(prefix):] for n in ns.listing() if n.startswith(prefix)]
-        raise StateError(f"no node {node!r} in testbed {testbed!r}; nodes: {', '.join(sorted(nodes))}")
+        raise args.BadArgument(f"no node {node!r} in testbed {testbed!r}; name one of: {', '.join(sorted(nodes))}")
 
 
 @main.command()
@@ -180,14 +194,14 @@ def _check_node(testbed: str, node: str):
 def check(name, as_json):
     """Reachability, isolation and encapsulation checks with real traffic (exit 1 if any fails)."""
     _need_root()
-    results = pipeline.check(name)
+    results = pipeline.check(args.testbed(name))
     report.checks(results, as_json)
     sys.exit(0 if all(r.passed for r in results) else 1)
 
 
 @main.command()
 @click.argument("topology", type=click.Path(), default="topologies/cloudnet.yaml")
-@click.option("--realize", help="force realizations")
+@click.option("--realize", type=args.REALIZE, help="force realizations")
 @click.option("--keep", is_flag=True, help="leave the testbed up afterwards")
 def demo(topology, realize, keep):
     """Bring TOPOLOGY up (degrading what the kernel lacks), prove isolation with traffic, tear down."""
@@ -237,20 +251,21 @@ def vm():
 @click.argument("vpc")
 @click.option("--site", help="cloud site (default: any, by the placement policy)")
 @click.option("--server", help="pin to this server")
-@click.option("--vcpus", type=int, default=1, show_default=True)
-@click.option("--mem", "mem_mb", type=int, default=512, show_default=True, help="MB")
-@click.option("--ip", help="pin the address (default: from the VPC's plan)")
-@click.option("--mac", help="pin the MAC (default: derived from the name)")
-@click.option("--name", help="VM name (default: vm1, vm2 ...)")
+@click.option("--vcpus", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--mem", "mem_mb", type=click.IntRange(min=1), default=512, show_default=True, help="MB")
+@click.option("--ip", type=args.IPV4, help="pin the address (default: from the VPC's plan)")
+@click.option("--mac", type=args.MAC, help="pin the MAC (default: derived from the name)")
+@click.option("--name", type=args.VM_NAME, help="VM name (default: vm1, vm2 ...)")
 @click.option("--policy", type=click.Choice(["first-fit", "best-fit", "worst-fit"]), help="placement policy")
 @click.option("--testbed", "-t")
 @click.option("--json", "as_json", is_flag=True)
 def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, testbed, as_json):
     """Attach a new VM to VPC: placement, VLAN, logical CE, VPN endpoint (each step timed)."""
     _need_root()
-    name_tb = state.resolve(testbed)
+    name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         cloud, _ = pipeline.managers(name_tb)
+        args.vpc(cloud, vpc), args.site(cloud, site), args.server(cloud, site, server)
         record = cloud.attach(vpc, site=site, server=server, vcpus=vcpus, mem_mb=mem_mb, ip=ip, mac=mac, name=name,
                               policy=policy)
     if as_json:
@@ -265,27 +280,29 @@ def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, testbed, 
 def vm_detach(name, testbed):
     """Detach VM NAME; the VPC's logical CE, VLAN and PE endpoint go with its last VM in the site."""
     _need_root()
-    name_tb = state.resolve(testbed)
+    name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         cloud, _ = pipeline.managers(name_tb)
+        args.vm(cloud, name)
         res = cloud.detach(name)
     click.echo(f"detached {name} in {res['ms']:.1f} ms")
 
 
 @vm.command("migrate")
 @click.argument("name")
-@click.option("--to", "to", required=True, help="SITE or SITE/SERVER")
-@click.option("--pause-ms", type=float, default=50, show_default=True, help="stop-and-copy pause")
+@click.option("--to", "to", type=args.DESTINATION, required=True, help="SITE or SITE/SERVER")
+@click.option("--pause-ms", type=click.FloatRange(0, 60000), default=50, show_default=True, help="stop-and-copy pause")
 @click.option("--no-garp", is_flag=True, help="do not announce the move (the negative control)")
 @click.option("--testbed", "-t")
 @click.option("--json", "as_json", is_flag=True)
 def vm_migrate(name, to, pause_ms, no_garp, testbed, as_json):
     """Live-migrate VM NAME to another cloud site over the VPN (Figure 3)."""
     _need_root()
-    name_tb = state.resolve(testbed)
-    site, _, server = to.partition("/")
+    name_tb = args.testbed(testbed)
+    site, server = to
     with state.locked(name_tb):
         cloud, _ = pipeline.managers(name_tb)
+        args.vm(cloud, name), args.site(cloud, site), args.server(cloud, site, server)
         res = cloud.migrate(name, site, server or None, pause_ms, not no_garp)
     if as_json:
         click.echo(json.dumps(res, indent=1))
@@ -302,11 +319,25 @@ def vm_migrate(name, to, pause_ms, no_garp, testbed, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def vm_list(testbed, as_json):
     """VMs with their server, site, VLAN, IP and MAC."""
-    cloud, _ = pipeline.managers(testbed)
+    cloud, _ = pipeline.managers(args.testbed(testbed))
     if as_json:
         click.echo(json.dumps(cloud.vms(), indent=1))
     else:
         report.vms(cloud.vms())
+
+
+@main.command("api")
+@click.option("--testbed", "-t")
+@click.option("--socket", "socket_path", type=click.Path(), help="serve a Unix socket instead of stdin/stdout")
+def api_cmd(testbed, socket_path):
+    """The control API: one JSON request per line (attach, detach, migrate, list), one JSON reply per line."""
+    from . import api
+    _need_root()
+    if socket_path:
+        api.serve_socket(socket_path, testbed,
+                         ready=lambda: click.echo(f"serving {socket_path}; Ctrl-C stops", err=True))
+    else:
+        api.serve_stdio(testbed)
 
 
 @main.group()
@@ -319,7 +350,7 @@ def vpc():
 @click.option("--json", "as_json", is_flag=True)
 def vpc_list(testbed, as_json):
     """VPCs with their tenant, type, subnet and VMs."""
-    cloud, _ = pipeline.managers(testbed)
+    cloud, _ = pipeline.managers(args.testbed(testbed))
     rows = [{"name": n, **{k: v for k, v in m.items() if k != "vms"},
              "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in cloud.info["vpcs"].items()]
     if as_json:
@@ -334,13 +365,13 @@ def vpc_list(testbed, as_json):
 @click.option("--type", "kind", type=click.Choice(["l3vpn", "vpls"]), required=True)
 @click.option("--subnet", help="address plan (l3vpn; vpls uses its site's LAN)")
 @click.option("--site", "sites", multiple=True, help="enterprise site it joins (repeat for several)")
-@click.option("--vlan", type=int)
+@click.option("--vlan", type=click.IntRange(1, 4094))
 @click.option("--testbed", "-t")
 def vpc_create(name, tenant, kind, subnet, sites, vlan, testbed):
     """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
     _need_root()
     from .vpcs import create
-    name_tb = state.resolve(testbed)
+    name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         create(name_tb, {"name": name, "tenant": tenant, "type": kind, "subnet": subnet, "sites": list(sites),
                          "vlan": vlan})
@@ -354,8 +385,9 @@ def vpc_delete(name, testbed):
     """Delete a VPC that has no VMs."""
     _need_root()
     from .vpcs import delete
-    name_tb = state.resolve(testbed)
+    name_tb = args.testbed(testbed)
     with state.locked(name_tb):
+        args.vpc(pipeline.managers(name_tb)[0], name)
         delete(name_tb, name)
     click.echo(f"VPC {name} deleted")
 
@@ -374,12 +406,12 @@ def graph(topology, output):
 @click.argument("where")
 @click.option("--testbed", "-t")
 @click.option("-w", "write", type=click.Path(), help="write a pcap for Wireshark instead of printing")
-@click.option("-c", "count", type=int, help="stop after COUNT packets")
+@click.option("-c", "count", type=click.IntRange(min=1), help="stop after COUNT packets")
 def capture(where, testbed, write, count):
     """Record the link NODE:IFACE (tcpdump inside the node's namespace)."""
     _need_root()
     node, _, iface = where.partition(":")
-    name = state.resolve(testbed)
+    name = args.testbed(testbed)
     _check_node(name, node)
     argv = ["ip", "netns", "exec", naming.netns(name, node), "tcpdump", "-nn", "-e", "-i", iface or "any"]
     if write:
@@ -392,6 +424,10 @@ def capture(where, testbed, write, count):
 from .cli_reserve import reserve  # noqa: E402  (its own module: the reserve group)
 
 main.add_command(reserve)
+
+from .cli_acl import acl  # noqa: E402  (its own module: the acl group)
+
+main.add_command(acl)
 
 if __name__ == "__main__":
     main()
