@@ -98,8 +98,23 @@ def test_rules_allow_deny_count_follow_and_go(testbed):
     assert network.acl_list({})["acls"][0]["pes"] == []
 
 
-def test_rules_are_checked_against_the_running_testbed(testbed):
-    _, network = pipeline.managers(testbed["testbed"])
+def test_rules_are_checked_against_the_running_testbed(testbed, tmp_path, cli):
+    tb = testbed["testbed"]
+    _, network = pipeline.managers(tb)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("default: deny\nrules:\n  - {from: bravo-hq, to: any, proto: tcp, port: 99999, action: allow}\n")
+    res = subprocess.run([cli, "acl", "set", "bravo-vpc", str(bad), "-t", tb], capture_output=True, text=True)
+    assert res.returncode == 2 and f"{bad}:3:" in res.stderr and "port 99999 is out of range" in res.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("default: deny\nrules:\n  - {name: pg, from: bravo-hq, to: any, proto: tcp, port: 5432, "
+                    "action: allow}\n")
+    res = subprocess.run([cli, "acl", "set", "bravo-vpc", str(good), "-t", tb], capture_output=True, text=True)
+    assert res.returncode == 0 and "no PE yet" in res.stdout, res.stderr
+    res = subprocess.run([cli, "acl", "list", tb], capture_output=True, text=True)
+    assert res.returncode == 0 and "bravo-vpc: default deny" in res.stdout and " pg " in res.stdout, res.stderr
+    assert _tables(testbed["testbed"]) == {}        # no VM, no endpoint: nothing at the PEs yet
+    res = subprocess.run([cli, "acl", "clear", "bravo-vpc", "-t", tb], capture_output=True, text=True)
+    assert res.returncode == 0 and pipeline.managers(testbed["testbed"])[1].acl_list({})["acls"] == []
     with pytest.raises(SpecError, match="unknown VM or site 'nosuch'"):
         network.acl({"vpc": "bravo-vpc", "acl": {"rules": [{"from": "nosuch", "to": "any", "action": "deny"}]}})
     with pytest.raises(SpecError, match="l3vpn VPCs only"):
