@@ -200,6 +200,24 @@ def check(name, as_json):
 
 
 @main.command()
+@click.argument("name", required=False)
+@click.option("--case", "case_names", multiple=True, help="run only this case (repeatable); default all",
+              type=click.Choice(["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
+                                 "arp_spoof", "mac_flap", "reconverge"]))
+@click.option("--json", "as_json", is_flag=True)
+def attack(name, case_names, as_json):
+    """Isolation under attack (issue 6): crafted packets and spoofing against a running testbed (exit 1
+    unless every case held)."""
+    _need_root()
+    from . import attack as attacks
+    from .attack.result import all_held, print_table
+    results = attacks.run(args.testbed(name), list(case_names) or None,
+                          progress=(lambda s: None) if as_json else (lambda s: click.echo(s, err=True)))
+    print_table(results, as_json)
+    sys.exit(0 if all_held(results) else 1)
+
+
+@main.command()
 @click.argument("topology", type=click.Path(), default="topologies/cloudnet.yaml")
 @click.option("--realize", type=args.REALIZE, help="force realizations")
 @click.option("--keep", is_flag=True, help="leave the testbed up afterwards")
@@ -251,8 +269,8 @@ def vm():
 @click.argument("vpc")
 @click.option("--site", help="cloud site (default: any, by the placement policy)")
 @click.option("--server", help="pin to this server")
-@click.option("--vcpus", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--mem", "mem_mb", type=click.IntRange(min=1), default=512, show_default=True, help="MB")
+@click.option("--vcpus", type=args.POSITIVE, default=1, show_default=True)
+@click.option("--mem", "mem_mb", type=args.POSITIVE, default=512, show_default=True, help="MB")
 @click.option("--ip", type=args.IPV4, help="pin the address (default: from the VPC's plan)")
 @click.option("--mac", type=args.MAC, help="pin the MAC (default: derived from the name)")
 @click.option("--name", type=args.VM_NAME, help="VM name (default: vm1, vm2 ...)")
@@ -365,7 +383,7 @@ def vpc_list(testbed, as_json):
 @click.option("--type", "kind", type=click.Choice(["l3vpn", "vpls"]), required=True)
 @click.option("--subnet", help="address plan (l3vpn; vpls uses its site's LAN)")
 @click.option("--site", "sites", multiple=True, help="enterprise site it joins (repeat for several)")
-@click.option("--vlan", type=click.IntRange(1, 4094))
+@click.option("--vlan", type=args.VLAN)
 @click.option("--testbed", "-t")
 def vpc_create(name, tenant, kind, subnet, sites, vlan, testbed):
     """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
@@ -406,7 +424,7 @@ def graph(topology, output):
 @click.argument("where")
 @click.option("--testbed", "-t")
 @click.option("-w", "write", type=click.Path(), help="write a pcap for Wireshark instead of printing")
-@click.option("-c", "count", type=click.IntRange(min=1), help="stop after COUNT packets")
+@click.option("-c", "count", type=args.POSITIVE, help="stop after COUNT packets")
 def capture(where, testbed, write, count):
     """Record the link NODE:IFACE (tcpdump inside the node's namespace)."""
     _need_root()

@@ -96,6 +96,11 @@ class NetworkManager:
         self.acls.sync(message["vpc"])
         return {"withdrawn": f"{message['ip']}/32"}
 
+    def sample_macs(self, message: dict) -> dict:
+        """{vpc}: locate the VPC's MACs on its VPLS bridges, record moves; flags MAC flapping (flap.py)."""
+        from . import flap
+        return flap.sample(self, message["vpc"], message.get("time"))
+
     def forget(self, message: dict) -> dict:
         """A VPLS VM is gone: its MAC leaves the VPLS bridges and the enterprise LAN bridge."""
         from ..kernel import ns

@@ -19,8 +19,10 @@ from typing import Iterator, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, StrictInt, model_validator
 
+from ..acl.model import AclStep, Flow
 from ..errors import Problem
 from ..spec.model import Name, Strict, TestbedName
+from .qos import LatencyCheck, ReserveStep, ThroughputCheck
 
 Targets = Union[str, list[str]]
 
@@ -64,7 +66,13 @@ class TcpCheck(Strict):
     vm: Name = Field(description="the TCP connection held across this VM's last migration still carries data")
 
 
-KINDS = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp")
+class AttackCheck(Strict):
+    cases: Optional[list[Literal["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
+                                 "arp_spoof", "mac_flap", "reconverge"]]] = Field(
+        None, description="attack cases to run (cloudnet-emu attack); default all; passes iff every case held")
+
+
+KINDS = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "flow", "throughput", "latency", "attack")
 
 
 class Check(Strict):
@@ -77,6 +85,10 @@ class Check(Strict):
     fdb: Optional[FdbCheck] = None
     garp: Optional[GarpCheck] = None
     tcp: Optional[TcpCheck] = None
+    attack: Optional[AttackCheck] = None
+    throughput: Optional[ThroughputCheck] = None
+    latency: Optional[LatencyCheck] = None
+    flow: Optional[Flow] = None
 
     @model_validator(mode="after")
     def _one(self):
@@ -100,7 +112,8 @@ class Attach(Strict):
     ip: Optional[str] = None
     mac: Optional[str] = None
     name: Optional[Name] = None
-    policy: Optional[Literal["first-fit", "best-fit", "worst-fit"]] = None
+    policy: Optional[Literal["first-fit", "best-fit", "worst-fit", "nearest"]] = None
+    near: Optional[Name] = Field(None, description="policy nearest: the enterprise site to be near to")
 
 
 class Detach(Strict):
@@ -130,7 +143,7 @@ class Link(Strict):
     state: Literal["down", "up"]
 
 
-ACTIONS = ("attach", "detach", "migrate", "link", "wait", "check")
+ACTIONS = ("attach", "detach", "migrate", "link", "wait", "check", "ovs", "reserve", "acl")
 
 
 class Step(Strict):
@@ -142,6 +155,10 @@ class Step(Strict):
     link: Optional[Link] = None
     wait: Optional[float] = Field(None, ge=0, le=600, description="seconds")
     check: Optional[Check] = None
+    reserve: Optional[ReserveStep] = None
+    acl: Optional[AclStep] = Field(None, description="replace a VPC's access rules (acl/model.py)")
+    ovs: Optional[Literal["restart"]] = Field(None, description="restart: ovs-vswitchd alone (a fault; ovsdb-server "
+                                              "and every bridge, port and VLAN tag stay)")
 
     @model_validator(mode="after")
     def _one(self):

@@ -17,6 +17,7 @@ from .. import lifecycle, naming, pipeline, state
 from ..checks import capture_text, pings
 from ..errors import CloudnetError
 from ..kernel import ns
+from . import qos
 from .model import Check, Scenario, Step, load_scenario
 
 Progress = Callable[[str], None]
@@ -125,6 +126,9 @@ def run_check(w: World, c: Check) -> dict:
     elif c.kind == "fdb":
         passed, detail = _fdb(w, body)
         name, kind = c.name or f"fdb {body.mac} on {body.bridge}" + (f" at {body.port}" if body.port else ""), "state"
+    elif c.kind in ("throughput", "latency"):
+        passed, detail, default = getattr(qos, c.kind)(w, body)
+        name, kind = c.name or default, "performance"
     elif c.kind == "garp":
         seen = w.migrations.get(body.vm, {}).get("sniffed", {}).get(body.at)
         if seen is None:
@@ -135,6 +139,17 @@ def run_check(w: World, c: Check) -> dict:
                 f", first {seen[0]['time'] - w.migrations[body.vm]['times']['resume']:.3f} s after resume"
                 if seen else "")
         name, kind = c.name or f"gratuitous ARP of {body.vm} seen at {body.at}", "packets"
+    elif c.kind == "flow":
+        from ..acl.flow import run_flow
+        passed, detail, _ = run_flow(w, body, expected)
+        name, kind = c.name or f"flow {body.src} -> {body.to} {body.proto}" + (
+            f"/{body.port}" if body.port else "") + (" both ways" if body.both else ""), "access"
+    elif c.kind == "attack":
+        from .. import attack
+        results = attack.run(w.testbed, body.cases)
+        passed = all(r.held for r in results)
+        detail = "; ".join(f"{r.case}: sent {r.sent}, leaked {r.leaked}, {r.verdict}" for r in results)
+        name, kind = c.name or f"attack {', '.join(body.cases or ['(all cases)'])}", "isolation"
     else:
         tcp = w.migrations.get(body.vm, {}).get("tcp")
         if tcp is None:
@@ -298,8 +313,14 @@ def _default_name(step: Step, detail: str) -> str:
         return f"migrate {step.migrate.vm} -> {step.migrate.to}"
     if step.wait is not None:
         return f"wait {step.wait:g} s"
+    if step.ovs:
+        return f"ovs {step.ovs}"
+    if step.acl:
+        return f"acl {step.acl.vpc}"
     if step.detach:
         return f"detach {step.detach.vm}"
+    if step.reserve:
+        return f"reserve {step.reserve.name}" + (" (release)" if step.reserve.release else "")
     return f"attach {step.attach.name or detail.split(' ')[0] or step.attach.vpc}"
 
 
@@ -310,7 +331,7 @@ def run_step(w: World, step: Step) -> dict:
         if step.attach:
             a = step.attach
             vm = w.cloud.attach(a.vpc, site=a.site, server=a.server, vcpus=a.vcpus, mem_mb=a.mem_mb, ip=a.ip,
-                                mac=a.mac, name=a.name, policy=a.policy)
+                                mac=a.mac, name=a.name, policy=a.policy, near=a.near)
             phases = [{"name": k, "duration_ms": v} for k, v in vm["steps_ms"].items() if k != "total"]
             detail = f"{vm['name']} on {vm['server']} ({vm['site']}) {vm['ip']} VLAN {vm['vlan']}"
         elif step.detach:
@@ -329,9 +350,21 @@ def run_step(w: World, step: Step) -> dict:
             a, b = step.link.endpoints
             set_link(w.testbed, a, b, step.link.state == "up")
             detail = f"{a} -- {b} {step.link.state}"
+        elif step.acl:
+            a = step.acl
+            got = w.network.acl({"vpc": a.vpc, "acl": a.model_dump(by_alias=True, exclude={"vpc"})})
+            detail = f"{a.vpc}: {got['rules']} rule(s), default {a.default}, at {', '.join(got['pes']) or 'no PE yet'}"
+        elif step.reserve is not None:
+            detail = qos.run_reserve(w, step.reserve)
         elif step.wait is not None:
             time.sleep(step.wait)
             detail = f"waited {step.wait} s"
+        elif step.ovs == "restart":
+            from ..kernel.ovs_daemon import restart_vswitchd
+            res = restart_vswitchd()
+            phases = [{"name": "stop", "duration_ms": res["down_s"] * 1000},
+                      {"name": "start", "duration_ms": res["up_s"] * 1000}]
+            detail = f"ovs-vswitchd restarted (pid {res['old_pid']} -> {res['new_pid']}) in {res['total_s']:.2f} s"
         else:
             check = run_check(w, step.check)
             ok, detail = check["ok"], check["detail"]

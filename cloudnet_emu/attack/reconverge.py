@@ -1,0 +1,73 @@
+"""Case 9: isolation holds while the network reconverges.
+
+Cross-tenant probe streams (iputils ping, 100/s, a marker size) from the attacker VM and from an
+enterprise host of its tenant toward the other tenant's VM run while (a) the cloud site's PE
+uplink goes down and up again (links.py: kernel link state and routes), and (b) the victim VM
+live-migrates to the other cloud site (the Cloud Manager's migrate, Figure 3).  Sniffers in every
+namespace of the victim's tenant count deliveries: expected zero.  Control: afterwards a host of
+the victim's tenant reaches the migrated VM with a packet of the same shape.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+
+from .. import links, pipeline
+from .actors import vm
+from .result import Result
+from .tools import Env, control, marker_bpf, ping, watch_nodes
+
+LEN, CONTROL_LEN = 1281, 1283
+RATE_INTERVAL = "0.01"
+
+
+def _streams(env: Env, sources: list[str], dst: str) -> list[subprocess.Popen]:
+    return [subprocess.Popen(["ip", "netns", "exec", env.netns(s), "ping", "-n", "-q", "-i", RATE_INTERVAL,
+                              "-s", str(LEN - 28), dst], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True) for s in sources]
+
+
+def _stop(procs) -> tuple[int, int]:
+    """(transmitted, received) summed over the streams."""
+    tx = rx = 0
+    for p in procs:
+        p.send_signal(2)          # SIGINT: ping prints its summary
+        out, _ = p.communicate(timeout=10)
+        for line in out.splitlines():
+            if "transmitted" in line:
+                parts = line.split()
+                tx += int(parts[0])
+                rx += int(parts[3])
+    return tx, rx
+
+
+def reconverge(env: Env) -> Result:
+    a, b = vm(env, "atk-a1"), vm(env, "atk-b1")
+    host = sorted(h for h in env.hosts(a["tenant"]) if h not in env.vms)[0]
+    pe = env.info["clouds"][b["site"]]["pe"]
+    peer = next(l["b"] if l["a"] == pe else l["a"] for l in env.info["core_links"] if pe in (l["a"], l["b"]))
+    others = sorted(env.info["clouds"])
+    to = next(c for c in others if c != b["site"])
+    victims = env.tenant_nodes(b["tenant"])
+    victims_after = sorted(set(victims) | {f"{to}.{b['vpc']}"} & set(env.tenant_nodes(b["tenant"])))
+    cloud, _ = pipeline.managers(env.testbed)
+    with watch_nodes(env, sorted(set(victims) | set(victims_after)), marker_bpf(LEN)) as w:
+        procs = _streams(env, [a["name"], host], b["ip"])
+        try:
+            time.sleep(0.3)
+            links.set_link(env.testbed, pe, peer, up=False)
+            time.sleep(0.5)
+            links.set_link(env.testbed, pe, peer, up=True)
+            time.sleep(0.3)
+            cloud.migrate(b["name"], to)
+            time.sleep(0.3)
+        finally:
+            sent, replies = _stop(procs)
+    env.reload_vms()
+    b = vm(env, b["name"])
+    tenant_host = sorted(h for h in env.hosts(b["tenant"]) if h not in env.vms)[0]
+    seen = control(env, [b["name"]], CONTROL_LEN, lambda: ping(env, tenant_host, b["ip"], CONTROL_LEN - 28))
+    return Result("reconverge", env.realization(), sent=sent, leaked=w.total() + replies, control=seen,
+                  notes=[f"{a['name']} and {host} -> {b['ip']} ({b['tenant']}) during {pe}--{peer} down/up and "
+                         f"the migration of {b['name']} to {to}: delivered {w.seen() or 'nowhere'}, "
+                         f"replies {replies}"])

@@ -1,0 +1,100 @@
+"""Cases 4 and 5: tenants with the same address plan, and VRF tables that must not fall through.
+
+    overlap          for every pair of tenants sharing an address, a host of the first pings it from
+                     another site (the reply is the control: the packet did travel) while sniffers in
+                     every namespace of the second see nothing; a spoofed source (an address only the
+                     other tenant uses) stays in the sender's VPN: seen at its own target, not elsewhere
+    vrf_fallthrough  in every tenant VRF (device or namespace), route lookups of the other tenants'
+                     own prefixes, the Internet and the provider's loopbacks fail; the control: the
+                     tenant's own remote prefix resolves
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from scapy.layers.l2 import Ether
+
+from ..kernel import ns
+from .result import Result, merge
+from .spoof import marker_ip
+from .tools import Env, inject, mac_of, marker_bpf, ping, watch_nodes
+
+LEN, SPOOF_LEN = 1263, 1265
+
+
+def overlap(env: Env) -> Result:
+    sites = env.info.get("sites", {})
+    owners: dict[str, dict[str, tuple[str, str]]] = {}      # ip -> tenant -> (site, host)
+    for site, meta in sites.items():
+        for host, ip in meta["hosts"].items():
+            owners.setdefault(ip, {})[meta["tenant"]] = (site, host)
+    parts = []
+    for ip, by_tenant in sorted(owners.items()):
+        if len(by_tenant) < 2:
+            continue
+        for t1, (s1, target) in sorted(by_tenant.items()):
+            src = next((h for s, m in sorted(sites.items()) if m["tenant"] == t1 and s != s1
+                        for h in sorted(m["hosts"])), None)
+            if src is None:
+                continue
+            others = sorted({n for t in by_tenant if t != t1 for n in env.tenant_nodes(t)})
+            with watch_nodes(env, others, marker_bpf(LEN)) as w:
+                replied = ping(env, src, ip, LEN - 28, count=3)
+            parts.append(Result("overlap", "", sent=3, leaked=w.total(), control=3 if replied else 0,
+                                notes=[f"{src} ({t1}) -> {ip}: reply {'yes' if replied else 'NO'}, "
+                                       f"seen in other tenants: {w.seen() or 'nothing'}"]))
+        break                   # one shared address per pair of tenants is enough
+    parts += [_spoofed_source(env, t) for t in env.info["tenants"]]
+    return merge("overlap", env.realization(), [p for p in parts if p is not None])
+
+
+def _spoofed_source(env: Env, tenant: str):
+    """A host of TENANT sends from an address only another tenant uses, to a host of its own tenant."""
+    mine = env.hosts(tenant)
+    theirs = {ip for t in env.info["tenants"] if t != tenant for ip in env.hosts(t).values()} - set(mine.values())
+    sites = [(s, m) for s, m in sorted(env.info["sites"].items()) if m["tenant"] == tenant and m["hosts"]]
+    if not theirs or len(sites) < 2:
+        return None
+    (s1, m1), (_, m2) = sites[0], sites[1]
+    sender = next(iter(sorted(m1["hosts"])))
+    target, target_ip = next(iter(sorted(m2["hosts"].items())))
+    frame = Ether(src=mac_of(env.netns(sender), "eth0"), dst=mac_of(env.netns(s1), "lan")) / \
+        marker_ip(sorted(theirs)[0], target_ip, SPOOF_LEN)
+    others = sorted({n for t in env.info["tenants"] if t != tenant for n in env.tenant_nodes(t)})
+    with watch_nodes(env, others, marker_bpf(SPOOF_LEN)) as w, \
+            watch_nodes(env, [target], marker_bpf(SPOOF_LEN)) as own:
+        sent = inject(env.netns(sender), "eth0", [frame], count=3)
+    return Result("overlap", "", sent=sent, leaked=w.total(), control=own.total(),
+                  notes=[f"{sender} as {sorted(theirs)[0]} -> {target}: at {target} {own.total()}, "
+                         f"in other tenants {w.seen() or 'nothing'}"])
+
+
+def _lookup(env: Env, vrf: dict, dst: str) -> bool:
+    argv = ["ip", "-j", "route", "get", dst] + (["vrf", vrf["master"]] if vrf.get("master") else [])
+    return ns.run(argv, netns=env.netns(vrf["node"]), check=False).returncode == 0
+
+
+def vrf_fallthrough(env: Env) -> Result:
+    info = env.info
+    prefixes: dict[str, set] = {t: set() for t in info["tenants"]}
+    for meta in info.get("sites", {}).values():
+        prefixes[meta["tenant"]].add(meta["subnet"])
+    for vpc in info.get("vpcs", {}).values():
+        prefixes[vpc["tenant"]].add(vpc["subnet"])
+    foreign = [info["internet"]["address"]] if info.get("internet") else []
+    foreign += list(info.get("loopbacks", {}).values())
+    parts = []
+    for key, vrf in sorted(info.get("vrfs", {}).items()):
+        t = vrf["tenant"]
+        own = [ipaddress.ip_network(p) for p in prefixes[t]]
+        targets = [p for o, ps in prefixes.items() if o != t for p in ps
+                   if not any(ipaddress.ip_network(p).overlaps(n) for n in own)] + foreign
+        addrs = [str(ipaddress.ip_network(p, strict=False)[1 if ipaddress.ip_network(p, strict=False).prefixlen < 32
+                                                            else 0]) for p in targets]
+        leaked = [a for a in addrs if _lookup(env, vrf, a)]
+        remote = [m["subnet"] for m in info["sites"].values() if m["tenant"] == t and m["pe"] != vrf["pe"]]
+        remote = remote or [m["subnet"] for m in info["sites"].values() if m["tenant"] == t]
+        ok = sum(_lookup(env, vrf, str(ipaddress.ip_network(p)[1])) for p in remote[:1])
+        parts.append(Result("vrf_fallthrough", "", sent=len(addrs), leaked=len(leaked), control=ok,
+                            notes=[f"{key}: {len(addrs)} foreign lookups, resolved: {leaked or 'none'}"]))
+    return merge("vrf_fallthrough", env.realization(), parts)
