@@ -32,6 +32,10 @@ def create(testbed: str, spec: dict) -> dict:
         if s not in sites:
             problems.append(Problem(f"{s!r} is not a site of {vpc.tenant}", file="vpc create",
                                     hint=f"sites: {', '.join(sites)}"))
+    pinned = {m.get("vlan"): n for n, m in info["vpcs"].items() if m.get("vlan") is not None}
+    if vpc.vlan in pinned:
+        problems.append(Problem(f"VLAN {vpc.vlan} is already pinned by VPC {pinned[vpc.vlan]!r}", file="vpc create",
+                                hint="each VPC needs its own VLAN in a cloud site; leave --vlan out to get one"))
     if vpc.type == "vpls" and len(vpc.sites) != 1:
         problems.append(Problem("a vpls VPC extends exactly one enterprise site", file="vpc create",
                                 hint="give one --site"))
