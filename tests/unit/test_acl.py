@@ -126,3 +126,17 @@ def test_counters_are_read_back_from_nft_json():
 def test_bad_rules_fail_in_the_model():
     with pytest.raises(ValidationError):
         Acl.model_validate({"rules": [{"from": "a", "to": "b", "action": "allow", "port": []}]})
+
+
+def test_the_plan_carries_a_topologys_rules_to_the_network_manager():
+    from cloudnet_emu.plan.build import build_plan
+    from cloudnet_emu.plan.choose import choose
+    from cloudnet_emu.probe import Feature
+    kernel = ["root", "ovs", "vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel", "htb",
+              "tbf", "netem", "ovs_kernel_datapath"]
+    topo = parse_topology(_topo("{default: deny, rules: [{name: pg, from: proc, to: db, proto: tcp, port: 5432, "
+                                "action: allow}]}"))
+    info = build_plan(topo, choose(topo, {k: Feature(True, "test") for k in kernel})).info["vpcs"]
+    acl = Acl.model_validate(info["bravo-vpc"]["acl"])      # what AclAtPes reads back
+    assert acl.default == "deny" and acl.names() == ["pg"] and acl.rules[0].sources == ["proc"]
+    assert info["acme-vpc"]["acl"] is None
