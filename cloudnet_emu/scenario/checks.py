@@ -73,7 +73,8 @@ def scenario_problems(sc, file: str) -> Iterator[Problem]:
         yield from _realize(sc.realize)
     topo_path = Path(file).parent / sc.topology
     if not topo_path.is_file():
-        yield Problem(f"topology file {sc.topology!r} not found (looked at {topo_path})", path=("topology",),
+        what = "is a directory" if topo_path.is_dir() else "not found"
+        yield Problem(f"topology file {sc.topology!r} {what} (looked at {topo_path})", path=("topology",),
                       hint="the path is relative to the scenario file", at_value=True)
         return
     from ..spec.load import load_topology
@@ -231,6 +232,11 @@ def _vm_ip(w: _World, vpc, ip: str, path: tuple) -> Iterator[Problem]:
     if addr not in net or addr in (net.network_address, net.broadcast_address):
         yield Problem(f"address {ip} is not a host address of {vpc.name}'s subnet {net}", path=path,
                       hint=f"pick an address in {net}, or leave ip out to get one", at_value=True)
+    elif addr == next(net.hosts()):
+        owner = f"the LAN's gateway (the CE of {vpc.sites[0]})" if vpc.type == "vpls" else \
+            "the VPC's gateway (its logical CE)"
+        yield Problem(f"address {ip} is {owner}", path=path, at_value=True,
+                      hint=f"the first address of {net} is the gateway; pick another, or leave ip out")
 
 
 def _detach(w: _World, name: str, path: tuple, i: int, ok: bool) -> Iterator[Problem]:
@@ -338,9 +344,13 @@ def _check(w: _World, c, path: tuple) -> Iterator[Problem]:
             yield Problem(f"no sniffer listens at {body.at!r} during {body.vm}'s last migration (sniffed: "
                           f"{listened})", path=at + ("at",), at_value=True,
                           hint="add it to that migrate step's sniff: [...]; without one this check cannot pass")
-    elif c.kind == "flow":
+    elif c.kind in ("flow", "throughput", "latency"):
         yield from _known(w, body.src, at + ("from",))
         yield from _known(w, body.to, at + ("to",))
+        competing = getattr(body, "competing", None)
+        if competing is not None:
+            yield from _known(w, competing.src, at + ("competing", "from"))
+            yield from _known(w, competing.to, at + ("competing", "to"))
     elif c.kind == "tcp":
         yield from _vm_ref(w, body.vm, at + ("vm",), "be checked")
         if body.vm in w.live and body.vm not in w.tcp:

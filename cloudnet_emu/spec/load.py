@@ -52,7 +52,7 @@ def parse_document(text: str, file: str, model: type[BaseModel], relations, shap
         obj = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        problems += [_from_pydantic(err, model) for err in errors]
+        problems += _merge_unions([_from_pydantic(err, model) for err in errors])
         # Unknown keys do not make the rest doubtful: drop them and check the
         # relations too, so one run reports both kinds of problem.
         if all(err["type"] == "extra_forbidden" for err in errors):
@@ -169,6 +169,36 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
     if kind in ("too_short", "too_long") and loc[-1] == "endpoints":
         hint = "a link joins two nodes: endpoints: [A, B]"
     return Problem(msg, path=loc, hint=hint, at_value=kind not in ("missing",))
+
+
+_UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\])$")
+
+
+def _merge_unions(problems: list[Problem]) -> list[Problem]:
+    """A value that fits no branch of a union (`to: NAME or [NAMES]`) is one problem, not one per branch
+    with pydantic's branch tags ('list[str]') in the data path."""
+    branches: dict[tuple, list] = {}
+    got: dict[tuple, str] = {}
+    out: list = []
+    for p in problems:
+        tags = [x for x in p.path if isinstance(x, str) and _UNION_TAG.match(x)]
+        if not tags:
+            out.append(p)
+            continue
+        cut = tuple(p.path[:list(p.path).index(tags[0])])
+        if cut not in branches:
+            out.append(cut)
+        branches.setdefault(cut, []).append(tags[0])
+        if ", got " in p.message and len(p.path) == len(cut) + 1:
+            got.setdefault(cut, p.message.rsplit(", got ", 1)[1])
+    words = {"str": "a name", "list[str]": "a list of names", "bool": "true or false", "int": "a whole number",
+             "list[int]": "a list of whole numbers", "float": "a number"}
+    for i, item in enumerate(out):
+        if isinstance(item, tuple):
+            kinds = " or ".join(words.get(t, t) for t in dict.fromkeys(branches[item]))
+            out[i] = Problem(f"expected {kinds}" + (f", got {got[item]}" if item in got else ""), path=item,
+                             hint=f"write {kinds}", at_value=True)
+    return out
 
 
 def _fields_at(loc: tuple, root: type[BaseModel] = Topology) -> list[str]:
