@@ -155,7 +155,8 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
     elif kind == "too_long":
         msg = f"has {err['ctx'].get('actual_length')} entries, at most {err['ctx'].get('max_length')}"
     elif kind in ("model_type", "dict_type"):
-        msg = f"expected a mapping (key: value), got {type(err.get('input')).__name__}"
+        got = err.get("input")
+        msg = f"expected a mapping (key: value), got {'an empty value' if got is None else type(got).__name__}"
     elif kind == "missing":
         msg = f"missing required key {loc[-1]!r}"
     elif kind == "string_too_long":
