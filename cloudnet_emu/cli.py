@@ -251,6 +251,8 @@ def run_cmd(scenario, report_dir, testbed, as_json):
     from .scenario.report import table
     load_scenario(scenario)          # every problem of the file before anything is built
     _need_root()
+    if testbed:
+        args.testbed(testbed)
     result = report.with_progress(lambda progress: runner.run(scenario, report_dir, testbed, progress),
                                    quiet=as_json, title=f"run {scenario}")
     if as_json:

@@ -135,7 +135,9 @@ def test_no_testbed_running(argv, no_testbed):
 
 
 @pytest.mark.parametrize("argv", [["down", "nope"], ["inspect", "nope"], ["vm", "list", "-t", "nope"],
-                                  ["vm", "detach", "b1", "--testbed", "nope"]], ids=lambda a: " ".join(a))
+                                  ["vm", "detach", "b1", "--testbed", "nope"],
+                                  ["run", f"{REPO}/scenarios/attach.yaml", "--testbed", "nope"]],
+                         ids=lambda a: " ".join(a))
 def test_unknown_testbed_names_the_running_ones(argv, no_testbed):
     for name in ("lab-a", "lab-b"):
         (no_testbed / name).mkdir()
