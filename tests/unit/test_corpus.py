@@ -133,3 +133,19 @@ def test_cli_validate_missing_file(tmp_path):
     assert result.exit_code == 2
     assert f"{missing}: cannot read file" in result.stderr
     assert "hint: check the path" in result.stderr
+
+
+def test_validate_tells_scenarios_from_topologies_by_content(tmp_path):
+    # Outside a scenarios/ directory a file is a scenario iff it has a top-level steps:, checks: or topology:.
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text(f"name: s\ntopology: {REPO}/topologies/cloudnet.yaml\nsteps:\n  - detach: {{vm: x1}}\n")
+    topology = tmp_path / "topo.yaml"
+    topology.write_text("name: t\nprovider: {routers: [{name: lo, role: pe}]}\n")
+    result = CliRunner().invoke(main, ["validate", str(scenario), str(topology)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{scenario}:4:18: VM 'x1' is not attached by an earlier step (at steps.0.detach.vm)\n"
+        "    hint: known VMs at this step: none; name VMs with attach: {name: ...}\n"
+        f"{topology}:2:29: 'lo' is a reserved name (at provider.routers.0.name)\n"
+        "    hint: every namespace has its loopback 'lo'; pick another name\n"
+        "2 problem(s); nothing was built.\n")
