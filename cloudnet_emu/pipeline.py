@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from . import checks, lifecycle, probe, state
+from .managers import port_security
 from .plan.build import build_plan
 from .plan.choose import choose, parse_forced
 from .spec.load import load_topology
@@ -37,8 +38,9 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
     the_plan = plan(topo, realize, degrade)
     record = lifecycle.up(the_plan, path, progress)
     vms = [(vpc.name, vm) for vpc in topo.vpcs for vm in vpc.vms]
-    if vms:
-        progress(f"attaching {len(vms)} VMs (Figure 2's four steps each)")
+    if vms or topo.reservations:
+        progress(f"attaching {len(vms)} VMs (Figure 2's four steps each), "
+                 f"admitting {len(topo.reservations)} reservations")
         try:
             with lifecycle.sigterm_as_interrupt():
                 cloud, _ = managers(record["testbed"])
@@ -46,6 +48,9 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
                     for vpc, vm in vms:
                         cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb,
                                      ip=vm.ip, mac=vm.mac, name=vm.name)
+                port_security.secure_all(cloud)       # OpenFlow rules need the ports: after the bulk
+                for r in topo.reservations:
+                    cloud.reserve(r.name, r.vpc, **r.spec())
         except BaseException:
             progress("failed or interrupted: rolling back")
             lifecycle.down(record["testbed"])

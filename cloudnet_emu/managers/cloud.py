@@ -34,9 +34,9 @@ from ..spec.model import MAC_RE, NAME_RE
 from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
-from . import reserving
+from . import port_security, reserving
 
-POLICIES = ("first-fit", "best-fit", "worst-fit")
+POLICIES = ("first-fit", "best-fit", "worst-fit", "nearest")
 VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
 
@@ -83,8 +83,21 @@ class CloudManager:
         return self.network("reservations", {})["reservations"]
 
     # --- step 1: placement -----------------------------------------------------------
+    def wan_delay(self, vpc: str, cloud_site: str, near: Optional[str] = None) -> float:
+        """Declared one-way WAN delay (ms) from enterprise site `near` (default: the VPC's first
+        site) to a cloud site: what placement policy `nearest` minimizes."""
+        from ..plan.reserve import End, Links
+        sites = self.info.get("sites", {})
+        near = near or next(iter(self.vpc(vpc)["sites"]), None)
+        if near not in sites:
+            raise PlacementError(f"placement `nearest` needs an enterprise site to be near to; {near!r} is not one "
+                                 f"(sites: {', '.join(sites) or 'none'})")
+        a = End(near, sites[near]["subnet"], sites[near]["pe"], near)
+        b = End(cloud_site, "0.0.0.0/0", self.info["clouds"][cloud_site]["pe"])
+        return Links(self.info).one_way_delay(a, b, declared=True)
+
     def place(self, vpc: str, site: Optional[str], server: Optional[str], vcpus: int, mem_mb: int,
-              policy: str) -> str:
+              policy: str, near: Optional[str] = None) -> str:
         servers = self.servers()
         if server is not None:
             if server not in servers:
@@ -104,6 +117,8 @@ class CloudManager:
                                  f"for a VM of {vpc}; the biggest free slot is {slot}".replace("  ", " "))
         if policy == "first-fit":
             return fits[0]
+        if policy == "nearest":
+            return min(fits, key=lambda s: self.wan_delay(vpc, servers[s]["site"], near))
         key = lambda s: (self.free(s)[0] - vcpus, self.free(s)[1] - mem_mb)   # noqa: E731
         return min(fits, key=key) if policy == "best-fit" else max(fits, key=key)
 
@@ -174,8 +189,9 @@ class CloudManager:
     # --- attach: the four steps -------------------------------------------------------
     def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
-               policy: Optional[str] = None) -> dict:
+               policy: Optional[str] = None, near: Optional[str] = None) -> dict:
         v = self.vpc(vpc)
+        near = near or v.get("near")
         policy = policy or v.get("placement") or "first-fit"
         if policy not in POLICIES:
             raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
@@ -183,7 +199,7 @@ class CloudManager:
         t0 = time.perf_counter()
         # 1. VM creation after placement
         name = self._name(name)
-        host = self.place(vpc, site, server, vcpus, mem_mb, policy)
+        host = self.place(vpc, site, server, vcpus, mem_mb, policy, near)
         site = self.servers()[host]["site"]
         addr, gateway, plen = self._address(vpc, ip)
         mac = self._mac(name, mac)
@@ -203,6 +219,8 @@ class CloudManager:
             vm["vlan"] = vlan
             self.ledger.build(f"port:{name}", [], [OvsPort(naming.bridge(host), port, tag=vlan,
                                                            ids=(("vm", name), ("vpc", vpc)))])
+            if v.get("port_security") and self.ledger.pending_ovs is None:   # bulk: after the transaction
+                port_security.apply(vm)
             t2 = time.perf_counter()
             steps["vlan"] = t2 - t1
             # 3. logical CE (first VM of the VPC in this site) and 4. VPN setup on the PE
@@ -322,6 +340,8 @@ class CloudManager:
             for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
                          and e["meta"]["vm"] == name]:
                 self.ledger.undo(unit)
+        if port_security.enabled(self, vm):
+            port_security.remove(vm)
         self.ledger.undo(f"port:{name}")
         self.ledger.undo(f"vm:{name}")
         self._forget(vm)
@@ -332,6 +352,9 @@ class CloudManager:
     def _forget(self, vm: dict):
         """A detached VM's MAC leaves every switch now, not when it ages out (300 s)."""
         from ..kernel import ns
+        # OVS learns again when it pushes the stats of datapath flows that carried the VM's frames (the
+        # trunk ports still exist): let the revalidators push them first, then delete (found by the soak)
+        ns.run(["ovs-appctl", "revalidator/wait"], check=False)
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
                 bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.info["clouds"][site]["servers"]]

@@ -51,9 +51,10 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     site_subnet = {s.name: s.subnet for t in topo.tenants for s in t.sites}
     plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
                                   "subnet": v.subnet or (site_subnet.get(v.sites[0]) if v.sites else None),
-                                  "sites": v.sites, "vlan": v.vlan, "placement": v.placement,
+                                  "sites": v.sites, "vlan": v.vlan, "placement": v.placement, "near": v.near,
                                   "vms": [vm.model_dump() for vm in v.vms],
-                                  "acl": v.acl.model_dump(by_alias=True) if v.acl else None} for i, v in enumerate(topo.vpcs)}
+                                  "acl": v.acl.model_dump(by_alias=True) if v.acl else None,
+                                  "port_security": v.port_security} for i, v in enumerate(topo.vpcs)}
     return plan
 
 

@@ -4,9 +4,9 @@ are recognised.  Pure: data in, data out (the Network Manager realizes the resul
 Two shapes, after the hose model of Duffield et al. (the paper's reference [4]):
 
     pipe   between two endpoints A and B (VMs, enterprise hosts or sites), `bw` Mbit/s each way
-    hose   one site of a VPC: `egress` Mbit/s out of it and `ingress` Mbit/s into it, whatever
-           the destination; the provider sizes each link for the worst traffic matrix the
-           hoses allow: on a link direction, min(sum of egress behind it, sum of ingress ahead)
+    hose   one enterprise site of a VPC: `egress` Mbit/s from it to the VPC and `ingress` Mbit/s
+           from the VPC into it, whatever the VM; held on the site's attachment circuit, where
+           the hose model puts the customer's commitment (the core is not sized for hoses yet)
 
 A reservation occupies *hops*: one egress interface each, on the provider's side of the path.
 
@@ -84,6 +84,15 @@ class Links:
             site = next((s for s, m in self.sites.items() if link_id(s, m["pe"]) == link), None)
             entry = self.sites.get(site, {})
         return entry.get("delay_ms", 0.0)
+
+    def one_way_delay(self, a: End, b: End, declared: bool = False) -> float:
+        """ms from a to b: the attachment circuits of enterprise ends plus the core path
+        (`declared`: as the topology says; else as realized, 0 where netem was degraded)."""
+        key = "declared_delay_ms" if declared else "delay_ms"
+        total = sum(self.sites[e.site].get(key, 0.0) for e in (a, b) if e.site)
+        for router, _dev, peer in self.core_path(a.pe, b.pe):
+            total += self.core[link_id(router, peer)].get(key, 0.0)
+        return total
 
     def core_path(self, src_pe: str, dst_pe: str) -> list[tuple[str, str, str]]:
         """(router, dev, next router) along the static shortest path."""
@@ -166,23 +175,6 @@ def usage(hop_lists) -> dict[str, float]:
         for h in hops:
             used[h["direction"]] = used.get(h["direction"], 0.0) + h["rate"]
     return used
-
-
-def hose_need(sites: dict[str, dict], links: Links) -> dict[str, float]:
-    """The hose model's bound per link direction: min(sum of egress of the hoses whose traffic to
-    another hose crosses it, sum of ingress of those it reaches).  sites: name -> {pe, ingress, egress}."""
-    senders: dict[str, set] = {}
-    receivers: dict[str, set] = {}
-    for s, a in sites.items():
-        for r, b in sites.items():
-            if s == r or a["pe"] == b["pe"]:
-                continue
-            for router, _dev, peer in links.core_path(a["pe"], b["pe"]):
-                d = f"{router}>{peer}"
-                senders.setdefault(d, set()).add(s)
-                receivers.setdefault(d, set()).add(r)
-    return {d: min(sum(sites[s]["egress"] for s in senders[d]), sum(sites[r]["ingress"] for r in receivers[d]))
-            for d in senders}
 
 
 def to_dicts(hops: list[Hop]) -> list[dict]:

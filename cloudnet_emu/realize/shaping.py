@@ -39,9 +39,10 @@ def apply(netns: Optional[str], s: Shape) -> None:
         return
     rate = f"{s.bw}mbit"
     _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "2")
-    _tc(netns, "class", "replace", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil", rate)
+    _tc(netns, "class", "replace", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil", rate,
+        *_bursts(s.bw))
     _tc(netns, "class", "replace", "dev", dev, "parent", "1:1", "classid", BEST_EFFORT, "htb", "rate", rate,
-        "ceil", rate)
+        "ceil", rate, *_bursts(s.bw))
     if s.delay_ms or s.loss:
         _tc(netns, "qdisc", "replace", "dev", dev, "parent", BEST_EFFORT, "handle", "10:", *_netem(s))
 
@@ -50,9 +51,16 @@ def _kbit(mbit: float) -> str:
     return f"{max(int(mbit * 1000), 8)}kbit"
 
 
+def _bursts(mbit: float) -> list[str]:
+    # tc's default burst is one timer tick's worth at HZ=1000 (~1.6 kB): on veths a class then
+    # idles between ticks and falls short of its rate; 2 ms of traffic (at least 10 frames) does not
+    b = f"{max(int(mbit * 1e6 / 8 * 0.002), 15140)}b"
+    return ["burst", b, "cburst", b]
+
+
 def add_class(netns: Optional[str], c: TcClass) -> None:
     _tc(netns, "class", "replace", "dev", c.ifname, "parent", "1:1", "classid", c.classid, "htb",
-        "rate", _kbit(c.rate), "ceil", _kbit(c.ceil))
+        "rate", _kbit(c.rate), "ceil", _kbit(c.ceil), *_bursts(c.ceil))
     if c.delay_ms:
         handle = c.classid.split(":")[1] + ":"
         _tc(netns, "qdisc", "replace", "dev", c.ifname, "parent", c.classid, "handle", handle,
@@ -78,7 +86,7 @@ def del_filter(netns: Optional[str], f: TcFilter) -> None:
 def best_effort(netns: Optional[str], ifname: str, rate: float, ceil: float) -> None:
     """What the reservations leave on a link goes to best effort (which may still borrow up to ceil)."""
     _tc(netns, "class", "change", "dev", ifname, "parent", "1:1", "classid", BEST_EFFORT, "htb",
-        "rate", _kbit(rate), "ceil", _kbit(ceil))
+        "rate", _kbit(rate), "ceil", _kbit(ceil), *_bursts(ceil))
 
 
 def remove(netns: Optional[str], ifname: str) -> None:

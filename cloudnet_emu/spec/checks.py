@@ -54,6 +54,8 @@ def check_topology(t: Topology) -> Iterator[Problem]:
     yield from _vpcs(t)
     from ..acl.checks import topology_problems
     yield from topology_problems(t)
+    from .qos_checks import check as qos_problems
+    yield from qos_problems(t)
 
 
 def node_names(t: Topology) -> Iterator[tuple[str, tuple]]:

@@ -193,6 +193,8 @@ class Vpc(Strict):
                                                    "delay to the cloud site is minimized (default: the first of sites)")
     vms: list[Vm] = []
     acl: Optional[Acl] = Field(None, description="access rules inside the VPC (l3vpn): see acl/model.py")
+    port_security: bool = Field(False, description="a VM's port accepts only its own MAC, and ARP/IPv4 only from its "
+                                                   "own address (OpenFlow rules on its server bridge)")
 
     _cidr = field_validator("subnet")(classmethod(lambda cls, v: v if v is None else _network(v)))
 

@@ -100,7 +100,7 @@ def test_cli_inspect_exec_and_check(figure1, cli):
     res = _run([cli, "exec", "acme-h1", "--", "ping", "-c1", "-W2", "10.1.2.2"])
     assert res.returncode == 0, res.stderr
     res = _run([cli, "exec", "nosuch", "--", "true"])
-    assert res.returncode == 1 and "no node 'nosuch'" in res.stderr
+    assert res.returncode == 2 and "no node 'nosuch'" in res.stderr
     res = _run([cli, "check", "--json"])
     assert res.returncode == 0, res.stdout[-2000:]
     assert all(r["passed"] for r in json.loads(res.stdout))

@@ -1,0 +1,170 @@
+"""Scenario parts for network resources: the `reserve` step and the `throughput` and `latency` checks.
+
+    - reserve: {name: db, vpc: bravo-vpc, between: [proc, db], bw: 40}     (create; `change: true` to change)
+    - reserve: {name: db, release: true}
+    - check: {throughput: {from: bravo-h1, to: proc, reservation: db, competing: {from: bravo-h2, to: bulk}}}
+    - check: {latency: {from: bravo-h1, to: proc, tolerance_ms: 3}}
+
+throughput: iperf3 (TCP) from `from` to `to` for `seconds`, while a competing best-effort
+iperf3 flow runs on the same links (the first second, TCP's slow start, is left out); passes when the measured flow gets at least `min_share`
+(default 0.9) of the reservation's rate, or at least `min_mbit`.  Rates are on the wire (as HTB
+counts them): iperf3's goodput plus the Ethernet/IP/TCP headers of each segment.
+latency: the minimum ping RTT between two endpoints against twice the path's one-way delay as
+realized (the netem delays on its links; 0 where the kernel lacked netem and the delay was
+degraded, which the detail says), within `tolerance_ms`.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from typing import Optional
+
+from pydantic import ConfigDict, Field
+
+from ..errors import StateError
+from ..plan.reserve import End, Links
+from ..spec.model import Name, Strict
+
+IPERF_PORT, COMPETING_PORT = 5301, 5302
+
+
+class ReserveStep(Strict):
+    name: Name
+    vpc: Optional[Name] = None
+    between: Optional[list[str]] = Field(None, min_length=2, max_length=2)
+    bw: Optional[float] = Field(None, gt=0)
+    site: Optional[Name] = None
+    ingress: Optional[float] = Field(None, ge=0)
+    egress: Optional[float] = Field(None, ge=0)
+    change: bool = False
+    release: bool = False
+
+
+class Flow(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    src: str = Field(alias="from")
+    to: str
+
+
+class ThroughputCheck(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    src: str = Field(alias="from")
+    to: str
+    reservation: Optional[Name] = Field(None, description="pass at min_share of this reservation's rate")
+    min_mbit: Optional[float] = Field(None, gt=0)
+    min_share: float = Field(0.9, gt=0, le=1)
+    competing: Optional[Flow] = Field(None, description="a best-effort flow run at the same time")
+    seconds: float = Field(4, gt=0, le=60)
+
+
+class LatencyCheck(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    src: str = Field(alias="from")
+    to: str
+    tolerance_ms: float = Field(3.0, gt=0)
+    count: int = Field(20, gt=1, le=1000)
+
+
+def run_reserve(w, r: ReserveStep) -> str:
+    if r.release:
+        w.cloud.unreserve(r.name)
+        return f"released {r.name}"
+    vpc = r.vpc
+    if vpc is None:
+        old = next((x for x in w.cloud.reservations() if x["name"] == r.name), None)
+        if old is None:
+            raise StateError(f"reservation {r.name} needs a vpc")
+        vpc = old["vpc"]
+    spec = r.model_dump(include={"between", "bw", "site", "ingress", "egress"}, exclude_none=True)
+    meta = w.cloud.reserve(r.name, vpc, change=r.change, **spec)
+    from ..report import reservation_text
+    return f"{'changed' if r.change else 'reserved'} {r.name}: {reservation_text(meta)}"
+
+
+def _iperf_server(w, name: str, port: int) -> subprocess.Popen:
+    return subprocess.Popen(["ip", "netns", "exec", w.netns(name), "iperf3", "-s", "-1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _iperf_client(w, src: str, dst: str, port: int, seconds: float) -> subprocess.Popen:
+    return subprocess.Popen(["ip", "netns", "exec", w.netns(src), "iperf3", "-c", w.address(dst), "-p", str(port),
+                             "-t", str(seconds + 1), "-O", "1", "-J", "--connect-timeout", "3000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _mbit(proc: subprocess.Popen, timeout: float) -> float:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    try:
+        data = json.loads(out)
+    except ValueError:
+        raise StateError(f"iperf3 gave no result: {(err or out)[-300:]}") from None
+    if "error" in data:
+        raise StateError(f"iperf3: {data['error']}")
+    # HTB counts frames: Ethernet (14) + IP (20) + TCP with timestamps (32) ride on every MSS of payload
+    mss = data.get("start", {}).get("tcp_mss_default") or 1448
+    return data["end"]["sum_received"]["bits_per_second"] / 1e6 * (mss + 66) / mss
+
+
+def throughput(w, c: ThroughputCheck) -> tuple[bool, str, str]:
+    want = c.min_mbit
+    if c.reservation:
+        r = next((x for x in w.cloud.reservations() if x["name"] == c.reservation), None)
+        if r is None:
+            raise StateError(f"no reservation {c.reservation!r}")
+        want = c.min_share * (r["bw"] if r["kind"] == "pipe" else (r["egress"] or r["ingress"]))
+    if want is None:
+        raise StateError("a throughput check names a reservation or min_mbit")
+    servers = [_iperf_server(w, c.to, IPERF_PORT)]
+    if c.competing:
+        servers.append(_iperf_server(w, c.competing.to, COMPETING_PORT))
+    try:
+        time.sleep(0.3)
+        clients = [_iperf_client(w, c.src, c.to, IPERF_PORT, c.seconds)]
+        if c.competing:
+            clients.append(_iperf_client(w, c.competing.src, c.competing.to, COMPETING_PORT, c.seconds))
+        got = [_mbit(p, c.seconds + 20) for p in clients]
+    finally:
+        for p in servers:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+    detail = f"{c.src} -> {c.to} {got[0]:.1f} Mbit/s on the wire (needs {want:.1f})"
+    if c.competing:
+        detail += f", competing best effort {c.competing.src} -> {c.competing.to} {got[1]:.1f} Mbit/s"
+    name = f"throughput {c.src} -> {c.to}" + (f" under reservation {c.reservation}" if c.reservation else "")
+    return got[0] >= want, detail, name
+
+
+def _end(w, name: str) -> End:
+    vm = w.cloud.data["vms"].get(name)
+    info = w.record["info"]
+    if vm is not None:
+        return End(name, f"{vm['ip']}/32", info["clouds"][vm["site"]]["pe"])
+    for site, m in info.get("sites", {}).items():
+        if name in m["hosts"] or name == site:
+            return End(name, m["subnet"], m["pe"], site)
+    raise StateError(f"{name!r} is neither a VM nor an enterprise host or site")
+
+
+def latency(w, c: LatencyCheck) -> tuple[bool, str, str]:
+    links = Links(w.record["info"])
+    a, b = _end(w, c.src), _end(w, c.to)
+    realized, declared = links.one_way_delay(a, b), links.one_way_delay(a, b, declared=True)
+    out = subprocess.run(["ip", "netns", "exec", w.netns(c.src), "ping", "-n", "-q", "-c", str(c.count), "-i", "0.05",
+                          "-W", "2", w.address(c.to)], capture_output=True, text=True)
+    m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)", out.stdout)
+    if not m:
+        raise StateError(f"no ping replies from {c.to}: {out.stdout.strip()[-200:]}")
+    rtt_min, rtt_avg = float(m.group(1)), float(m.group(2))
+    expected = 2 * realized
+    detail = (f"RTT min {rtt_min:.2f} ms, avg {rtt_avg:.2f} ms; expected {expected:.2f} ms "
+              f"+/- {c.tolerance_ms:g} (path one-way {realized:g} ms")
+    detail += ")" if realized == declared else f"; declared {declared:g} ms, degraded: this kernel lacks netem)"
+    return abs(rtt_min - expected) <= c.tolerance_ms, detail, f"latency {c.src} -> {c.to}"
+

@@ -1,0 +1,151 @@
+"""Network resources on the running kernel: bandwidth reservations (HTB classes + u32 filters on
+every hop, admission, change, release, following migrations), placement `nearest` and delay."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from cloudnet_emu import naming, pipeline
+from cloudnet_emu.errors import AdmissionError
+from cloudnet_emu.scenario import runner
+from tests.conftest import FULL_KERNEL
+
+
+def _classes(testbed: str, node: str, dev: str) -> dict[str, dict]:
+    """classid -> {"rate": Mbit/s, "bytes": sent} (`tc -s class show`; its -j omits HTB here)."""
+    out = subprocess.run(["tc", "-n", naming.netns(testbed, node), "-s", "class", "show", "dev", dev],
+                         capture_output=True, text=True, check=True).stdout
+    classes = {}
+    for block in out.split("class htb ")[1:]:
+        rate = re.search(r" rate (\d+(?:\.\d+)?)([KMG]?)bit", block)
+        scale = {"": 1e-6, "K": 1e-3, "M": 1.0, "G": 1e3}[rate.group(2)]
+        classes[block.split()[0]] = {"rate": float(rate.group(1)) * scale,
+                                     "bytes": int(re.search(r"Sent (\d+) bytes", block).group(1))}
+    return classes
+
+
+def _filters(testbed: str, node: str, dev: str) -> str:
+    return subprocess.run(["tc", "-n", naming.netns(testbed, node), "filter", "show", "dev", dev],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _traffic(testbed: str, src: str, dst_ip: str, count: int = 60):
+    subprocess.run(["ip", "netns", "exec", naming.netns(testbed, src), "ping", "-n", "-q", "-c", str(count),
+                    "-i", "0.01", "-s", "1200", "-W", "2", dst_ip], capture_output=True, text=True, check=True)
+
+
+@pytest.mark.vmtier
+def test_pipe_is_classified_on_every_hop_then_released(testbed):
+    """The reservation's class takes the pipe's real packets on every shaped hop, both ways:
+    plain IP on the attachment circuits, VXLAN or MPLS (whichever the core is) in the core."""
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    b1 = cloud.attach("bravo-vpc", site="dc1", name="b1")
+    h1 = testbed["info"]["sites"]["bravo-hq"]["hosts"]["bravo-h1"]
+    meta = cloud.reserve("db", "bravo-vpc", between=["b1", "bravo-h1"], bw=60)
+    hops = {h["direction"]: h for h in meta["hops"]}
+    assert set(hops) == {"bravo-hq>pe1", "pe1>p1", "p1>pe3", "pe3>p1", "p1>pe1", "pe1>bravo-hq"}
+    core = testbed["realizations"]["core"]
+    assert {h["encap"] for d, h in hops.items() if "bravo-hq" not in d} == {core}
+    before = {d: _classes(tb, h["node"], h["dev"])[meta["classid"]]["bytes"] for d, h in hops.items()}
+    _traffic(tb, "b1", h1)
+    _traffic(tb, "bravo-h1", b1["ip"])
+    for d, h in hops.items():
+        classes = _classes(tb, h["node"], h["dev"])
+        mine = classes[meta["classid"]]
+        assert mine["bytes"] - before[d] > 60 * 1200, f"{d}: the reserved class saw no pipe traffic"
+        assert abs(mine["rate"] - 60) < 1
+        assert abs(classes["1:2"]["rate"] - (h["capacity"] - 60)) < 1, f"{d}: best effort keeps the rest"
+        assert ("mpls_uc" if h["encap"] == "mpls" else "protocol ip") in _filters(tb, h["node"], h["dev"])
+    # traffic outside the pipe (another VM, same hops) stays best effort
+    b2 = cloud.attach("bravo-vpc", site="dc1", name="b2")
+    mid = _classes(tb, "p1", "pe1")[meta["classid"]]["bytes"]
+    _traffic(tb, "b2", h1)
+    assert _classes(tb, "p1", "pe1")[meta["classid"]]["bytes"] == mid
+    assert b2["ip"]
+    cloud.unreserve("db")
+    for d, h in hops.items():
+        classes = _classes(tb, h["node"], h["dev"])
+        assert meta["classid"] not in classes, f"{d}: class left behind"
+        assert abs(classes["1:2"]["rate"] - h["capacity"]) < 1, f"{d}: best effort has the whole link again"
+        assert "u32" not in _filters(tb, h["node"], h["dev"])
+    assert cloud.reservations() == []
+
+
+def test_admission_names_the_bottleneck_and_changes_nothing(testbed):
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    cloud.attach("bravo-vpc", site="dc2", name="p", mem_mb=64)
+    cloud.attach("bravo-vpc", site="dc2", name="q", mem_mb=64)
+    cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=70)
+    before = _classes(tb, "bravo-hq", "pe1")
+    with pytest.raises(AdmissionError, match=r"link pe1 -> bravo-hq has 30 Mbit/s free of 100, needs 40"):
+        cloud.reserve("bulk", "bravo-vpc", between=["q", "bravo-h2"], bw=40)
+    after = _classes(tb, "bravo-hq", "pe1")
+    assert after.keys() == before.keys()
+    assert [r["name"] for r in cloud.reservations()] == ["db"]
+    # a change is admitted as if the old reservation were gone
+    cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=100, change=True)
+    with pytest.raises(AdmissionError):
+        cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=101, change=True)
+    assert cloud.reservations()[0]["bw"] == 100
+    # a hose on the site's attachment circuit counts against the same capacity
+    cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=50, change=True)
+    hose = cloud.reserve("hq", "bravo-vpc", site="bravo-hq", ingress=50, egress=20)
+    assert {h["direction"]: h["rate"] for h in hose["hops"]} == {"bravo-hq>pe1": 20, "pe1>bravo-hq": 50}
+    with pytest.raises(AdmissionError, match="pe1 -> bravo-hq has 0 Mbit/s free"):
+        cloud.reserve("more", "bravo-vpc", site="bravo-hq", ingress=1)
+    cloud.detach("p")         # a pipe to a VM that is gone goes with it
+    assert [r["name"] for r in cloud.reservations()] == ["hq"]
+
+
+def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    for name, site in (("v1", "dc1"), ("v2", "dc2"), ("v3", "dc2"), ("v4", "dc2")):
+        cloud.attach("bravo-vpc", site=site, name=name, mem_mb=16)
+    cloud.reserve("wide", "bravo-vpc", between=["v1", "v2"], bw=400)          # pe3 -> pe4 (500)
+    local = cloud.reserve("local", "bravo-vpc", between=["v3", "v4"], bw=200)  # same PE: no shaped hop
+    assert local["hops"] == []
+    with pytest.raises(AdmissionError, match="pe3 -> pe4 has 100 Mbit/s free of 500, needs 200"):
+        cloud.migrate("v3", "dc1")
+    cloud, _ = pipeline.managers(tb)
+    assert cloud.data["vms"]["v3"]["site"] == "dc2"
+    port = subprocess.run(["ovs-vsctl", "port-to-br", naming.vm_port("v3")], capture_output=True, text=True)
+    assert port.stdout.strip() == naming.bridge("dc2-s1")
+    assert next(r for r in cloud.reservations() if r["name"] == "local")["hops"] == []
+    cloud.unreserve("wide")
+    moved = cloud.migrate("v3", "dc1", pause_ms=10)
+    assert moved["reservations"] == ["local"]
+    after = next(r for r in cloud.reservations() if r["name"] == "local")
+    assert {h["direction"] for h in after["hops"]} == {"pe3>pe4", "pe4>pe3"}
+
+
+@pytest.mark.vmtier
+def test_nearest_placement_and_declared_delay(testbed):
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    assert cloud.wan_delay("bravo-vpc", "dc1", "bravo-hq") == 8.0    # 1 (access) + 2 (pe1-p1) + 5 (p1-pe3)
+    assert cloud.wan_delay("bravo-vpc", "dc2", "bravo-hq") == 6.0    # 1 + 2 + 3 (p1-pe4)
+    vm = cloud.attach("bravo-vpc", name="near", policy="nearest", near="bravo-hq", mem_mb=16)
+    assert vm["site"] == "dc2"
+    far = cloud.attach("bravo-vpc", name="far", policy="first-fit", mem_mb=16)
+    assert far["site"] == "dc1"
+    w = runner.World(tb)
+    from cloudnet_emu.scenario.qos import LatencyCheck, latency
+    ok, detail, _ = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near"}))
+    assert ok, detail
+    if FULL_KERNEL:      # netem realizes the declared delays: RTT about 2 x 6 ms
+        assert "expected 12.00 ms" in detail, detail
+    else:
+        assert "degraded" in detail and "expected 0.00 ms" in detail, detail
+
+
+def test_qos_scenario_passes(clean_machine, tmp_path):
+    """The accounting application: nearest placement, a reservation under a competing bulk flow,
+    admission, change, a migration the reservation follows (measured with iperf3)."""
+    report = runner.run("scenarios/qos.yaml", str(tmp_path))
+    bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
+    assert report["ok"], bad
