@@ -386,15 +386,16 @@ def vpc_list(testbed, as_json):
 @click.option("--subnet", help="address plan (l3vpn; vpls uses its site's LAN)")
 @click.option("--site", "sites", multiple=True, help="enterprise site it joins (repeat for several)")
 @click.option("--vlan", type=args.VLAN)
+@click.option("--port-security", is_flag=True, help="VM ports accept only the VM's own MAC and addresses")
 @click.option("--testbed", "-t")
-def vpc_create(name, tenant, kind, subnet, sites, vlan, testbed):
+def vpc_create(name, tenant, kind, subnet, sites, vlan, port_security, testbed):
     """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
     _need_root()
     from .vpcs import create
     name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         create(name_tb, {"name": name, "tenant": tenant, "type": kind, "subnet": subnet, "sites": list(sites),
-                         "vlan": vlan})
+                         "vlan": vlan, "port_security": port_security or None})
     click.echo(f"VPC {name} created; attach VMs with `cloudnet-emu vm attach {name}`")
 
 

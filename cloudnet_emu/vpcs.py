@@ -55,7 +55,8 @@ def create(testbed: str, spec: dict) -> dict:
     subnet = vpc.subnet or (sites[vpc.sites[0]]["subnet"] if vpc.sites else None)
     info["vpcs"][vpc.name] = {"index": max((m["index"] for m in info["vpcs"].values()), default=-1) + 1,
                               "tenant": vpc.tenant, "type": vpc.type, "subnet": subnet, "sites": vpc.sites,
-                              "vlan": vpc.vlan, "placement": vpc.placement, "vms": []}
+                              "vlan": vpc.vlan, "placement": vpc.placement, "vms": [],
+                              "port_security": vpc.port_security}
     state.write(testbed, record)
     return info["vpcs"][vpc.name]
 

@@ -7,17 +7,29 @@ Within the tenant: it claims a same-tenant VM's address and its own gateway.  Ex
 and reported by arpwatch (sniffers on the VMs' access ports, claims compared with the Cloud
 Manager's records, per VPC).  Not blocked: the VPC has no port security.
 Control: the other tenant's VM announcing its own address IS seen in its tenant's namespaces.
+With port security (VPC atk-sec, `port_security: true`): the same claims, an IPv4 packet from the
+neighbour's address and a frame from a forged MAC are dropped at the port: nothing reaches the
+neighbour VM or the logical CE, and the port's drop rule counted them; the VM's own GARP passes.
 """
 from __future__ import annotations
 
 from scapy.layers.l2 import ARP, Ether
 
+from .. import naming
+from ..kernel import ns
 from . import arpwatch
 from .actors import vm
 from .result import Result, merge
 from .tools import Env, Watch, diff, inject, snapshot, watch_nodes
 
 BCAST = "ff:ff:ff:ff:ff:ff"
+
+
+def arp_from(mac: str) -> str:
+    """ARP with sender hardware address MAC (read in the ARP payload: `ether src` matches nothing
+    on the cooked captures of `-i any`)."""
+    h = mac.replace(":", "").lower()
+    return f"arp and arp[8:4] = 0x{h[:8]} and arp[12:2] = 0x{h[8:]}"
 
 
 def garps(mac: str, ip: str) -> list:
@@ -31,11 +43,11 @@ def arp_spoof(env: Env) -> Result:
     victims = env.tenant_nodes(b["tenant"])
     # cross-tenant
     before = snapshot(env, victims)
-    with watch_nodes(env, victims, f"arp and ether src {a['mac']}") as w, \
+    with watch_nodes(env, victims, arp_from(a["mac"])) as w, \
             Watch(ports, "arp", inbound=True) as watch:
         sent = inject(env.netns(a["name"]), "eth0", garps(a["mac"], b["ip"]) + garps(a["mac"], b["gateway"]), count=2)
     after = snapshot(env, victims)
-    with watch_nodes(env, victims, f"arp and ether src {b['mac']}") as ctl:
+    with watch_nodes(env, victims, arp_from(b["mac"])) as ctl:
         inject(env.netns(b["name"]), "eth0", garps(b["mac"], b["ip"]))
     cross = Result("arp_spoof", "", sent=sent, leaked=w.total(), control=ctl.total(),
                    state_changed=diff(before, after, [a["mac"]]),
@@ -53,7 +65,39 @@ def arp_spoof(env: Env) -> Result:
                    notes=[f"within {a['tenant']}: {a['name']} claims {a2['ip']} and {a['gateway']}; arpwatch: "
                           f"{'; '.join(found) or 'NOTHING'}; effect at {a2['name']} (no port security): "
                           f"{diff(before, after, [a['mac']]) or 'none'}"])
-    return merge("arp_spoof", env.realization(), [cross, intra])
+    return merge("arp_spoof", env.realization(), [cross, intra, _secured(env)])
+
+
+def _secured(env: Env) -> Result:
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+
+    from ..managers import port_security
+    s1, s2 = vm(env, "atk-s1"), vm(env, "atk-s2")
+    forged = "02:a7:7a:c0:00:02"
+    frames = garps(s1["mac"], s2["ip"]) + garps(s1["mac"], s1["gateway"]) + garps(forged, s1["ip"]) + [
+        Ether(src=s1["mac"], dst=BCAST) / IP(src=s2["ip"], dst=s1["gateway"]) / UDP(dport=9) / Raw(b"x" * 32),
+        Ether(src=forged, dst=BCAST) / IP(src=s1["ip"], dst=s1["gateway"]) / UDP(dport=9) / Raw(b"x" * 32)]
+    nodes = [n for n in env.tenant_nodes(s1["tenant"]) if n == s2["name"] or n.endswith(f".{s1['vpc']}")]
+    before = _dropped(s1, port_security.cookie(s1["name"]))
+    with watch_nodes(env, nodes, f"({arp_from(s1['mac'])}) or ({arp_from(forged)}) or "
+                                 f"(ip and src host {s2['ip']} and not dst host {s2['ip']}) or udp port 9") as w:
+        sent = inject(env.netns(s1["name"]), "eth0", frames, count=2)
+    # OVS pushes datapath flow statistics to the OpenFlow rules periodically: wait for them
+    ns.wait_for(lambda: _dropped(s1, port_security.cookie(s1["name"])) - before >= sent, timeout=3, step=0.2)
+    dropped = _dropped(s1, port_security.cookie(s1["name"])) - before
+    with watch_nodes(env, nodes, arp_from(s1["mac"])) as ctl:
+        inject(env.netns(s1["name"]), "eth0", garps(s1["mac"], s1["ip"]))
+    return Result("arp_spoof", "", sent=sent, leaked=w.total(), control=ctl.total() if dropped >= sent else 0,
+                  notes=[f"port security ({s1['vpc']}): {sent} spoofed frames from {s1['name']}, dropped at its "
+                         f"port {dropped}, seen at {w.seen() or 'nowhere'}; its own GARP seen {ctl.total()} times"])
+
+
+def _dropped(v: dict, cookie: int) -> int:
+    """Packets counted by the drop rule of V's port (ovs-ofctl dump-flows with its cookie)."""
+    out = ns.run(["ovs-ofctl", "dump-flows", naming.bridge(v["server"]), f"cookie={cookie:#x}/-1"]).stdout
+    return sum(int(part.split("=")[1].rstrip(",")) for line in out.splitlines() if "actions=drop" in line
+               for part in line.split() if part.startswith("n_packets="))
 
 
 def detect(env: Env, lines_by_vm: dict[str, list[str]]) -> list[str]:

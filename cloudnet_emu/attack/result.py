@@ -81,7 +81,8 @@ def print_table(results: list[Result], as_json: bool) -> None:
         print(json.dumps([r.to_dict() for r in results], indent=1))
         return
     t = Table(title="attack (real crafted packets; sniffers in the victims' namespaces)")
-    for col in ("case", "realization", "packets sent", "packets leaked", "state changes", "verdict"):
+    for col in ("case", "realization (core/router/datapath)", "packets sent", "packets leaked", "state changes",
+                "verdict"):
         t.add_column(col)
     for row, r in zip(table_rows(results), results):
         t.add_row(*row[:-1], f"[green]{row[-1]}[/]" if r.held else f"[red]{row[-1]}[/]")

@@ -42,8 +42,9 @@ class Env:
         return None if node is None else naming.netns(self.testbed, node)
 
     def realization(self) -> str:
+        """core/router/datapath, e.g. vxlan/netns/netdev or mpls/vrf/system."""
         r = self.record["realizations"]
-        return f"core={r.get('core')} router={r.get('router')} datapath={r.get('datapath')}"
+        return f"{r.get('core')}/{r.get('router')}/{r.get('datapath')}"
 
     def tenant_nodes(self, tenant: str) -> list[str]:
         """Every namespace that belongs to TENANT: hosts, CEs, VRF namespaces, VMs, logical CEs."""

@@ -27,7 +27,7 @@ from typing import Optional
 from .. import naming
 from ..errors import PlacementError, StateError
 from ..kernel import ns, ovs
-from ..managers import reserving
+from ..managers import port_security, reserving
 from ..plan.actions import OvsPort, to_json
 
 ANNOUNCE_MS = (0, 50, 150, 250, 350)     # delays between rounds, like QEMU's announce (initial 50, step 100)
@@ -148,10 +148,15 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
     _signal_all(pids, signal.SIGSTOP)
     try:
         port = vm["port"]
+        secure = port_security.enabled(cloud, vm)
+        if secure:
+            port_security.remove(vm, src_server)
         ovs.vsctl([["--if-exists", "del-port", naming.bridge(src_server), port],
                    ["add-port", naming.bridge(dst_server), port],
                    ["set", "port", port, f"tag={vlan}", f"external_ids:{naming.OVS_OWNER_KEY}={cloud.testbed}",
                     f"external_ids:cloudnet-emu-vm={name}", f"external_ids:cloudnet-emu-vpc={vpc}"]])
+        if secure:
+            port_security.apply(vm, dst_server)
         _rehome_record(cloud, vm, dst_server, vlan)
         if vm["type"] == "l3vpn":
             cloud._move_host_routes(vm, src_site)

@@ -77,3 +77,15 @@ def test_edge_filter_trusts_only_core_links_and_lo():
     assert "udp dport { 4789, 6081 } counter drop" in rules
     assert "meta l4proto { 4, 47, 137 } counter drop" in rules
     assert edge_filter.provider_routers(info) == ["p1", "pe1", "pe3", "pe4"]
+
+
+def test_port_security_rules_allow_only_the_vms_own_mac_and_address():
+    from cloudnet_emu.managers import port_security
+    vm = {"name": "v1", "port": "cnv-v1", "mac": "02:AA:00:00:00:01", "ip": "10.2.0.5"}
+    allow_arp, allow_ip, drop = port_security.flows(vm)
+    c = f"cookie={port_security.cookie('v1'):#x}"
+    assert all(f.startswith(c) for f in (allow_arp, allow_ip, drop))
+    assert "in_port=cnv-v1,dl_src=02:aa:00:00:00:01,arp,arp_spa=10.2.0.5,arp_sha=02:aa:00:00:00:01" in allow_arp
+    assert "ip,nw_src=10.2.0.5,actions=NORMAL" in allow_ip
+    assert drop.endswith("priority=200,in_port=cnv-v1,actions=drop")
+    assert port_security.cookie("v1") != port_security.cookie("v2")

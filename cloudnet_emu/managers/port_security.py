@@ -1,0 +1,55 @@
+"""Port security for a VPC (`port_security: true`), as Neutron's `prevent_arp_spoofing`.
+
+On the VM's server bridge, OpenFlow rules on its access port (`cnv-<vm>`):
+
+    priority 210  in_port=PORT, dl_src=MAC, arp, arp_spa=IP, arp_sha=MAC   -> NORMAL
+    priority 210  in_port=PORT, dl_src=MAC, ip, nw_src=IP                   -> NORMAL
+    priority 200  in_port=PORT                                              -> drop  (other MACs,
+                  other senders, IPv6, anything tagged)
+
+Every rule of a VM carries the cookie `cookie(vm)`, so removal takes exactly the VM's rules.  The
+Cloud Manager applies them at attach (after the port exists: at `up`, after the bulk OVS
+transaction), removes them at detach, and moves them with the port when the VM migrates.
+"""
+from __future__ import annotations
+
+import zlib
+
+from .. import naming
+from ..kernel import ns
+
+COOKIE_TAG = 0x5EC << 52           # "sec": tells our port-security rules from any other
+
+
+def cookie(vm_name: str) -> int:
+    return COOKIE_TAG | zlib.crc32(vm_name.encode())
+
+
+def flows(vm: dict) -> list[str]:
+    c, port, mac, ip = f"{cookie(vm['name']):#x}", vm["port"], vm["mac"].lower(), vm["ip"]
+    return [f"cookie={c},priority=210,in_port={port},dl_src={mac},arp,arp_spa={ip},arp_sha={mac},actions=NORMAL",
+            f"cookie={c},priority=210,in_port={port},dl_src={mac},ip,nw_src={ip},actions=NORMAL",
+            f"cookie={c},priority=200,in_port={port},actions=drop"]
+
+
+def enabled(cloud, vm: dict) -> bool:
+    return bool(cloud.vpc(vm["vpc"]).get("port_security"))
+
+
+def apply(vm: dict, server: str | None = None) -> None:
+    bridge = naming.bridge(server or vm["server"])
+    for flow in flows(vm):
+        ns.run(["ovs-ofctl", "add-flow", bridge, flow])
+
+
+def remove(vm: dict, server: str | None = None) -> None:
+    ns.run(["ovs-ofctl", "del-flows", naming.bridge(server or vm["server"]), f"cookie={cookie(vm['name']):#x}/-1"],
+           check=False)        # the bridge may be gone already (down)
+
+
+def secure_all(cloud) -> int:
+    """Rules for every VM of a port-security VPC (after a bulk attach); the number of VMs."""
+    vms = [vm for vm in cloud.vms() if enabled(cloud, vm)]
+    for vm in vms:
+        apply(vm)
+    return len(vms)
