@@ -276,10 +276,12 @@ def vm():
 @click.option("--ip", type=args.IPV4, help="pin the address (default: from the VPC's plan)")
 @click.option("--mac", type=args.MAC, help="pin the MAC (default: derived from the name)")
 @click.option("--name", type=args.VM_NAME, help="VM name (default: vm1, vm2 ...)")
-@click.option("--policy", type=click.Choice(["first-fit", "best-fit", "worst-fit"]), help="placement policy")
+@click.option("--policy", type=click.Choice(["first-fit", "best-fit", "worst-fit", "nearest"]),
+              help="placement policy")
+@click.option("--near", help="policy nearest: the enterprise site whose WAN delay to the cloud site is minimized")
 @click.option("--testbed", "-t")
 @click.option("--json", "as_json", is_flag=True)
-def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, testbed, as_json):
+def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, near, testbed, as_json):
     """Attach a new VM to VPC: placement, VLAN, logical CE, VPN endpoint (each step timed)."""
     _need_root()
     name_tb = args.testbed(testbed)
@@ -287,7 +289,7 @@ def vm_attach(vpc, site, server, vcpus, mem_mb, ip, mac, name, policy, testbed, 
         cloud, _ = pipeline.managers(name_tb)
         args.vpc(cloud, vpc), args.site(cloud, site), args.server(cloud, site, server)
         record = cloud.attach(vpc, site=site, server=server, vcpus=vcpus, mem_mb=mem_mb, ip=ip, mac=mac, name=name,
-                              policy=policy)
+                              policy=policy, near=near)
     if as_json:
         click.echo(json.dumps(record, indent=1))
     else:

@@ -49,7 +49,7 @@ BAD_VALUES = [
                         "with a letter, at most 11 characters")),
     (["vm", "attach", "v", "--policy", "random"],
      usage("vm attach", "Invalid value for '--policy': 'random' is not one of 'first-fit', 'best-fit', "
-                        "'worst-fit'.")),
+                        "'worst-fit', 'nearest'.")),
     (["vm", "attach"], usage("vm attach", "Missing argument 'VPC'.")),
     (["vm", "migrate", "a1"], usage("vm migrate", "Missing option '--to'.")),
     (["vm", "migrate", "a1", "--to", "dc2/"],
