@@ -122,7 +122,7 @@ def test_rules_are_checked_against_the_running_testbed(testbed, tmp_path, cli):
     assert _tables(testbed["testbed"]) == {}
 
 
-def test_acl_scenario_and_cli(clean_machine, tmp_path, cli):
+def test_acl_scenario(clean_machine, tmp_path):
     report = runner.run("scenarios/acl.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
     assert report["ok"], bad
