@@ -2,6 +2,7 @@
 every hop, admission, change, release, following migrations), placement `nearest` and delay."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -149,3 +150,30 @@ def test_qos_scenario_passes(clean_machine, tmp_path):
     report = runner.run("scenarios/qos.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
     assert report["ok"], bad
+
+
+def test_reserve_cli(testbed, cli):
+    cloud, _ = pipeline.managers(testbed["testbed"])
+    cloud.attach("bravo-vpc", site="dc1", name="web", mem_mb=16)
+
+    def run(*argv):
+        return subprocess.run([cli, "reserve", *argv], capture_output=True, text=True)
+
+    res = run("create", "db", "--vpc", "bravo-vpc", "--between", "web", "bravo-h1", "--bw", "60")
+    assert res.returncode == 0 and "pipe web <-> bravo-h1, 60 Mbit/s each way" in res.stdout, res.stderr
+    res = run("create", "hq", "--vpc", "bravo-vpc", "--site", "bravo-hq", "--ingress", "30", "--egress", "10")
+    assert res.returncode == 0, res.stderr
+    res = run("create", "more", "--vpc", "bravo-vpc", "--site", "bravo-hq", "--ingress", "20")
+    assert res.returncode == 1 and "link pe1 -> bravo-hq has 10 Mbit/s free of 100, needs 20" in res.stderr
+    assert "hint:" in res.stderr and "Traceback" not in res.stderr
+    res = run("change", "db", "--bw", "50")
+    assert res.returncode == 0 and "50 Mbit/s" in res.stdout, res.stderr
+    book = json.loads(run("list", "--json").stdout)
+    assert {r["name"]: r.get("bw", r.get("ingress")) for r in book["reservations"]} == {"db": 50, "hq": 30}
+    assert book["used"]["pe1>bravo-hq"] == 80
+    assert "db" in run("list").stdout
+    res = run("release", "nosuch")
+    assert res.returncode != 0 and "no reservation 'nosuch'; reservations: db, hq" in res.stderr
+    for name in ("db", "hq"):
+        assert run("release", name).returncode == 0
+    assert json.loads(run("list", "--json").stdout)["reservations"] == []
