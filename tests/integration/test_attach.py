@@ -8,6 +8,7 @@ import pytest
 
 from cloudnet_emu import lifecycle, naming, pipeline
 from cloudnet_emu.errors import PlacementError
+from cloudnet_emu.migration.soak import snapshot
 from cloudnet_emu.scenario import runner
 from tests.conftest import FULL_KERNEL
 
@@ -17,19 +18,7 @@ TOPO = "topologies/cloudnet.yaml"
 
 def _ns_state(testbed: str) -> dict:
     """Everything of the testbed a detach must restore: links, addresses, routes (all tables), OVS."""
-    out = {}
-    def run(argv):
-        return subprocess.run(argv, capture_output=True, text=True).stdout
-    for name in sorted(run(["ip", "netns", "list"]).split()):
-        if name.startswith(f"cn-{testbed}-"):
-            # without the operational state column: a bridge goes from UNKNOWN to UP on its own
-            def stateless(argv):
-                return [" ".join(l.split()[:1] + l.split()[2:]) for l in run(argv).splitlines()]
-            out[name] = [stateless(["ip", "-n", name, "-br", "link"]), stateless(["ip", "-n", name, "-br", "addr"]),
-                         run(["ip", "-n", name, "route", "show", "table", "all"])]
-    out["ovs"] = subprocess.run(["ovs-vsctl", "show"], capture_output=True, text=True).stdout
-    out["ovs"] = "\n".join(l for l in out["ovs"].splitlines() if "ovs_version" not in l)
-    return out
+    return snapshot(testbed)
 
 
 @pytest.mark.vmtier

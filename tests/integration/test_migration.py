@@ -9,6 +9,7 @@ import pytest
 from cloudnet_emu import naming, pipeline
 from cloudnet_emu.errors import PlacementError
 from cloudnet_emu.migration.migrate import Agent
+from cloudnet_emu.migration.soak import leftovers, snapshot, soak
 from cloudnet_emu.scenario import runner
 from tests.conftest import FULL_KERNEL
 
@@ -72,26 +73,20 @@ def test_refused_migration_leaves_the_vm_untouched(testbed):
         cloud.migrate("big", "dc1")
 
 
-def test_twenty_migrations_leave_nothing_stale(testbed):
-    """20 moves back and forth, then detach: no FDB entry, port, tunnel, route or agent process left."""
-    from tests.integration.test_attach import _ns_state
+def test_thirty_migrations_under_probes_leave_nothing_stale(testbed):
+    """30 moves back and forth with a probe stream running through them, then detach: no FDB entry, port,
+    tunnel, route or agent process left (bench/soak.py does 300)."""
+    tb = testbed["testbed"]
     cloud, _ = pipeline.managers()
     cloud.attach("acme-vpc", site="dc1", name="stay1")
     cloud.attach("acme-vpc", site="dc2", name="stay2")
-    before = _ns_state(testbed["testbed"])
+    before = snapshot(tb)
     proc = cloud.attach("acme-vpc", site="dc1", name="proc", mem_mb=8)
-    for i in range(20):
-        res = cloud.migrate("proc", "dc2" if i % 2 == 0 else "dc1", pause_ms=10)
-        assert res["to"].startswith("dc2" if i % 2 == 0 else "dc1")
+    res = soak(tb, "proc", ["dc1", "dc2"], 30, pause_ms=10)
+    assert res["migrations"] == 30 and res["not_recovered"] == 0, res
+    assert res["probes_sent"] > 1000 and res["probes_lost"] < res["probes_sent"] / 2, res
+    cloud, _ = pipeline.managers()
+    assert cloud.data["vms"]["proc"]["site"] == "dc1"        # an even number of moves: back home
     cloud.detach("proc")
-    assert _ns_state(testbed["testbed"]) == before
-    mac = proc["mac"]
-    bridges = subprocess.run(["ovs-vsctl", "list-br"], capture_output=True, text=True).stdout.split()
-    for br in bridges:
-        fdb = subprocess.run(["ovs-appctl", "fdb/show", br], capture_output=True, text=True).stdout
-        assert mac not in fdb, f"stale FDB entry for proc on {br}"
-    for ns_name in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split():
-        fdb = subprocess.run(["bridge", "-n", ns_name, "fdb", "show"], capture_output=True, text=True).stdout
-        assert mac not in fdb, f"stale FDB entry for proc in {ns_name}"
-    agents = subprocess.run(["pgrep", "-f", "cloudnet_emu.migration.agent"], capture_output=True, text=True).stdout
-    assert agents == "", "migration agents still running"
+    assert snapshot(tb) == before
+    assert leftovers(proc["mac"]) == []
