@@ -9,7 +9,6 @@ import threading
 import time
 from collections import Counter
 
-import pytest
 
 from cloudnet_emu import naming, pipeline
 from tests.integration.test_attach import _ns_state
@@ -35,7 +34,6 @@ def _tags() -> dict:
     return {name: tag for name, tag in json.loads(out)["data"] if name.startswith("cnv-")}
 
 
-@pytest.mark.vmtier
 def test_16_parallel_attaches_then_16_parallel_detaches(testbed, cli, tmp_path):
     tb = testbed["testbed"]
     before = _ns_state(tb)
