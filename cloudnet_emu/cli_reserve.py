@@ -15,11 +15,10 @@ import click
 from . import pipeline, report, state
 
 
-def _managers(testbed):
+def _testbed(testbed) -> str:
     if os.geteuid() != 0:
         raise click.ClickException("reservations change tc state in the testbed's namespaces: run it with sudo")
-    name = state.resolve(testbed)
-    return name, pipeline.managers(name)[0]
+    return state.resolve(testbed)
 
 
 @click.group()
@@ -53,8 +52,9 @@ def _show(meta: dict, as_json: bool, verb: str):
 @_spec_options
 def create(name, vpc, between, bw, site, ingress, egress, testbed, as_json):
     """Admit and realize reservation NAME (HTB classes + filters on every shaped hop of its path)."""
-    tb, cloud = _managers(testbed)
-    with state.locked(tb):
+    tb = _testbed(testbed)
+    with state.locked(tb):       # the managers read their ledgers under the lock
+        cloud = pipeline.managers(tb)[0]
         meta = cloud.reserve(name, vpc, between=list(between) if between else None, bw=bw, site=site,
                              ingress=ingress, egress=egress)
     _show(meta, as_json, "reserved")
@@ -65,18 +65,11 @@ def create(name, vpc, between, bw, site, ingress, egress, testbed, as_json):
 @_spec_options
 def change(name, between, bw, site, ingress, egress, testbed, as_json):
     """Change NAME's rate or ends; admitted as if NAME were gone, unchanged if refused."""
-    tb, cloud = _managers(testbed)
+    tb = _testbed(testbed)
     with state.locked(tb):
-        old = next((r for r in cloud.reservations() if r["name"] == name), None)
-        if old is None:
-            cloud.unreserve(name)          # raises: no such reservation, with the list
-        if old["kind"] == "pipe":
-            spec = {"between": list(between) if between else [e["name"] for e in old["ends"]],
-                    "bw": bw if bw is not None else old["bw"]}
-        else:
-            spec = {"site": site or old["site"], "ingress": old["ingress"] if ingress is None else ingress,
-                    "egress": old["egress"] if egress is None else egress}
-        meta = cloud.reserve(name, old["vpc"], change=True, **spec)
+        cloud = pipeline.managers(tb)[0]
+        meta = cloud.reserve(name, change=True, between=between or None, bw=bw, site=site, ingress=ingress,
+                             egress=egress)
     _show(meta, as_json, "changed")
 
 
@@ -85,9 +78,9 @@ def change(name, between, bw, site, ingress, egress, testbed, as_json):
 @click.option("--testbed", "-t")
 def release(name, testbed):
     """Release reservation NAME (best effort gets its share back)."""
-    tb, cloud = _managers(testbed)
+    tb = _testbed(testbed)
     with state.locked(tb):
-        cloud.unreserve(name)
+        pipeline.managers(tb)[0].unreserve(name)
     click.echo(f"released {name}")
 
 
@@ -96,8 +89,7 @@ def release(name, testbed):
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(testbed, as_json):
     """Reservations, their hops, and each link direction's reserved total."""
-    _, cloud = _managers(testbed)
-    book = cloud.network("reservations", {})
+    book = pipeline.managers(_testbed(testbed))[0].network("reservations", {})
     if as_json:
         click.echo(json.dumps(book, indent=1))
     else:

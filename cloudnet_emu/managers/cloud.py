@@ -73,7 +73,15 @@ class CloudManager:
             raise StateError(f"no VPC {name!r}; VPCs: {', '.join(self.info.get('vpcs', {})) or 'none'}") from None
 
     # --- bandwidth reservations (reserving.py resolves endpoints; the NM admits and realizes) ---
-    def reserve(self, name: str, vpc: str, change: bool = False, **spec) -> dict:
+    def reserve(self, name: str, vpc: Optional[str] = None, change: bool = False, **spec) -> dict:
+        """Create a reservation, or `change` one: what `spec` gives replaces, the rest stays."""
+        if change:
+            old = next((r for r in self.reservations() if r["name"] == name), None)
+            if old is None:
+                self.unreserve(name)            # StateError naming the reservations there are
+            vpc, spec = old["vpc"], reserving.changed(old, **spec)
+        if vpc is None:
+            raise StateError(f"reservation {name}: name its VPC")
         return self.network("reserve", dict(reserving.request(self, name, vpc, **spec), replace=change))
 
     def unreserve(self, name: str) -> dict:
@@ -327,8 +335,9 @@ class CloudManager:
         if vm is None:
             raise StateError(f"no VM {name!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
         t0 = time.perf_counter()
+        released = [r["name"] for r in reserving.reservations_of(self, name)] if vm["type"] == "l3vpn" else []
         self._undo_vm(name)
-        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2)}
+        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released}
 
     def _undo_vm(self, name: str):
         vm = self.data["vms"][name]

@@ -77,12 +77,15 @@ class NetworkManager:
         return {"acls": self.acls.listing(message.get("vpc"))}
 
     def reserve(self, message: dict) -> dict:
-        """Admit and realize a bandwidth reservation (`replace`: change one, re-admitted without itself;
-        `dry_run`: only admit)."""
-        replace = message.pop("replace", False)
-        if message.pop("dry_run", False):
-            return {"hops": [h.direction for h in self.book.admit(message, replace)]}
-        return self.book.reserve(message, replace)
+        """Admit and realize a bandwidth reservation, or several at once ({"requests": [...]}: a
+        migrating VM's); `replace`: change existing ones, admitted as if they were gone; `dry_run`:
+        only admit."""
+        replace, dry_run = message.pop("replace", False), message.pop("dry_run", False)
+        reqs = message["requests"] if "requests" in message else [message]
+        if dry_run:
+            return {"hops": [[h.direction for h in hops] for hops in self.book.admit(reqs, replace)]}
+        metas = self.book.reserve(reqs, replace)
+        return {"reservations": metas} if "requests" in message else metas[0]
 
     def unreserve(self, message: dict) -> dict:
         return self.book.release(message["name"])

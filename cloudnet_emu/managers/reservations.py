@@ -3,7 +3,8 @@
     unit "resv:<name>"   one reservation: its HTB classes and u32 filters, one per hop
                          (meta: the request, its slot n and its hops with their rates)
 
-Slot n gives class 1:(0x100+n) and filter priority 100+n on every hop of the reservation.
+Slot n gives class 1:(0x100+n) on every hop of the reservation; its filters' priority puts more
+specific matches first (a pipe inside a hose's prefixes gets its own class), then orders by slot.
 Admission counts, per link direction, the rates of every reservation already in the book;
 after any change, each touched interface's best-effort class gets what is left
 (realize/shaping.py).  Planning is pure (plan/reserve.py); this module only keeps the book.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from ..errors import StateError
 from ..plan import reserve as R
-from ..plan.actions import TcClass, TcFilter
+from ..plan.actions import TcClass, TcFilter, from_json
 from ..realize import shaping
 from ..realize.apply import Kernel
 
@@ -56,38 +57,65 @@ class ReservationBook:
                 n, dev, direction, src, dst = args
                 link = R.link_id(site, pe)
                 hops.append(R.Hop(n, dev, link, direction, rate, "ip", [R.classifier("ip", src, dst)],
-                                  self.links.capacity(link), self.links.delay(link)))
+                                  self.links.capacity(link), self.links.delay(link), self.links.loss(link),
+                                  R.specificity(src, dst)))
         return [h for h in hops if h.capacity is not None]
 
-    def used(self, exclude: str = "") -> dict[str, float]:
+    def used(self, exclude=()) -> dict[str, float]:
+        skip = {PREFIX + n for n in ([exclude] if isinstance(exclude, str) else exclude)}
         return R.usage(e["meta"]["hops"] for u, e in self.ledger.units.items()
-                       if u.startswith(PREFIX) and u != PREFIX + exclude)
+                       if u.startswith(PREFIX) and u not in skip)
 
-    def admit(self, req: dict, replacing: bool = False) -> list[R.Hop]:
-        """The hops `req` would take; AdmissionError if any link direction lacks the room."""
-        if not replacing and self.ledger.has(PREFIX + req["name"]):
-            raise StateError(f"reservation {req['name']!r} exists; change it with `cloudnet-emu reserve change`")
-        hops = self.hops(req)
-        R.admit(hops, self.used(exclude=req["name"] if replacing else ""), f"reservation {req['name']}")
+    def admit(self, reqs: list[dict], replacing: bool = False) -> list[list[R.Hop]]:
+        """The hops each request would take, admitted together (a VM's reservations move at once);
+        AdmissionError if any link direction lacks the room for all of them."""
+        for req in reqs:
+            if replacing:
+                self.get(req["name"])           # StateError with the list if there is no such one
+            elif self.ledger.has(PREFIX + req["name"]):
+                raise StateError(f"reservation {req['name']!r} exists; change it with `cloudnet-emu reserve change`")
+        hops = [self.hops(req) for req in reqs]
+        what = "reservation" + ("s " if len(reqs) > 1 else " ") + ", ".join(r["name"] for r in reqs)
+        R.admit([h for hs in hops for h in hs], self.used(exclude=[r["name"] for r in reqs] if replacing else ()),
+                what)
         return hops
 
-    def reserve(self, req: dict, replacing: bool = False) -> dict:
-        hops = self.admit(req, replacing)
-        slot = self.ledger.meta(PREFIX + req["name"])["slot"] if replacing else self._free_slot()
-        touched = self._devs(self.get(req["name"])["hops"]) if replacing else set()
-        if replacing:
-            self.ledger.undo(PREFIX + req["name"])
-        classid, prio = f"1:{R.CLASS_BASE + slot:x}", 100 + slot
+    def reserve(self, reqs: list[dict], replacing: bool = False) -> list[dict]:
+        """Admit all, then (re)build each: old classes first removed, restored if a build fails."""
+        all_hops = self.admit(reqs, replacing)
+        old = {r["name"]: self.ledger.units[PREFIX + r["name"]] for r in reqs} if replacing else {}
+        touched = set().union(*(self._devs(e["meta"]["hops"]) for e in old.values()))
+        for name in old:
+            self.ledger.undo(PREFIX + name)
+        taken = {self.ledger.meta(PREFIX + n)["slot"] for n in self.names()}
+        metas = []
+        try:
+            for req, hops in zip(reqs, all_hops):
+                slot = old[req["name"]]["meta"]["slot"] if replacing else self._free_slot(taken)
+                taken.add(slot)
+                metas.append(self._build(req, hops, slot))
+                touched |= self._devs(metas[-1]["hops"])
+        except BaseException:
+            for req in reqs[len(metas):]:          # what was not rebuilt gets its old self back
+                if req["name"] in old:
+                    entry = old[req["name"]]
+                    self.ledger.build(PREFIX + req["name"], [], [from_json(a) for a in entry["actions"]],
+                                      meta=entry["meta"])
+            raise
+        finally:
+            self._best_effort(touched)
+        return metas
+
+    def _build(self, req: dict, hops: list[R.Hop], slot: int) -> dict:
+        classid = f"1:{R.CLASS_BASE + slot:x}"
         actions = []
         for h in hops:
-            actions.append(TcClass(h.node, h.dev, classid, h.rate, h.capacity, h.delay_ms))
+            actions.append(TcClass(h.node, h.dev, classid, h.rate, h.capacity, h.delay_ms, h.loss))
             protocol = "mpls_uc" if h.encap == "mpls" else "ip"
-            actions += [TcFilter(h.node, h.dev, prio, protocol, tuple(m), classid) for m in h.matches]
+            actions += [TcFilter(h.node, h.dev, R.filter_prio(h, slot), protocol, tuple(m), classid)
+                        for m in h.matches]
         meta = dict(req, slot=slot, classid=classid, hops=R.to_dicts(hops))
-        try:
-            self.ledger.build(PREFIX + req["name"], [], actions, meta=meta)
-        finally:
-            self._best_effort(touched | self._devs(meta["hops"]))
+        self.ledger.build(PREFIX + req["name"], [], actions, meta=meta)
         return meta
 
     def release(self, name: str) -> dict:
@@ -96,9 +124,12 @@ class ReservationBook:
         self._best_effort(self._devs(meta["hops"]))
         return meta
 
-    def _free_slot(self) -> int:
-        taken = {self.ledger.meta(PREFIX + n)["slot"] for n in self.names()}
-        return next(n for n in range(1, 0xefff) if n not in taken)
+    @staticmethod
+    def _free_slot(taken: set) -> int:
+        try:
+            return next(n for n in range(1, R.MAX_SLOT + 1) if n not in taken)
+        except StopIteration:
+            raise StateError(f"{R.MAX_SLOT} reservations exist: release one first") from None
 
     @staticmethod
     def _devs(hops: list[dict]) -> set[tuple]:

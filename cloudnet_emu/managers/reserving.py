@@ -27,7 +27,11 @@ def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Opti
     if between is not None:
         if bw is None or len(between) != 2:
             raise StateError("a pipe reservation names two endpoints and a bw")
-        return dict(base, kind="pipe", bw=float(bw), ends=[_end(cloud, vpc, v, e, moved or {}) for e in between])
+        ends = [_end(cloud, vpc, v, e, moved or {}) for e in between]
+        if ends[0]["site"] and ends[0]["site"] == ends[1]["site"]:
+            raise StateError(f"{between[0]} and {between[1]} are both in {ends[0]['site']}: their traffic stays on "
+                             "its LAN and crosses no provider link; nothing to reserve")
+        return dict(base, kind="pipe", bw=float(bw), ends=ends)
     if site is None or not (ingress or egress):
         raise StateError("a reservation is a pipe (between A B, bw) or a hose (site, ingress and/or egress)")
     sites = cloud.info.get("sites", {})
@@ -61,11 +65,19 @@ def reservations_of(cloud, vm: str) -> list[dict]:
 
 
 def follow(cloud, vm: str, to_site: str, dry_run: bool) -> list[str]:
-    """Re-admit (dry_run) or re-realize every reservation naming `vm` as if it were at `to_site`."""
-    done = []
-    for r in reservations_of(cloud, vm):
-        names = [e["name"] for e in r["ends"]]
-        msg = request(cloud, r["name"], r["vpc"], between=names, bw=r["bw"], moved={vm: to_site})
-        cloud.network("reserve", dict(msg, replace=True, dry_run=dry_run))
-        done.append(r["name"])
-    return done
+    """Re-admit (dry_run) or re-realize, all together, every reservation naming `vm` as if it
+    were at `to_site`."""
+    reqs = [request(cloud, r["name"], r["vpc"], between=[e["name"] for e in r["ends"]], bw=r["bw"],
+                    moved={vm: to_site}) for r in reservations_of(cloud, vm)]
+    if reqs:
+        cloud.network("reserve", {"requests": reqs, "replace": True, "dry_run": dry_run})
+    return [r["name"] for r in reqs]
+
+
+def changed(old: dict, between=None, bw=None, site=None, ingress=None, egress=None) -> dict:
+    """The spec of a `change`: what is given replaces, the rest stays as it was."""
+    if old["kind"] == "pipe":
+        return {"between": list(between) if between else [e["name"] for e in old["ends"]],
+                "bw": old["bw"] if bw is None else bw}
+    return {"site": site or old["site"], "ingress": old["ingress"] if ingress is None else ingress,
+            "egress": old["egress"] if egress is None else egress}

@@ -25,7 +25,7 @@ import time
 from typing import Optional
 
 from .. import naming
-from ..errors import PlacementError, StateError
+from ..errors import CloudnetError, PlacementError, StateError
 from ..kernel import ns, ovs
 from ..managers import port_security, reserving
 from ..plan.actions import OvsPort, to_json
@@ -158,7 +158,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
         if secure:
             port_security.apply(vm, dst_server)
         _rehome_record(cloud, vm, dst_server, vlan)
-        if vm["type"] == "l3vpn":
+        if vm["type"] == "l3vpn" and to_site != src_site:
             cloud._move_host_routes(vm, src_site)
         rest = pause_ms / 1000 - (time.perf_counter() - t)
         if rest > 0:
@@ -167,7 +167,6 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
         _signal_all(pids, signal.SIGCONT)
     times["resume"] = time.time()
     phases["pause"] = time.perf_counter() - t
-    followed = reserving.follow(cloud, name, to_site, dry_run=False)
 
     # 4. announce
     t = time.perf_counter()
@@ -179,15 +178,21 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
     times["end"] = time.time()
 
     # the source site lets go of the VPC when its last VM there has left
-    cloud._leave_site(name, src_site, vpc)
+    if to_site != src_site:
+        cloud._leave_site(name, src_site, vpc)
     cloud.ledger.save()
+    # the reservations were admitted on the new path before the move; re-realize them there now
+    try:
+        followed, followed_error = reserving.follow(cloud, name, to_site, dry_run=False), None
+    except CloudnetError as exc:         # only if something changed them meanwhile: said, not hidden
+        followed, followed_error = [], str(exc)
     return {"vm": name, "from": f"{src_site}/{src_server}", "to": f"{to_site}/{dst_server}", "vlan": vlan,
             "phases_ms": {k: round(v * 1000, 2) for k, v in phases.items()},
             "total_ms": round((times["end"] - times["start"]) * 1000, 2),
             "precopy_bytes": got["bytes"], "precopy_s": round(sent["seconds"], 3),
             "precopy_mbit_s": round(got["bytes"] * 8 / max(sent["seconds"], 1e-9) / 1e6, 1),
             "pause_ms": round((times["resume"] - times["pause"]) * 1000, 2), "garp": garp, "garps_sent": sent_garps,
-            "reservations": followed,
+            "reservations": followed, "reservations_error": followed_error,
             "times": times}
 
 

@@ -160,7 +160,8 @@ class TcClass:
     classid: str               # "1:101"
     rate: float                # Mbit/s guaranteed
     ceil: float                # Mbit/s it may borrow up to
-    delay_ms: float = 0.0      # the link's netem delay, repeated under the class
+    delay_ms: float = 0.0      # the link's netem delay and loss, repeated under the class
+    loss: float = 0.0
 
 
 @dataclass(frozen=True)

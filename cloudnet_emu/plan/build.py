@@ -73,7 +73,7 @@ def _shape(plan: Plan, veth: Veth, props: LinkProps, choice: Choice):
 def _realized(props: LinkProps, choice: Choice) -> dict:
     """What a link really has (reservations admit on bw; latency checks expect delay_ms)."""
     return {"bw": props.bw, "delay_ms": props.delay_ms if choice.shaping_delay else 0.0,
-            "declared_delay_ms": props.delay_ms}
+            "declared_delay_ms": props.delay_ms, "loss": (props.loss or 0.0) if choice.shaping_delay else 0.0}
 
 
 def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:

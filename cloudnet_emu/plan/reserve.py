@@ -32,8 +32,8 @@ from ..errors import AdmissionError
 from . import addressing
 from .core import Underlay
 
-BEST_EFFORT_MINOR = 2
-CLASS_BASE = 0x100          # reservation slot n -> class 1:(0x100+n), filter prio 100+n
+CLASS_BASE = 0x100          # reservation slot n -> class 1:(0x100+n)
+MAX_SLOT = 999              # filter prio = 1 + 1000 * (64 - specificity) + slot  (u32 prio < 65536)
 
 
 @dataclass
@@ -56,6 +56,17 @@ class Hop:
     matches: list = field(default_factory=list)   # u32 argv lists: ["match", "u32", VALUE, MASK, "at", OFF, ...]
     capacity: Optional[float] = None
     delay_ms: float = 0.0
+    loss: float = 0.0
+    specificity: int = 0             # prefix length of source + destination: longer matches first
+
+
+def specificity(src: str, dst: str) -> int:
+    return ipaddress.IPv4Network(src).prefixlen + ipaddress.IPv4Network(dst).prefixlen
+
+
+def filter_prio(hop: "Hop | dict", slot: int) -> int:
+    spec = hop.specificity if isinstance(hop, Hop) else hop["specificity"]
+    return 1 + 1000 * (64 - spec) + slot
 
 
 def link_id(a: str, b: str) -> str:
@@ -72,18 +83,20 @@ class Links:
         self.sites = info.get("sites", {})
 
     def capacity(self, link: str) -> Optional[float]:
+        return self._entry(link).get("bw")
+
+    def _entry(self, link: str) -> dict:
         entry = self.core.get(link)
         if entry is None:
             site = next((s for s, m in self.sites.items() if link_id(s, m["pe"]) == link), None)
             entry = self.sites.get(site, {})
-        return entry.get("bw")
+        return entry
 
     def delay(self, link: str) -> float:
-        entry = self.core.get(link)
-        if entry is None:
-            site = next((s for s, m in self.sites.items() if link_id(s, m["pe"]) == link), None)
-            entry = self.sites.get(site, {})
-        return entry.get("delay_ms", 0.0)
+        return self._entry(link).get("delay_ms", 0.0)
+
+    def loss(self, link: str) -> float:
+        return self._entry(link).get("loss", 0.0)
 
     def one_way_delay(self, a: End, b: End, declared: bool = False) -> float:
         """ms from a to b: the attachment circuits of enterprise ends plus the core path
@@ -150,6 +163,8 @@ def pipe_hops(links: Links, core: str, t: int, a: End, b: End, rate: float) -> l
         h.matches = [classifier(h.encap, a.prefix, b.prefix, vni=addressing.vni(t), label=label)]
         h.capacity = links.capacity(h.link)
         h.delay_ms = links.delay(h.link)
+        h.loss = links.loss(h.link)
+        h.specificity = specificity(a.prefix, b.prefix)
     return [h for h in hops if h.capacity is not None]      # unshaped links are not admitted on
 
 

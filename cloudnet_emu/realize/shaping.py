@@ -61,10 +61,10 @@ def _bursts(mbit: float) -> list[str]:
 def add_class(netns: Optional[str], c: TcClass) -> None:
     _tc(netns, "class", "replace", "dev", c.ifname, "parent", "1:1", "classid", c.classid, "htb",
         "rate", _kbit(c.rate), "ceil", _kbit(c.ceil), *_bursts(c.ceil))
-    if c.delay_ms:
+    if c.delay_ms or c.loss:
         handle = c.classid.split(":")[1] + ":"
         _tc(netns, "qdisc", "replace", "dev", c.ifname, "parent", c.classid, "handle", handle,
-            *_netem(Shape(None, c.ifname, delay_ms=c.delay_ms)))
+            *_netem(Shape(None, c.ifname, delay_ms=c.delay_ms, loss=c.loss)))
 
 
 def del_class(netns: Optional[str], c: TcClass) -> None:

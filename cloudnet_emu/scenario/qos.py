@@ -71,14 +71,8 @@ def run_reserve(w, r: ReserveStep) -> str:
     if r.release:
         w.cloud.unreserve(r.name)
         return f"released {r.name}"
-    vpc = r.vpc
-    if vpc is None:
-        old = next((x for x in w.cloud.reservations() if x["name"] == r.name), None)
-        if old is None:
-            raise StateError(f"reservation {r.name} needs a vpc")
-        vpc = old["vpc"]
     spec = r.model_dump(include={"between", "bw", "site", "ingress", "egress"}, exclude_none=True)
-    meta = w.cloud.reserve(r.name, vpc, change=r.change, **spec)
+    meta = w.cloud.reserve(r.name, r.vpc, change=r.change, **spec)
     from ..report import reservation_text
     return f"{'changed' if r.change else 'reserved'} {r.name}: {reservation_text(meta)}"
 
@@ -117,7 +111,11 @@ def throughput(w, c: ThroughputCheck) -> tuple[bool, str, str]:
         r = next((x for x in w.cloud.reservations() if x["name"] == c.reservation), None)
         if r is None:
             raise StateError(f"no reservation {c.reservation!r}")
-        want = c.min_share * (r["bw"] if r["kind"] == "pipe" else (r["egress"] or r["ingress"]))
+        if r["kind"] == "pipe":
+            rate = r["bw"]
+        else:        # into the hose's site, or out of it
+            rate = r["ingress"] if _end(w, c.to).site == r["site"] else r["egress"]
+        want = c.min_share * rate
     if want is None:
         raise StateError("a throughput check names a reservation or min_mbit")
     servers = [_iperf_server(w, c.to, IPERF_PORT)]

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from cloudnet_emu import naming, pipeline
-from cloudnet_emu.errors import AdmissionError
+from cloudnet_emu.errors import AdmissionError, StateError
 from cloudnet_emu.scenario import runner
 from tests.conftest import FULL_KERNEL
 
@@ -98,8 +98,28 @@ def test_admission_names_the_bottleneck_and_changes_nothing(testbed):
     assert {h["direction"]: h["rate"] for h in hose["hops"]} == {"bravo-hq>pe1": 20, "pe1>bravo-hq": 50}
     with pytest.raises(AdmissionError, match="pe1 -> bravo-hq has 0 Mbit/s free"):
         cloud.reserve("more", "bravo-vpc", site="bravo-hq", ingress=1)
-    cloud.detach("p")         # a pipe to a VM that is gone goes with it
+    cloud.reserve("db", bw=40, change=True)            # a change names only what changes
+    assert cloud.reservations()[0]["ends"][1]["name"] == "bravo-h1"
+    with pytest.raises(StateError, match="both in bravo-hq: their traffic stays on its LAN"):
+        cloud.reserve("lan", "bravo-vpc", between=["bravo-h1", "bravo-h2"], bw=1)
+    assert cloud.detach("p")["released"] == ["db"]    # a pipe to a VM that is gone goes with it
     assert [r["name"] for r in cloud.reservations()] == ["hq"]
+
+
+def test_a_pipe_inside_a_hose_gets_its_own_class(testbed):
+    """u32 takes the first filter that matches: the more specific pipe must come before the hose."""
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    vm = cloud.attach("bravo-vpc", site="dc1", name="p", mem_mb=16)
+    hose = cloud.reserve("hq", "bravo-vpc", site="bravo-hq", ingress=30, egress=30)   # first: a lower slot
+    pipe = cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=20)
+    before = _classes(tb, "bravo-hq", "pe1")
+    _traffic(tb, "bravo-h1", vm["ip"])
+    after = _classes(tb, "bravo-hq", "pe1")
+    assert after[pipe["classid"]]["bytes"] - before[pipe["classid"]]["bytes"] > 60 * 1200
+    assert after[hose["classid"]]["bytes"] == before[hose["classid"]]["bytes"]
+    _traffic(tb, "bravo-h2", vm["ip"])           # the rest of the site's traffic to the VPC: the hose
+    assert _classes(tb, "bravo-hq", "pe1")[hose["classid"]]["bytes"] - after[hose["classid"]]["bytes"] > 60 * 1200
 
 
 def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
@@ -117,11 +137,25 @@ def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
     port = subprocess.run(["ovs-vsctl", "port-to-br", naming.vm_port("v3")], capture_output=True, text=True)
     assert port.stdout.strip() == naming.bridge("dc2-s1")
     assert next(r for r in cloud.reservations() if r["name"] == "local")["hops"] == []
+    # two reservations of one VM move together: each would fit alone, both do not
+    cloud.reserve("wide", bw=250, change=True)
+    cloud.reserve("local2", "bravo-vpc", between=["v3", "v4"], bw=100)
+    with pytest.raises(AdmissionError, match="reservations local, local2: link pe3 -> pe4 has 250"):
+        cloud.migrate("v3", "dc1")
+    cloud, _ = pipeline.managers(tb)
+    assert cloud.data["vms"]["v3"]["site"] == "dc2"
+    cloud.unreserve("local2")
     cloud.unreserve("wide")
     moved = cloud.migrate("v3", "dc1", pause_ms=10)
     assert moved["reservations"] == ["local"]
     after = next(r for r in cloud.reservations() if r["name"] == "local")
     assert {h["direction"] for h in after["hops"]} == {"pe3>pe4", "pe4>pe3"}
+    # within a site (another server): the logical CE, endpoint and host routes stay; so does the pipe
+    cloud, _ = pipeline.managers(tb)
+    moved = cloud.migrate("v3", "dc1", "dc1-s2", pause_ms=10)
+    assert moved["to"] == "dc1/dc1-s2" and moved["reservations"] == ["local"]
+    w = runner.World(tb)
+    assert runner._reach(w, "v3", "bravo-h1") and runner._reach(w, "v3", "v4")
 
 
 @pytest.mark.vmtier
