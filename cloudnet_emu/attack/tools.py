@@ -197,11 +197,15 @@ def diff(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
     return out
 
 
-def ping(env: Env, node: str, dst: str, size: int, count: int = 2) -> bool:
-    """iputils ping from NODE; SIZE is the ICMP payload (IP total length SIZE + 28)."""
-    res = ns.run(["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "1", "-s", str(size), dst],
-                 netns=env.netns(node), check=False)
-    return res.returncode == 0
+def ping(env: Env, node: str, dst: str, size: int, count: int = 2, tries: int = 3) -> bool:
+    """iputils ping from NODE; SIZE is the ICMP payload (IP total length SIZE + 28).  Retried: the
+    first packets of a cold path wait for ARP at every hop (slow under emulation, as in the VM tier)."""
+    for _ in range(tries):
+        res = ns.run(["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", "-s", str(size), dst],
+                     netns=env.netns(node), check=False)
+        if res.returncode == 0:
+            return True
+    return False
 
 
 def control(env: Env, nodes: Iterable[str], length: int, action: Callable[[], object]) -> int:

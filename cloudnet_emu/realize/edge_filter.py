@@ -12,6 +12,10 @@ anyone outside the backbone can put frames into a tenant's VPN by addressing a V
     MPLS input  enabled (net.mpls.conf.IF.input) only on `lo`, core links and the VRF links of a
                 VRF realized as a namespace (named after the tenant): never on an interface
                 toward a CE, a cloud site or the Internet (see realize/apply.py `_enable_mpls`)
+    local rule  with kernel VRFs, the `local` table's rule moves from preference 0 to 1001, after
+                the l3mdev rule (1000): otherwise a lookup inside a VRF matches the PE's own global
+                addresses (loopback, Internet side) before the VRF's unreachable default (found by
+                case vrf_fallthrough in the VM tier; the kernel's VRF documentation recommends it)
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import subprocess
 
 from .. import naming, state
 from ..errors import RealizeError
+from ..kernel import ns
 
 TABLE = "cloudnet_edge"
 TUNNEL_UDP_PORTS = (4789, 6081)          # VXLAN, Geneve
@@ -59,6 +64,21 @@ def apply(testbed: str, info: dict) -> None:
         res = subprocess.run(argv, input=ruleset(info, router), capture_output=True, text=True, timeout=30)
         if res.returncode != 0:
             raise RealizeError(" ".join(argv), 0, res.stderr.strip() or f"exit status {res.returncode}")
+    for router in sorted({v["pe"] for v in info.get("vrfs", {}).values() if v.get("master")}):
+        local_after_l3mdev(naming.netns(testbed, router))
+
+
+LOCAL_PREF = 1001
+
+
+def local_after_l3mdev(netns: str) -> None:
+    """Move the `local` table's rule after the l3mdev rule, in both families (idempotent)."""
+    for family in ("-4", "-6"):
+        rules = ns.run(["ip", family, "rule", "show"], netns=netns).stdout
+        if not any(line.startswith(f"{LOCAL_PREF}:") and "lookup local" in line for line in rules.splitlines()):
+            ns.run(["ip", family, "rule", "add", "pref", str(LOCAL_PREF), "table", "local"], netns=netns)
+        if any(line.startswith("0:") and "lookup local" in line for line in rules.splitlines()):
+            ns.run(["ip", family, "rule", "del", "pref", "0", "table", "local"], netns=netns)
 
 
 def mpls_input_allowed(testbed: str) -> set[str]:
