@@ -45,7 +45,8 @@ def main():
                    progress=lambda s: print(s, flush=True))
         cloud, _ = pipeline.managers(tb)
         cloud.detach("proc")
-        changed = sorted(k for k in set(before) | set(after := snapshot(tb)) if before.get(k) != after.get(k))
+        after = snapshot(tb)
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         stale = leftovers(mac) + [f"testbed state differs from before the soak in {k}" for k in changed]
     finally:
         lifecycle.down(tb)
