@@ -209,6 +209,8 @@ class CloudManager:
         name = self._name(name)
         host = self.place(vpc, site, server, vcpus, mem_mb, policy, near)
         site = self.servers()[host]["site"]
+        if v["type"] == "l3vpn":
+            reserving.arrive(self, vpc, site, dry_run=True)     # the VPC's hoses must fit toward its PE
         addr, gateway, plen = self._address(vpc, ip)
         mac = self._mac(name, mac)
         port = naming.vm_port(name)
@@ -245,6 +247,8 @@ class CloudManager:
                 self._endpoint(vpc, site, vlan, handoff, name)
             if v["type"] == "l3vpn":
                 self._host_routes(vm)
+                if not reused:
+                    reserving.arrive(self, vpc, site, dry_run=False)
             steps["vpn"] = time.perf_counter() - t3
         except BaseException:
             self._undo_vm(name)
@@ -335,7 +339,7 @@ class CloudManager:
         if vm is None:
             raise StateError(f"no VM {name!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
         t0 = time.perf_counter()
-        released = [r["name"] for r in reserving.reservations_of(self, name)] if vm["type"] == "l3vpn" else []
+        released = reserving.pipes_of(self, name) if vm["type"] == "l3vpn" else []
         self._undo_vm(name)
         return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released}
 
@@ -343,8 +347,8 @@ class CloudManager:
         vm = self.data["vms"][name]
         site, vpc = vm["site"], vm["vpc"]
         if vm["type"] == "l3vpn":
-            for r in reserving.reservations_of(self, name):      # a pipe to a VM that is gone
-                self.network("unreserve", {"name": r["name"]})
+            for name_ in reserving.pipes_of(self, name):      # a pipe to a VM that is gone
+                self.network("unreserve", {"name": name_})
             self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
             for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
                          and e["meta"]["vm"] == name]:
@@ -357,6 +361,8 @@ class CloudManager:
         self._leave_site(name, site, vpc)
         del self.data["vms"][name]
         self.ledger.save()
+        if vm["type"] == "l3vpn":
+            reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
 
     def _forget(self, vm: dict):
         """A detached VM's MAC leaves every switch now, not when it ages out (300 s)."""

@@ -1,6 +1,6 @@
 """The Network Manager's book of bandwidth reservations: admission, realization, release.
 
-    unit "resv:<name>"   one reservation: its HTB classes and u32 filters, one per hop
+    unit "resv:<name>"   one reservation: its HTB classes and u32 filters, one class per hop
                          (meta: the request, its slot n and its hops with their rates)
 
 Slot n gives class 1:(0x100+n) on every hop of the reservation; its filters' priority puts more
@@ -19,6 +19,7 @@ A request (from the Cloud Manager, which resolves VMs to their PEs) is plain dat
 from __future__ import annotations
 
 from ..errors import StateError
+from ..plan import addressing
 from ..plan import reserve as R
 from ..plan.actions import TcClass, TcFilter, from_json
 from ..realize import shaping
@@ -48,18 +49,38 @@ class ReservationBook:
             t = self.t(req["tenant"])
             return (R.pipe_hops(self.links, self.core, t, a, b, req["bw"]) +
                     R.pipe_hops(self.links, self.core, t, b, a, req["bw"]))
-        site, pe = req["site"], req["pe"]
+        return self._hose_hops(req)
+
+    def _hose_hops(self, req: dict) -> list[R.Hop]:
+        """The site's attachment circuit both ways, and the core paths between its PE and the PEs
+        of the VPC's cloud sites: `egress` toward them, `ingress` back, once per link direction (a
+        hose bounds the site's total, wherever it goes)."""
+        site, pe, t = req["site"], req["pe"], self.t(req["tenant"])
         node = self.info["sites"][site]["vrf_node"]
-        hops = []
-        for rate, args in ((req.get("egress"), (site, pe, f"{site}>{pe}", req["subnet"], req["vpc_subnet"])),
-                           (req.get("ingress"), (node, site, f"{pe}>{site}", req["vpc_subnet"], req["subnet"]))):
-            if rate:
-                n, dev, direction, src, dst = args
-                link = R.link_id(site, pe)
-                hops.append(R.Hop(n, dev, link, direction, rate, "ip", [R.classifier("ip", src, dst)],
-                                  self.links.capacity(link), self.links.delay(link), self.links.loss(link),
-                                  R.specificity(src, dst)))
-        return [h for h in hops if h.capacity is not None]
+        out = (req["subnet"], req["vpc_subnet"])
+        hops: dict[str, R.Hop] = {}
+
+        def add(node_, dev, link, direction, rate, encap, match, spec):
+            if direction not in hops:
+                hops[direction] = R.Hop(node_, dev, link, direction, rate, encap, [], self.links.capacity(link),
+                                        self.links.delay(link), self.links.loss(link), spec)
+            if match not in hops[direction].matches:
+                hops[direction].matches.append(match)
+
+        spec = R.specificity(*out)
+        link = R.link_id(site, pe)
+        if req.get("egress"):
+            add(site, pe, link, f"{site}>{pe}", req["egress"], "ip", R.classifier("ip", *out), spec)
+        if req.get("ingress"):
+            add(node, site, link, f"{pe}>{site}", req["ingress"], "ip", R.classifier("ip", *reversed(out)), spec)
+        encap = "mpls" if self.core == "mpls" else "vxlan"
+        for far in req.get("cloud_pes", []):
+            for rate, a, b, (src, dst) in ((req.get("egress"), pe, far, out), (req.get("ingress"), far, pe, out[::-1])):
+                label = addressing.vpn_label(t, self.links.u.pe_index[b])
+                for router, dev, peer in self.links.core_path(a, b) if rate else ():
+                    add(router, dev, R.link_id(router, peer), f"{router}>{peer}", rate, encap,
+                        R.classifier(encap, src, dst, vni=addressing.vni(t), label=label), spec)
+        return [h for h in hops.values() if h.capacity is not None]
 
     def used(self, exclude=()) -> dict[str, float]:
         skip = {PREFIX + n for n in ([exclude] if isinstance(exclude, str) else exclude)}

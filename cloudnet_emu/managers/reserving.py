@@ -3,11 +3,13 @@
 The Cloud Manager knows where VMs are, so it turns a reservation's endpoints into data the
 Network Manager can route (prefix, PE, enterprise site) and sends `reserve`; the Network
 Manager admits it on its paths and realizes it (reservations.py).  When a VM moves, every
-reservation naming it is re-admitted on the new path first (a refusal leaves the VM where it
-was) and re-realized after the move.
+reservation naming it -- and every hose of its VPC, whose paths run to the PEs where the VPC
+has VMs -- is re-admitted on the new paths first (a refusal leaves the VM where it was) and
+re-realized after the move; an attach that brings the VPC to a new PE does the same first.
 
     pipe endpoints   a VM of the VPC, a host of one of the VPC's enterprise sites, or such a site
-    hose sites       an enterprise site the VPC joins (its attachment circuit carries the hose)
+    hose sites       an enterprise site the VPC joins: its attachment circuit, and the core paths
+                     between its PE and the PEs of the VPC's cloud sites
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from ..errors import StateError
 
 def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Optional[float] = None,
             site: Optional[str] = None, ingress: Optional[float] = None, egress: Optional[float] = None,
-            moved: Optional[dict] = None) -> dict:
-    """A `reserve` message; `moved` = {vm: site} resolves those VMs at another site (migration)."""
+            moved: Optional[dict] = None, arriving: Optional[str] = None) -> dict:
+    """A `reserve` message; `moved` = {vm: site} resolves those VMs at another site (migration),
+    `arriving` is a cloud site a VM of the VPC is about to be attached in."""
     v = cloud.vpc(vpc)
     if v["type"] != "l3vpn":
         raise StateError(f"VPC {vpc} is {v['type']}: reservations are for l3vpn VPCs (routed at the PE)")
@@ -38,6 +41,7 @@ def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Opti
     if site not in v["sites"] or site not in sites:
         raise StateError(f"{site!r} is not an enterprise site of VPC {vpc} (its sites: {', '.join(v['sites'])})")
     return dict(base, kind="hose", site=site, pe=sites[site]["pe"], subnet=sites[site]["subnet"],
+                cloud_pes=cloud_pes(cloud, vpc, moved or {}, arriving),
                 vpc_subnet=v["subnet"], ingress=float(ingress or 0), egress=float(egress or 0))
 
 
@@ -59,16 +63,54 @@ def _end(cloud, vpc: str, v: dict, name: str, moved: dict) -> dict:
                      f"(sites: {', '.join(v['sites']) or 'none'})")
 
 
+def cloud_pes(cloud, vpc: str, moved: dict, arriving: Optional[str] = None) -> list[str]:
+    """The PEs of the cloud sites where the VPC has VMs (as if `moved` and `arriving` had happened)."""
+    sites = {moved.get(vm["name"], vm["site"]) for vm in cloud.data["vms"].values() if vm["vpc"] == vpc}
+    if arriving:
+        sites.add(arriving)
+    return sorted({cloud.info["clouds"][s]["pe"] for s in sites})
+
+
 def reservations_of(cloud, vm: str) -> list[dict]:
+    """The pipes naming `vm`, and the hoses of its VPC (their paths depend on where its VMs are)."""
+    vpc = cloud.data["vms"][vm]["vpc"]
     return [r for r in cloud.network("reservations", {})["reservations"]
-            if r["kind"] == "pipe" and any(e["name"] == vm for e in r["ends"])]
+            if (r["kind"] == "pipe" and any(e["name"] == vm for e in r["ends"])) or
+            (r["kind"] == "hose" and r["vpc"] == vpc)]
+
+
+def pipes_of(cloud, vm: str) -> list[str]:
+    return [r["name"] for r in reservations_of(cloud, vm) if r["kind"] == "pipe"]
+
+
+def _again(cloud, r: dict, moved: dict, arriving: Optional[str] = None) -> dict:
+    spec = ({"between": [e["name"] for e in r["ends"]], "bw": r["bw"]} if r["kind"] == "pipe" else
+            {"site": r["site"], "ingress": r["ingress"], "egress": r["egress"]})
+    return request(cloud, r["name"], r["vpc"], moved=moved, arriving=arriving, **spec)
+
+
+def arrive(cloud, vpc: str, site: str, dry_run: bool) -> None:
+    """Before (dry_run) and after an attach in `site`: the VPC's hoses extend to its PE."""
+    hoses = [r for r in cloud.network("reservations", {})["reservations"] if r["kind"] == "hose" and r["vpc"] == vpc]
+    pe = cloud.info["clouds"][site]["pe"]
+    if hoses and any(pe not in r["cloud_pes"] for r in hoses):
+        cloud.network("reserve", {"requests": [_again(cloud, r, {}, site) for r in hoses], "replace": True,
+                                  "dry_run": dry_run})
+
+
+def leave(cloud, vpc: str) -> None:
+    """After a detach: the VPC's hoses shrink to the PEs it still has VMs behind."""
+    hoses = [r for r in cloud.network("reservations", {})["reservations"] if r["kind"] == "hose" and r["vpc"] == vpc]
+    fresh = [_again(cloud, r, {}) for r in hoses]
+    changed = [f for f, r in zip(fresh, hoses) if f["cloud_pes"] != r["cloud_pes"]]
+    if changed:
+        cloud.network("reserve", {"requests": changed, "replace": True})
 
 
 def follow(cloud, vm: str, to_site: str, dry_run: bool) -> list[str]:
-    """Re-admit (dry_run) or re-realize, all together, every reservation naming `vm` as if it
-    were at `to_site`."""
-    reqs = [request(cloud, r["name"], r["vpc"], between=[e["name"] for e in r["ends"]], bw=r["bw"],
-                    moved={vm: to_site}) for r in reservations_of(cloud, vm)]
+    """Re-admit (dry_run) or re-realize, all together, the reservations that depend on where `vm`
+    is (its pipes, its VPC's hoses) as if it were at `to_site`."""
+    reqs = [_again(cloud, r, {vm: to_site}) for r in reservations_of(cloud, vm)]
     if reqs:
         cloud.network("reserve", {"requests": reqs, "replace": True, "dry_run": dry_run})
     return [r["name"] for r in reqs]

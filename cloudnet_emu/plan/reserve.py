@@ -5,8 +5,9 @@ Two shapes, after the hose model of Duffield et al. (the paper's reference [4]):
 
     pipe   between two endpoints A and B (VMs, enterprise hosts or sites), `bw` Mbit/s each way
     hose   one enterprise site of a VPC: `egress` Mbit/s from it to the VPC and `ingress` Mbit/s
-           from the VPC into it, whatever the VM; held on the site's attachment circuit, where
-           the hose model puts the customer's commitment (the core is not sized for hoses yet)
+           from the VPC into it, whatever the VM; held on the site's attachment circuit and on
+           the core paths to the PEs where the VPC has VMs, once per link direction (the hose
+           bounds the site's total whichever PE it goes to; managers/reservations.py)
 
 A reservation occupies *hops*: one egress interface each, on the provider's side of the path.
 

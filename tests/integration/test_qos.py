@@ -75,6 +75,7 @@ def test_pipe_is_classified_on_every_hop_then_released(testbed):
     assert cloud.reservations() == []
 
 
+@pytest.mark.vmtier
 def test_admission_names_the_bottleneck_and_changes_nothing(testbed):
     tb = testbed["testbed"]
     cloud, _ = pipeline.managers(tb)
@@ -95,7 +96,17 @@ def test_admission_names_the_bottleneck_and_changes_nothing(testbed):
     # a hose on the site's attachment circuit counts against the same capacity
     cloud.reserve("db", "bravo-vpc", between=["p", "bravo-h1"], bw=50, change=True)
     hose = cloud.reserve("hq", "bravo-vpc", site="bravo-hq", ingress=50, egress=20)
-    assert {h["direction"]: h["rate"] for h in hose["hops"]} == {"bravo-hq>pe1": 20, "pe1>bravo-hq": 50}
+    assert {h["direction"]: h["rate"] for h in hose["hops"]} == {   # the VPC's VMs are behind pe4
+        "bravo-hq>pe1": 20, "pe1>p1": 20, "p1>pe4": 20, "pe4>p1": 50, "p1>pe1": 50, "pe1>bravo-hq": 50}
+    cloud.attach("bravo-vpc", site="dc1", name="r", mem_mb=64)         # the VPC reaches pe3: so does the hose
+    hq = next(r for r in cloud.reservations() if r["name"] == "hq")
+    assert hq["cloud_pes"] == ["pe3", "pe4"] and {"p1>pe3", "pe3>p1"} <= {h["direction"] for h in hq["hops"]}
+    before = _classes(tb, "p1", "pe3")[hq["classid"]]["bytes"]
+    _traffic(tb, "bravo-h2", cloud.data["vms"]["r"]["ip"])
+    assert _classes(tb, "p1", "pe3")[hq["classid"]]["bytes"] - before > 60 * 1200, "hose traffic in its core class"
+    cloud.detach("r")
+    hq = next(r for r in cloud.reservations() if r["name"] == "hq")
+    assert hq["cloud_pes"] == ["pe4"] and "p1>pe3" not in {h["direction"] for h in hq["hops"]}
     with pytest.raises(AdmissionError, match="pe1 -> bravo-hq has 0 Mbit/s free"):
         cloud.reserve("more", "bravo-vpc", site="bravo-hq", ingress=1)
     cloud.reserve("db", bw=40, change=True)            # a change names only what changes

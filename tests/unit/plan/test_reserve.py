@@ -116,3 +116,21 @@ reservations:
   - {name: half, vpc: bravo-vpc, between: [bravo-h1, bravo-h3]}
 """)
     assert "a pipe reservation has `between: [A, B]` and `bw`" in text and ":81:5:" in text
+
+
+def test_a_hose_spans_the_core_paths_to_the_vpcs_cloud_pes(plans):
+    from cloudnet_emu.managers.reservations import ReservationBook
+    book = ReservationBook("t", plans["full"].info, "mpls", ledger=None, tenant_index=lambda t: 1)
+    req = {"name": "hq", "vpc": "bravo-vpc", "tenant": "bravo", "kind": "hose", "site": "bravo-hq", "pe": "pe1",
+           "subnet": "10.1.1.0/24", "vpc_subnet": "10.1.100.0/24", "ingress": 50, "egress": 20,
+           "cloud_pes": ["pe3", "pe4"]}
+    hops = {h.direction: h for h in book.hops(req)}
+    # once per link direction: the hose bounds the site's total, wherever it goes
+    assert {d: h.rate for d, h in hops.items()} == {
+        "bravo-hq>pe1": 20, "pe1>bravo-hq": 50, "pe1>p1": 20, "p1>pe3": 20, "p1>pe4": 20,
+        "pe3>p1": 50, "pe4>p1": 50, "p1>pe1": 50}
+    # pe1 -> p1 carries traffic toward both cloud PEs: one class, a filter per VPN label
+    labels = sorted(int(m[2], 16) >> 12 for m in hops["pe1>p1"].matches)
+    assert labels == [20102, 20103] and hops["pe1>p1"].encap == "mpls"
+    with pytest.raises(AdmissionError, match="link p1 -> pe3 has 10 Mbit/s free of 1000, needs 20"):
+        R.admit(list(hops.values()), {"p1>pe3": 990}, "hose hq")
