@@ -111,6 +111,8 @@ def scenario_problems(sc, file: str) -> Iterator[Problem]:
         elif step.acl:
             from ..acl.checks import scenario_problems as acl_problems
             yield from acl_problems(w.topo, step.acl, set(w.live), path + ("acl",))
+        elif step.reserve:
+            yield from _reserve(w, step.reserve, path + ("reserve",), ok)
     for i, c in enumerate(sc.checks):
         yield from _check(w, c, ("checks", i))
 
@@ -291,6 +293,27 @@ def _is_address(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _reserve(w: _World, r, path: tuple, ok: bool) -> Iterator[Problem]:
+    """A reservation's VPC (l3vpn), its ends (VMs at this step, hosts or sites it joins), a hose's site."""
+    if r.release:
+        return
+    if r.vpc is None and not r.change:
+        yield Problem(f"reservation {r.name} names no vpc", path=path, hint="add vpc: (the VPC it is for)")
+    vpc = w.vpcs.get(r.vpc) if r.vpc else None
+    if r.vpc and vpc is None:
+        yield Problem(f"unknown VPC {r.vpc!r}", path=path + ("vpc",), at_value=True,
+                      hint=_ref_hint(r.vpc, w.vpcs, "VPCs"))
+    elif vpc is not None and vpc.type != "l3vpn":
+        yield Problem(f"VPC {r.vpc} is {vpc.type}: reservations are for l3vpn VPCs", path=path + ("vpc",),
+                      at_value=True, hint="reserve on an l3vpn VPC")
+    for k, end in enumerate(r.between or []):
+        if ok or end in w.gone:
+            yield from _known(w, end, path + ("between", k))
+    if r.site is not None and vpc is not None and r.site not in vpc.sites:
+        yield Problem(f"{r.site!r} is not an enterprise site of VPC {r.vpc}", path=path + ("site",), at_value=True,
+                      hint=f"its sites: {', '.join(vpc.sites) or 'none'}")
 
 
 def _known(w: _World, name: str, path: tuple) -> Iterator[Problem]:
