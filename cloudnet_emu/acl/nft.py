@@ -6,16 +6,31 @@
         jump vrf_bravo                                       # fallback: the namespace is the VRF
         iifname { "vrf-bravo", "dc1.100" } jump vrf_bravo    # kernel VRF: the VRF's members
         oifname { "vrf-bravo", "dc1.100" } jump vrf_bravo }
+      chain output { type filter hook output priority 0; policy accept;     # kernel VRF only
+        oifname { "vrf-bravo", "dc1.100" } ip saddr { 100.65.0.1 } accept   # the PE's own packets
+        oifname { "vrf-bravo", "dc1.100" } jump vrf_bravo }  # MPLS-popped, sent through vrf-bravo
       chain vrf_bravo { ip saddr 10.1.100.0/24 jump vpc_bravo_vpc
-                        ip daddr 10.1.100.0/24 jump vpc_bravo_vpc }
-      chain vpc_bravo_vpc { ct state established,related accept
-        ip saddr { 10.1.100.2 } ip daddr { 10.1.100.3 } meta l4proto tcp th dport { 5432 } counter name "bravo_vpc__db" accept
+                        ip saddr != 10.1.100.0/24 ip daddr 10.1.100.0/24 jump vpc_bravo_vpc
+                        accept }
+      chain vpc_bravo_vpc { ct state established,related return
+        ip saddr { 10.1.100.2 } ip daddr { 10.1.100.3 } meta l4proto tcp th dport { 5432 } counter name "bravo_vpc__db" return
         counter name "bravo_vpc__default" drop }
     }
 
-The VPC's chain always ends in a verdict, so a packet jumped to it from both hooks is judged
-(and counted) once.  The table is replaced whole and atomically (one `nft -f` transaction);
-counters keep their values across a replacement (they are written back in).  Pure: no kernel.
+Why `output`: on an MPLS core the egress PE pops the VPN label with `dev vrf-<tenant>`; the VRF
+device sends the inner packet through the IPv4 OUTPUT and POSTROUTING hooks, never FORWARD.
+Packets whose source is one of the VRF's own addresses (the PE itself) are left alone
+(`fib saddr . oif type local` did not do it: the PE's ping through vrf-bravo was still dropped on
+the VM tier, likely because the first OUTPUT pass has the VRF device as `oif`, not the address's).
+The netns fallback needs no `output`: there the packet is forwarded in the VRF namespace (VXLAN
+decapsulated or from a CE), FORWARD sees it.
+
+Every VPC chain with the packet's source or destination subnet judges it, in name order (a packet
+with both ends in one VPC jumps there once): an allow (a rule or the default) returns to the VRF
+chain, a deny drops at once, so a drop in any VPC wins; the VRF chain then accepts, which also keeps
+the base chain's second jump line from judging the packet again.  A VPC's counter counts the packets
+its chain judged.  The table is replaced whole and atomically (one `nft -f` transaction); counters
+keep their values across a replacement (they are written back in).  Pure: no kernel.
 """
 from __future__ import annotations
 
@@ -50,6 +65,7 @@ class VrfScope:
     tenant: str
     master: Optional[str] = None
     members: list[str] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)      # the VRF's own IPv4 addresses (kernel VRF)
 
 
 @dataclass
@@ -84,9 +100,9 @@ def _side(words: list[str], resolved: dict) -> Optional[list[str]]:
 
 def rule_lines(v: VpcRules) -> list[str]:
     """The VPC chain's statements, in rule order, ending with the default verdict."""
-    lines = ["ct state established,related accept"]
+    lines = ["ct state established,related return"]
     for rule, name in zip(v.acl.rules, v.acl.names()):
-        verdict = "accept" if rule.action == "allow" else "drop"
+        verdict = "return" if rule.action == "allow" else "drop"
         cname = counter_name(v.name, name)
         directions = [(rule.sources, rule.targets)] + ([(rule.targets, rule.sources)] if rule.both else [])
         for src_words, dst_words in directions:
@@ -104,7 +120,7 @@ def rule_lines(v: VpcRules) -> list[str]:
             if rule.port:
                 match.append(f"th dport {_set(p for p in rule.port)}")
             lines.append(" ".join(match + [f'counter name "{cname}"', verdict]))
-    default = "accept" if v.acl.default == "allow" else "drop"
+    default = "return" if v.acl.default == "allow" else "drop"
     lines.append(f'counter name "{counter_name(v.name, "default")}" {default}')
     return lines
 
@@ -133,6 +149,16 @@ def render(vrfs: list[VrfScope], vpcs: list[VpcRules], kept: dict[str, tuple[int
             out.append(f"    iifname {_quoted(devs)} jump vrf_{ident(s.tenant)}")
             out.append(f"    oifname {_quoted(devs)} jump vrf_{ident(s.tenant)}")
     out.append("  }")
+    kernel = [s for s in vrfs if s.tenant in tenants and s.master is not None]
+    if kernel:
+        out.append("  chain output {")
+        out.append("    type filter hook output priority 0; policy accept;")
+        for s in kernel:
+            devs = [s.master] + [m for m in s.members if m != s.master]
+            if s.local:
+                out.append(f"    oifname {_quoted(devs)} ip saddr {_set(s.local)} accept")
+            out.append(f"    oifname {_quoted(devs)} jump vrf_{ident(s.tenant)}")
+        out.append("  }")
     for s in vrfs:
         if s.tenant not in tenants:
             continue
@@ -140,7 +166,8 @@ def render(vrfs: list[VrfScope], vpcs: list[VpcRules], kept: dict[str, tuple[int
         for v in vpcs:
             if v.tenant == s.tenant:
                 out.append(f"    ip saddr {v.subnet} jump vpc_{ident(v.name)}")
-                out.append(f"    ip daddr {v.subnet} jump vpc_{ident(v.name)}")
+                out.append(f"    ip saddr != {v.subnet} ip daddr {v.subnet} jump vpc_{ident(v.name)}")
+        out.append("    accept")
         out.append("  }")
     for v in vpcs:
         out.append(f"  chain vpc_{ident(v.name)} {{")

@@ -14,6 +14,7 @@ the topology's) and "acl_at" (vpc -> the PEs its rules were last applied at).
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from typing import Optional
 
@@ -142,22 +143,26 @@ class AclAtPes:
             acl = self.acl(vpc)
             vpcs.append(VpcRules(vpc, v["tenant"], v["subnet"], acl, self.resolve(vpc, acl)))
             if v["tenant"] not in scopes:
-                scopes[v["tenant"]] = VrfScope(v["tenant"], here[0], self._members(netns, here[0]))
+                scopes[v["tenant"]] = VrfScope(v["tenant"], here[0], *self._members(netns, here[0]))
         if not vpcs:
             nft(netns, ["-f", "-"], removal())
             return
         nft(netns, ["-f", "-"], render(list(scopes.values()), vpcs, self._counters(netns)))
 
     @staticmethod
-    def _members(netns: str, master: Optional[str]) -> list[str]:
+    def _members(netns: str, master: Optional[str]) -> tuple[list[str], list[str]]:
+        """A kernel VRF's member interfaces and the IPv4 addresses of the VRF and its members."""
         if master is None:
-            return []
+            return [], []
         ip = ns.rtnl(netns)
         try:
             links = ip.get_links()
             index = next((link["index"] for link in links if link.get_attr("IFLA_IFNAME") == master), None)
-            return sorted(link.get_attr("IFLA_IFNAME") for link in links
-                          if index is not None and link.get_attr("IFLA_MASTER") == index)
+            members = {link["index"]: link.get_attr("IFLA_IFNAME") for link in links
+                       if index is not None and link.get_attr("IFLA_MASTER") == index}
+            local = sorted({a.get_attr("IFA_ADDRESS") for a in ip.get_addr(family=socket.AF_INET)
+                            if a["index"] in members or a["index"] == index})
+            return sorted(members.values()), local
         finally:
             ip.close()
 

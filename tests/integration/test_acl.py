@@ -3,7 +3,9 @@
 bravo-vpc (L3VPN) gets `default: deny` and rules; TCP/UDP/ICMP probes between VMs and an
 enterprise host show allowed pairs passing and denied pairs dropped in both directions,
 with the matching rule's counter moving; the rules follow a migrated VM to its new PE; the
-tables leave every namespace with the VPC's last VM and are gone after `down`.
+tables leave every namespace with the VPC's last VM and are gone after `down`.  A site the VPC
+does not join (its PE has no rules) is judged at the egress PE (on an MPLS core: the `output`
+hook), and traffic between two VPCs of bravo must pass both VPCs' rules.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import subprocess
 
 import pytest
 
-from cloudnet_emu import pipeline, state
+from cloudnet_emu import pipeline, state, vpcs
 from cloudnet_emu.acl.flow import run_flow
 from cloudnet_emu.acl.model import Flow
 from cloudnet_emu.errors import SpecError
@@ -129,3 +131,69 @@ def test_acl_scenario(clean_machine, tmp_path):
     flows = [c for c in report["checks"] if c["kind"] == "access"]
     assert len(flows) >= 3 and any("counters bravo-vpc/" in c["detail"] for c in flows)
     assert state.read("cloudnet") is None and _tables("cloudnet") == {}
+
+
+def _lab_vpc(tb: str, sites: list[str]) -> None:
+    """A second l3vpn VPC of bravo on the running testbed (named before bravo-vpc)."""
+    vpcs.create(tb, {"name": "bravo-lab", "tenant": "bravo", "type": "l3vpn", "subnet": "10.1.101.0/24",
+                     "sites": sites})
+
+
+@pytest.mark.vmtier
+def test_the_egress_pe_judges_a_source_behind_a_pe_without_rules(testbed):
+    """bravo-br (pe2) is a site of bravo the VPC does not join: pe2 has no rules, so the egress PE
+    (pe4, where an MPLS core pops the packet into the kernel VRF: OUTPUT, not FORWARD) must judge."""
+    tb = testbed["testbed"]
+    _lab_vpc(tb, ["bravo-hq"])
+    cloud, network = pipeline.managers(tb)
+    cloud.attach("bravo-lab", site="dc2", name="lab1")
+    got = network.acl({"vpc": "bravo-lab", "acl": {"default": "deny", "rules": [
+        {"name": "br-web", "from": "10.1.2.0/24", "to": "lab1", "proto": "tcp", "port": 80, "action": "allow"}]}})
+    assert got["pes"] == ["pe1", "pe4"]
+    w = runner.World(tb)
+    passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "icmp", both=True, expect="fail")
+    assert not passed, detail
+    assert deltas.get("bravo-lab/default", 0) >= 2, detail
+    passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "tcp", 81, expect="fail")
+    assert not passed, detail
+    passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "tcp", 80)
+    assert passed and deltas.get("bravo-lab/br-web", 0) >= 1, detail
+    # the PE's own traffic into the VRF (its address, not a VPC's) is not judged: pe4 still pings lab1
+    node, master = network.ledger.data["acl_at"]["bravo-lab"]["pe4"]
+    ping = ["ping", "-c", "2", "-W", "2"] + (["-I", master] if master else []) + [w.address("lab1")]
+    res = subprocess.run(["ip", "netns", "exec", f"cn-{tb}-{node}"] + ping, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr + _tables(tb).get(f"cn-{tb}-{node}", "")
+    cloud.detach("lab1")
+    assert _tables(tb) == {}
+
+
+@pytest.mark.vmtier
+def test_every_vpc_chain_judges_traffic_between_two_vpcs(testbed):
+    """bravo-lab (default allow) sorts before bravo-vpc (default deny): traffic between them must
+    pass both VPCs' rules, not only the first chain's."""
+    tb = testbed["testbed"]
+    _lab_vpc(tb, [])
+    cloud, network = pipeline.managers(tb)
+    # one cloud site: the two VPCs' logical CEs meet only at pe4, whose table holds both chains
+    cloud.attach("bravo-lab", site="dc2", name="lab1")
+    cloud.attach("bravo-vpc", site="dc2", name="db")
+    network.acl({"vpc": "bravo-lab", "acl": {"default": "allow", "rules": [
+        {"name": "no-8080", "from": "any", "to": "10.1.100.0/24", "proto": "tcp", "port": 8080, "action": "deny"}]}})
+    network.acl({"vpc": "bravo-vpc", "acl": {"default": "deny", "rules": [
+        {"name": "from-lab", "from": "10.1.101.0/24", "to": "db", "proto": "tcp", "port": [5432, 8080],
+         "action": "allow"}]}})
+    w = runner.World(tb)
+    # bravo-lab allows it (default), bravo-vpc denies it (default): dropped, both ways
+    passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 5433, both=True, expect="fail")
+    assert not passed, detail
+    assert deltas.get("bravo-vpc/default", 0) >= 2, detail
+    # both allow it: passes, and each VPC's counter that judged it moved
+    passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 5432)
+    assert passed, detail
+    assert deltas.get("bravo-lab/default", 0) >= 1 and deltas.get("bravo-vpc/from-lab", 0) >= 1, detail
+    # bravo-vpc allows it, bravo-lab denies it: dropped, by bravo-lab's rule
+    passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 8080, expect="fail")
+    assert not passed and deltas.get("bravo-lab/no-8080", 0) >= 1, detail
+    for vm in ("lab1", "db"):
+        cloud.detach(vm)
+    assert _tables(tb) == {}

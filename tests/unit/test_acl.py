@@ -84,16 +84,16 @@ def _vpc(acl=RULES, resolved=None):
 
 def test_rules_compile_in_order_with_named_counters_and_a_default_verdict():
     lines = rule_lines(_vpc())
-    assert lines[0] == "ct state established,related accept"
+    assert lines[0] == "ct state established,related return"
     assert lines[1] == ('ip saddr { 10.1.100.2/32 } ip daddr { 10.1.100.3/32 } meta l4proto tcp th dport { 5432 } '
-                        'counter name "bravo_vpc__pg" accept')
+                        'counter name "bravo_vpc__pg" return')
     # both: the reverse direction, same counter
     assert lines[2] == ('ip saddr { 10.1.1.0/24, 10.1.2.0/24 } ip daddr { 10.1.100.3/32 } meta l4proto icmp '
                         'counter name "bravo_vpc__r2" drop')
     assert lines[3] == ('ip saddr { 10.1.100.3/32 } ip daddr { 10.1.1.0/24, 10.1.2.0/24 } meta l4proto icmp '
                         'counter name "bravo_vpc__r2" drop')
     assert lines[4] == ('ip daddr { 10.1.100.3/32 } meta l4proto udp th dport { 53, 8000-8099 } '
-                        'counter name "bravo_vpc__r3" accept')
+                        'counter name "bravo_vpc__r3" return')
     assert lines[-1] == 'counter name "bravo_vpc__default" drop'
 
 
@@ -113,6 +113,13 @@ def test_table_per_namespace_kernel_vrf_and_fallback():
     kernel = render([VrfScope("bravo", "vrf-bravo", ["bravo-hq", "dc1.100"])], [_vpc()])
     assert 'iifname { "vrf-bravo", "bravo-hq", "dc1.100" } jump vrf_bravo' in kernel
     assert 'oifname { "vrf-bravo", "bravo-hq", "dc1.100" } jump vrf_bravo' in kernel
+    # kernel VRF only: an MPLS-popped packet leaves through the VRF device (OUTPUT, not FORWARD);
+    # the PE's own packets (a local source address in the VRF) are not judged
+    assert "hook output" not in fallback
+    kernel = render([VrfScope("bravo", "vrf-bravo", ["bravo-hq", "dc1.100"], ["100.65.0.1"])], [_vpc()])
+    out = kernel[kernel.index("chain output {"):]
+    assert out.index('oifname { "vrf-bravo", "bravo-hq", "dc1.100" } ip saddr { 100.65.0.1 } accept') < out.index(
+        'oifname { "vrf-bravo", "bravo-hq", "dc1.100" } jump vrf_bravo')
     # a VRF of a tenant without rules here gets no chain
     assert "vrf_acme" not in render([VrfScope("acme", "vrf-acme"), VrfScope("bravo")], [_vpc()])
 
@@ -140,3 +147,18 @@ def test_the_plan_carries_a_topologys_rules_to_the_network_manager():
     acl = Acl.model_validate(info["bravo-vpc"]["acl"])      # what AclAtPes reads back
     assert acl.default == "deny" and acl.names() == ["pg"] and acl.rules[0].sources == ["proc"]
     assert info["acme-vpc"]["acl"] is None
+
+
+def test_every_vpc_chain_of_a_packet_judges_it_and_a_drop_wins():
+    lab = VpcRules("bravo-lab", "bravo", "10.1.101.0/24", Acl.model_validate({"default": "allow"}), {})
+    text = render([VrfScope("bravo")], [lab, _vpc()])
+    vrf = text[text.index("chain vrf_bravo {"):text.index("chain vpc_")]
+    assert vrf.split("\n")[1:6] == [
+        "    ip saddr 10.1.101.0/24 jump vpc_bravo_lab",
+        "    ip saddr != 10.1.101.0/24 ip daddr 10.1.101.0/24 jump vpc_bravo_lab",   # once per VPC
+        "    ip saddr 10.1.100.0/24 jump vpc_bravo_vpc",
+        "    ip saddr != 10.1.100.0/24 ip daddr 10.1.100.0/24 jump vpc_bravo_vpc",
+        "    accept"]
+    # allows return (the next VPC judges too), denies drop: no VPC chain accepts
+    assert 'counter name "bravo_lab__default" return' in text and 'counter name "bravo_vpc__default" drop' in text
+    assert " accept\n" not in text[text.index("chain vpc_"):]
