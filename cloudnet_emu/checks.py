@@ -1,24 +1,24 @@
-"""Checks on a running testbed, with real traffic: reachability, isolation, encapsulation.
+"""`cloudnet-emu check`: reachability, isolation and encapsulation on a running testbed, with real traffic.
 
-Each check returns a CheckResult (name, expected, observed, passed, detail).  Pings
-run in parallel (iputils ping inside the source namespace); captures use tcpdump
-inside the namespace of the router whose link is watched.
+Every result is a `verdict.Verdict` (pass / fail / error / not checked, with its evidence):
+
+    reach      iputils ping from the source namespace: a reply passes; no reply (exit 1) fails; a
+               ping that could not run (exit 2 or more: missing namespace, bad address, no route in
+               the sender itself) is an error, never a verdict about the network
+    isolated   judged where a leak would land (isolation.py): every namespace of every other
+               tenant and the Internet node watch for the probe, each proven live by a control;
+               the sender is proven live too, by a reach probe of its own that got a reply
+    encap      a capture on a core link, for every tenant whose VPN spans two PEs
 """
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import time
-from dataclasses import dataclass
 
-from . import naming
-
-
-@dataclass
-class CheckResult:
-    name: str
-    expect: str        # "reach" | "isolated" | "encap"
-    passed: bool
-    detail: str = ""
+from . import isolation, naming
+from .errors import RealizeError
+from .verdict import Sent, Status, Verdict, Watch
 
 
 def _ping_argv(testbed: str, src: str, dst: str, count: int = 2, wait: float = 1.0, size: int = 56) -> list[str]:
@@ -26,11 +26,35 @@ def _ping_argv(testbed: str, src: str, dst: str, count: int = 2, wait: float = 1
             "-i", "0.2", "-W", str(wait), "-s", str(size), dst]
 
 
+def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict:
+    """Ping all (src node, dst address) pairs in parallel: pair -> (exit status, last output line)."""
+    procs = {pair: subprocess.Popen(_ping_argv(testbed, *pair, count=count, size=size), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True) for pair in pairs}
+    out = {}
+    for pair, p in procs.items():
+        text, _ = p.communicate(timeout=30)
+        lines = (text or "").strip().splitlines()
+        out[pair] = (p.returncode, lines[-1] if lines else "")
+    return out
+
+
 def pings(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict[tuple[str, str], bool]:
-    """Ping all (src node, dst address) pairs in parallel; True where a reply came back."""
-    procs = {pair: subprocess.Popen(_ping_argv(testbed, *pair, count=count, size=size), stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL) for pair in pairs}
-    return {pair: p.wait(timeout=30) == 0 for pair, p in procs.items()}
+    """Ping all (src node, dst address) pairs in parallel; True where a reply came back.  A ping
+    that could not run at all raises RealizeError: it is no evidence of "no reply"."""
+    codes = ping_codes(testbed, pairs, count, size)
+    broken = {pair: why for pair, (rc, why) in codes.items() if rc not in (0, 1)}
+    if broken:
+        raise RealizeError("ping", 0, "; ".join(f"{s} -> {d}: {why}" for (s, d), why in broken.items()))
+    return {pair: rc == 0 for pair, (rc, _) in codes.items()}
+
+
+def _reach_verdict(label: str, src: str, dst: str, rc: int, why: str, count: int) -> Verdict:
+    sent = [Sent(src, f"ICMP echo to {dst}", count if rc in (0, 1) else 0)]
+    if rc == 0:
+        return Verdict(label, "reach", Status.PASS, "reply", sent)
+    if rc == 1:
+        return Verdict(label, "reach", Status.FAIL, "no reply", sent)
+    return Verdict(label, "reach", Status.ERROR, f"ping could not run: {why}", sent)
 
 
 def endpoints(info: dict, vms: list[dict]) -> list[tuple[str, str, str, str]]:
@@ -40,89 +64,65 @@ def endpoints(info: dict, vms: list[dict]) -> list[tuple[str, str, str, str]]:
     return hosts + [(f"{vm['site']}/{vm['vpc']}", vm["name"], vm["ip"], vm["tenant"]) for vm in vms]
 
 
-def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[CheckResult]:
-    """Same-tenant sites and VMs reach each other; other tenants' and the Internet's view is empty."""
+def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[Verdict]:
+    """Same-tenant sites and VMs reach each other; no other tenant and not the Internet sees a
+    packet of theirs, wherever it could land (addresses both tenants use included)."""
     sites = info.get("sites", {})
     hosts = endpoints(info, list(vms))
-    reach, isolated = [], []
+    reach, probes = [], []
     for s1, h1, _, t1 in hosts:
+        own = {ip for _, _, ip, t in hosts if t == t1}
         for s2, h2, ip2, t2 in hosts:
             if s1 == s2:
                 continue
             if t1 == t2:
                 reach.append((h1, ip2, f"{h1} -> {h2} ({ip2})"))
-            elif ip2 not in {ip for s, _, ip, t in hosts if t == t1}:
-                # only addresses the source tenant does not also use prove isolation by ping
-                isolated.append((h1, ip2, f"{h1} -> {h2} ({ip2}, tenant {t2})"))
+            else:
+                probes.append(isolation.Probe(h1, ip2, t1, f"{h1} -> {h2} ({ip2}, tenant {t2})"
+                                              + (f": stays in {t1}" if ip2 in own else ""),
+                                              reply_is_leak=ip2 not in own))
         for s2, meta in sites.items():
+            ce = meta["access"]["ce"].split("/")[0]
             if meta["tenant"] != t1 and s2 != s1:
-                isolated.append((h1, meta["access"]["ce"].split("/")[0],
-                                  f"{h1} -> CE {s2} ({meta['access']['ce'].split('/')[0]}, tenant {meta['tenant']})"))
+                probes.append(isolation.Probe(h1, ce, t1, f"{h1} -> CE {s2} ({ce}, tenant {meta['tenant']})"))
     inet = info.get("internet")
     if inet:
-        for site, name, ip, tenant in hosts:
-            isolated.append((inet["node"], ip, f"{inet['node']} -> {name} ({ip}, tenant {tenant})"))
-    results = pings(testbed, [(s, d) for s, d, _ in reach + isolated])
-    out = [CheckResult(label, "reach", results[(s, d)], "reply" if results[(s, d)] else "no reply")
-           for s, d, label in reach]
-    out += [CheckResult(label, "isolated", not results[(s, d)], "no reply" if not results[(s, d)] else "REPLY")
-            for s, d, label in isolated]
+        # the Internet node's own path must work, or its probes prove nothing
+        me = ipaddress.ip_interface(inet["address"])
+        gw = str(next(h for h in me.network.hosts() if h != me.ip))
+        reach.append((inet["node"], gw, f"{inet['node']} -> its PE {inet['pe']} ({gw}) (control)"))
+        for _, name, ip, tenant in hosts:
+            probes.append(isolation.Probe(inet["node"], ip, None, f"{inet['node']} -> {name} ({ip}, tenant {tenant})"))
+    codes = ping_codes(testbed, [(s, d) for s, d, _ in reach])
+    out = [_reach_verdict(label, s, d, *codes[(s, d)], count=2) for s, d, label in reach]
+    alive = {v.sent[0].src for v in out if v.passed}
+    for v in isolation.run(testbed, probes, isolation.watchers(testbed)):
+        src = v.sent[0].src
+        if v.status is Status.PASS and src not in alive:
+            v.status, v.reason = Status.ERROR, f"{src} reached nothing of its own (is its path dead?): {v.reason}"
+        out.append(v)
     return out
-
-
-def overlap_isolation(testbed: str, info: dict) -> list[CheckResult]:
-    """Tenants with identical addresses: a ping to a shared address stays in the source tenant.
-
-    For each pair of tenants, an address both use: a host of the source tenant in
-    another site pings it (and must get its reply), while a capture at the other
-    tenant's host with that address must stay empty."""
-    sites = info.get("sites", {})
-    owners: dict[str, list[tuple[str, str, str]]] = {}      # ip -> [(tenant, site, host)]
-    for site, meta in sites.items():
-        for host, ip in meta["hosts"].items():
-            owners.setdefault(ip, []).append((meta["tenant"], site, host))
-    out, done = [], set()
-    for ip, users in sorted(owners.items()):
-        for t1, s1, _ in users:
-            for t2, _, victim in users:
-                if t1 == t2 or (t1, t2) in done:
-                    continue
-                src = next((h for s, m in sites.items() if m["tenant"] == t1 and s != s1 for h in m["hosts"]), None)
-                if src is None:
-                    continue
-                done.add((t1, t2))
-                # An unusual size marks this probe's packets apart from any other traffic.
-                size = 1111
-                seen = capture_count(testbed, victim, "eth0", f"icmp and ip[2:2] = {size + 28}",
-                                     lambda: pings(testbed, [(src, ip)], count=3, size=size))
-                replied = seen["result"][(src, ip)]
-                out.append(CheckResult(f"{src} -> {ip} stays in {t1} (nothing reaches {victim} of {t2})",
-                                       "isolated", replied and seen["count"] == 0,
-                                       f"reply {'yes' if replied else 'NO'}, {seen['count']} packet(s) at {victim}"))
-    return out
-
-
-def capture_count(testbed: str, node: str, iface: str, bpf: str, action, settle: float = 0.3) -> dict:
-    """Count packets matching bpf on node:iface while action() runs."""
-    argv = ["ip", "netns", "exec", naming.netns(testbed, node), "tcpdump", "-l", "-nn", "-q", "-i", iface,
-            "--immediate-mode", bpf]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(settle)
-    try:
-        result = action()
-        time.sleep(0.2)
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-    return {"count": len([l for l in out.splitlines() if l.strip()]), "result": result, "lines": out.splitlines()}
 
 
 def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: float = 5) -> str:
-    """Decoded packets (tcpdump -e -v, one line per packet) on netns:iface while action() runs."""
+    """Decoded packets (tcpdump -e -v, one line per packet) on netns:iface while action() runs.
+    Raises RealizeError if tcpdump dies or does not attach its filter: a blind capture is no evidence."""
     argv = (["ip", "netns", "exec", netns] if netns else []) + \
         ["tcpdump", "-l", "-nn", "-e", "-v", "-c", str(count), "-i", iface, "--immediate-mode", bpf]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(0.3)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, said = time.monotonic() + isolation.READY_S, ""
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "listening on" in line:
+            break
+        if not line and proc.poll() is not None:
+            proc.wait()
+            raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0, said.strip() or "tcpdump died")
+        said += line
+    else:
+        proc.kill()
+        proc.wait()
+        raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0, "its filter was not attached in time")
     try:
         action()
         out, _ = proc.communicate(timeout=timeout)
@@ -132,14 +132,14 @@ def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: f
     return " ".join(out.split())
 
 
-def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[CheckResult]:
-    """A capture on a core link shows the encapsulation `doctor` announced, with the VPN's id."""
+def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Verdict]:
+    """For every tenant whose VPN spans two PEs: a capture on a core link shows the encapsulation
+    `doctor` announced, with the VPN's id, while a host of one site pings a host of the other."""
     sites = info.get("sites", {})
-    vpn = info.get("vpn", {})
-    for tenant, meta in vpn.items():
+    out = []
+    for tenant, meta in info.get("vpn", {}).items():
         tsites = [s for s, m in sites.items() if m["tenant"] == tenant and m["hosts"]]
-        pes = {sites[s]["pe"] for s in tsites}
-        if len(pes) < 2:
+        if len({sites[s]["pe"] for s in tsites}) < 2:
             continue
         a = tsites[0]
         b = next(s for s in tsites if sites[s]["pe"] != sites[a]["pe"])
@@ -149,22 +149,30 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Che
         if link is None:
             continue
         router, iface = link
-        core = realizations["core"]
-        bpf = "mpls" if core == "mpls" else "udp port 4789"
-        text = capture_text(naming.netns(testbed, router), iface, bpf, lambda: pings(testbed, [(src, dst_ip)], count=3),
-                            count=2)
-        if core == "mpls":
-            labels = meta.get("vpn_labels", {})
-            want = str(labels.get(sites[b]["pe"], "?"))
-            ok = "MPLS" in text and f"label {want}" in text
-            what = f"MPLS label stack with VPN label {want}"
+        if realizations["core"] == "mpls":
+            want = str(meta.get("vpn_labels", {}).get(sites[b]["pe"], "?"))
+            bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want}", f"label {want}"
         else:
             want = str(meta.get("vni"))
-            ok = f"vni {want}" in text
-            what = f"VXLAN with VNI {want}"
-        return [CheckResult(f"capture {router}:{iface} shows {what} for {src} -> {dst_ip}", "encap", ok,
-                            text[:400] or "nothing captured")]
-    return []
+            bpf, what, mark = "udp port 4789", f"VXLAN with VNI {want}", f"vni {want}"
+        name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
+        replied = {}
+        try:
+            text = capture_text(naming.netns(testbed, router), iface, bpf,
+                                lambda: replied.update(pings(testbed, [(src, dst_ip)], count=3)), count=2)
+        except RealizeError as exc:
+            out.append(Verdict(name, "encap", Status.ERROR, str(exc)))
+            continue
+        sent = [Sent(src, f"ICMP echo to {dst_ip}", 3)]
+        watched = [Watch(f"{router}:{iface}", 1 if text else 0, text.count(mark))]
+        if not replied.get((src, dst_ip)):
+            status, reason = Status.ERROR, f"the traffic did not flow ({src} got no reply); captured: {text[:300]}"
+        elif mark in text:
+            status, reason = Status.PASS, text[:400]
+        else:
+            status, reason = Status.FAIL, f"replies came back, but not as {what} on this link: {text[:300] or 'nothing captured'}"
+        out.append(Verdict(name, "encap", status, reason, sent, watched))
+    return out
 
 
 def _core_link_on_path(info: dict, pe: str):
@@ -177,9 +185,8 @@ def _core_link_on_path(info: dict, pe: str):
     return None
 
 
-def all_checks(testbed: str, record: dict) -> list[CheckResult]:
+def all_checks(testbed: str, record: dict) -> list[Verdict]:
     from .managers.ledger import Ledger
     info = record["info"]
     vms = list(Ledger(testbed, "cloud").data.get("vms", {}).values())
-    return (reachability(testbed, info, vms) + overlap_isolation(testbed, info)
-            + core_encapsulation(testbed, info, record["realizations"]))
+    return reachability(testbed, info, vms) + core_encapsulation(testbed, info, record["realizations"])

@@ -1,7 +1,7 @@
 """The pipeline, start to end: the table of contents of cloudnet-emu.
 
     YAML file --load--> Topology --choose--> realizations --plan--> Plan
-              --realize--> kernel + OVS --check--> CheckResults --report--> terminal / JSON
+              --realize--> kernel + OVS --check--> verdicts --report--> terminal / JSON
 
 Every command of the CLI is one of these steps or a run of several of them.
 """
@@ -15,6 +15,7 @@ from .plan.build import build_plan
 from .plan.choose import choose, parse_forced
 from .spec.load import load_topology
 from .spec.model import Topology
+from .verdict import Verdict
 
 Progress = Callable[[str], None]
 
@@ -65,7 +66,7 @@ def managers(testbed: Optional[str] = None):
     return open_managers(name, state.read(name))
 
 
-def check(testbed: Optional[str] = None) -> list[checks.CheckResult]:
+def check(testbed: Optional[str] = None) -> list[Verdict]:
     """5. Check a running testbed with real traffic."""
     name = state.resolve(testbed)
     return checks.all_checks(name, state.read(name))

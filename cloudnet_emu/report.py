@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 
 import click
 from rich.console import Console
@@ -144,17 +144,25 @@ def inspect(record: dict):
 
 
 def checks(results, as_json: bool):
+    """The verdicts of `cloudnet-emu check`: status, and what was observed (the evidence in --json)."""
+    from .verdict import Status, summary
     if as_json:
-        click.echo(json.dumps([asdict(r) if is_dataclass(r) else r for r in results], indent=1))
+        click.echo(json.dumps([r.to_dict() for r in results], indent=1))
         return
-    t = Table(title="checks (real traffic)")
-    for col in ("check", "expect", "result", "observed"):
+    colour = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "red", Status.NOT_CHECKED: "yellow"}
+    t = Table(title="checks (real traffic; isolation watched where a leak would land)")
+    for col in ("check", "kind", "result", "observed"):
         t.add_column(col)
     for r in results:
-        t.add_row(r.name, r.expect, "[green]pass[/green]" if r.passed else "[red]FAIL[/red]", r.detail)
+        t.add_row(r.name, r.kind, f"[{colour[r.status]}]{r.status}[/]", r.reason)
     console.print(t)
-    failed = sum(not r.passed for r in results)
-    console.print(f"{len(results) - failed} passed, {failed} failed")
+    console.print(summary(r.status for r in results))
+
+
+def checks_ok(results) -> bool:
+    """Exit 0 only if nothing failed or could not be judged."""
+    from .verdict import Status
+    return bool(results) and not any(r.status in (Status.FAIL, Status.ERROR) for r in results)
 
 
 def attached(vm: dict):

@@ -34,12 +34,19 @@ def test_figure1_comes_up_and_isolates_tenants(figure1):
     results = checks.all_checks(figure1["testbed"], figure1)
     failed = [r for r in results if not r.passed]
     assert not failed, failed
-    kinds = {r.expect for r in results}
+    kinds = {r.kind for r in results}
     assert kinds == {"reach", "isolated", "encap"}
-    # at least: every same-tenant site pair, the Internet against every host, the overlap check both ways
-    assert sum(r.expect == "reach" for r in results) >= 8
-    assert sum(r.name.startswith("inet ->") for r in results) == 7
-    assert sum("stays in" in r.name for r in results) == 2
+    # at least: every same-tenant site pair, the Internet against every host, the overlap both ways
+    assert sum(r.kind == "reach" for r in results) >= 8
+    assert sum(r.name.startswith("inet ->") and r.kind == "isolated" for r in results) == 7
+    assert sum("stays in" in r.name for r in results) >= 2
+    # every isolation verdict names its live watchers: all other tenants' namespaces and inet
+    for r in results:
+        if r.kind == "isolated":
+            assert r.watched and all(w.control >= 2 for w in r.watched), r
+            assert r.sent[0].count > 0, r
+    # an encapsulation verdict for each tenant's VPN, not only the first
+    assert sum(r.kind == "encap" for r in results) == 2
 
 
 def test_realizations_are_the_ones_doctor_announces(figure1):
@@ -71,7 +78,7 @@ def test_vrf_tables_have_an_unreachable_default(figure1):
     assert out.startswith("unreachable default"), out
     # the Internet node, on pe1's global table, gets "unreachable" straight from pe1
     res = _run(["ip", "netns", "exec", _ns(figure1, "inet"), "ping", "-c1", "-W1", "10.1.1.2"])
-    assert res.returncode != 0
+    assert res.returncode == 1 and "Unreachable" in res.stdout, res   # exit 1: sent, answered unreachable
 
 
 def test_bandwidth_is_shaped_with_htb(figure1):
