@@ -1,6 +1,7 @@
-"""`cloudnet-emu attack`: the isolation list of issue 6 run against a running testbed.
+"""`cloudnet-emu attack`: the isolation list run against a running testbed.
 
-One module per family of cases; each case is a function Env -> Result (result.py):
+One module per family of cases; each case is a function Env -> Result (result.py), whose status
+is a verdict (pass, fail, error, not checked); a case that raises is an error naming why:
 
     spoof.py      label_spoof (1), tunnel_inject (2)
     sweep.py      sweep (3): the Internet node probes every tenant address
@@ -11,16 +12,23 @@ One module per family of cases; each case is a function Env -> Result (result.py
     reconverge.py reconverge (9): a cross-tenant probe stream during a link flap and a migration
 
 Cases 6-9 need VMs: `run` attaches its own (named atk-*) through the Cloud Manager and detaches
-them at the end, so the testbed is left as it was found.  Frames are crafted with scapy and sent
-from raw sockets opened inside the attacker's namespace; sniffers are tcpdump inside the victims'.
+them at the end; then every neighbour, bridge FDB and OVS MAC-table entry naming a MAC the
+attack used (its VMs', its forged ones) is removed in every namespace of the testbed, so the
+testbed is left as it was found.  Frames are crafted with scapy and sent from raw sockets opened
+inside the attacker's namespace; sniffers are tcpdump inside the victims'.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
+import subprocess
+
 from ..errors import CloudnetError
-from .result import Result
-from .tools import Env
+from .result import Result, failed
+from .tools import Env, forget_macs
+
+# the MACs the crafted frames use (spoof.py, arp.py): never legitimate anywhere
+FORGED_MACS = ("02:a7:7a:c0:00:01", "02:a7:7a:c0:00:02", "02:a7:7a:c0:00:98", "02:a7:7a:c0:00:99")
 
 CASE_NAMES = ("label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
               "arp_spoof", "mac_flap", "reconverge")
@@ -47,10 +55,12 @@ def check_names(names) -> list[str]:
     return list(names)
 
 
-def run(testbed: Optional[str] = None, names=None, progress=lambda s: None) -> list[Result]:
-    """Run the cases NAMES (default all) against a running testbed; one Result per case."""
+def run(testbed: Optional[str] = None, names=None, progress=lambda s: None, env: Optional[Env] = None) -> list[Result]:
+    """Run the cases NAMES (default all) against a running testbed; one Result per case.  ENV (an
+    Env.open of the testbed) may be given to read afterwards which MACs the attack used (suspects)."""
     names = check_names(names) if names else list(CASE_NAMES)
-    env = Env.open(testbed)
+    env = env or Env.open(testbed)
+    env.suspects.update(FORGED_MACS)
     table = cases()
     out = []
     actors = None
@@ -59,11 +69,28 @@ def run(testbed: Optional[str] = None, names=None, progress=lambda s: None) -> l
             from .actors import Actors
             progress("attaching the attack's VMs")
             actors = Actors.attach(env)
+            env.suspects.update(v["mac"] for n, v in env.vms.items() if n in actors.names)
         for name in names:
             progress(f"case {name}")
-            out.append(table[name](env))
+            out.append(run_case(env, name, table[name]))
     finally:
         if actors is not None:
             progress("detaching the attack's VMs")
             actors.detach()
+        progress("removing the attack's MACs from every table")
+        cleanup(env)
     return out
+
+
+def run_case(env: Env, name: str, fn: Callable[[Env], Result]) -> Result:
+    """FN(ENV), or an error result naming what it raised (a sender that could not send, a sniffer
+    that died in a control, a command that failed)."""
+    try:
+        return fn(env)
+    except (CloudnetError, OSError, LookupError, subprocess.SubprocessError) as e:
+        return failed(name, env.realization(), f"{type(e).__name__}: {e}")
+
+
+def cleanup(env: Env) -> list[str]:
+    """Remove every neighbour/FDB entry naming a MAC the attack used, everywhere in the testbed."""
+    return forget_macs(env, env.suspects)

@@ -16,6 +16,7 @@ from scapy.layers.l2 import ARP, Ether
 from .. import pipeline
 from ..managers import flap as detector
 from .actors import vm
+from ..verdict import Sent
 from .result import Result
 from .tools import Env, inject
 
@@ -23,6 +24,7 @@ from .tools import Env, inject
 def mac_flap(env: Env) -> Result:
     a1, a3, b = vm(env, "atk-a1"), vm(env, "atk-a3"), vm(env, "atk-b1")
     mac = "02:f1:" + ":".join(f"{x:02x}" for x in os.urandom(4))
+    env.suspects.add(mac)
     _, nm = pipeline.managers(env.testbed)
 
     def frame(src_ip):
@@ -53,6 +55,7 @@ def mac_flap(env: Env) -> Result:
         if flagged_after is not None else []
     return Result("mac_flap", env.realization(), sent=sent, leaked=len(other), state_changed=changed,
                   control=located, detected=found, must_detect=True,
+                  sent_by=[Sent(f"{a1['name']}, {a3['name']}, {b['name']}", f"frames from {mac}", sent)],
                   notes=[f"{rounds} alternating sends of {mac}, located {located}/{rounds}; "
                          f"threshold {detector.MOVES} moves in {detector.WINDOW_S:.0f} s; "
                          f"{b['tenant']} using the same MAC: {'no effect' if not changed else 'CHANGED'}"])

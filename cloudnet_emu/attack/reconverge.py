@@ -14,8 +14,9 @@ import time
 
 from .. import links, pipeline
 from .actors import vm
+from ..verdict import Sent
 from .result import Result
-from .tools import Env, control, marker_bpf, ping, watch_nodes
+from .tools import Env, control, marker_bpf, marker_control, observe, ping, watch_nodes
 
 LEN, CONTROL_LEN = 1281, 1283
 RATE_INTERVAL = "0.01"
@@ -49,9 +50,9 @@ def reconverge(env: Env) -> Result:
     others = sorted(env.info["clouds"])
     to = next(c for c in others if c != b["site"])
     victims = env.tenant_nodes(b["tenant"])
-    victims_after = sorted(set(victims) | {f"{to}.{b['vpc']}"} & set(env.tenant_nodes(b["tenant"])))
     cloud, _ = pipeline.managers(env.testbed)
-    with watch_nodes(env, sorted(set(victims) | set(victims_after)), marker_bpf(LEN)) as w:
+    late = None
+    with watch_nodes(env, victims, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w:
         procs = _streams(env, [a["name"], host], b["ip"])
         try:
             time.sleep(0.3)
@@ -60,14 +61,29 @@ def reconverge(env: Env) -> Result:
             links.set_link(env.testbed, pe, peer, up=True)
             time.sleep(0.3)
             cloud.migrate(b["name"], to)
-            time.sleep(0.3)
+            # namespaces of the victim tenant that the migration created (the logical CE at the
+            # destination): watched too, while the streams go on
+            new = sorted(set(env.tenant_nodes(b["tenant"])) - set(victims))
+            if new:
+                late = watch_nodes(env, new, marker_bpf(LEN), marker_control(CONTROL_LEN))
+                with late:
+                    time.sleep(0.5)
+            else:
+                time.sleep(0.3)
         finally:
-            sent, replies = _stop(procs)
+            (sent_a, rx_a), (sent_h, rx_h) = _stop(procs[:1]), _stop(procs[1:])
+    sent, replies = sent_a + sent_h, rx_a + rx_h
     env.reload_vms()
     b = vm(env, b["name"])
     tenant_host = sorted(h for h in env.hosts(b["tenant"]) if h not in env.vms)[0]
     seen = control(env, [b["name"]], CONTROL_LEN, lambda: ping(env, tenant_host, b["ip"], CONTROL_LEN - 28))
-    return Result("reconverge", env.realization(), sent=sent, leaked=w.total() + replies, control=seen,
-                  notes=[f"{a['name']} and {host} -> {b['ip']} ({b['tenant']}) during {pe}--{peer} down/up and "
-                         f"the migration of {b['name']} to {to}: delivered {w.seen() or 'nowhere'}, "
-                         f"replies {replies}"])
+    watches = [w] + ([late] if late is not None else [])
+    return observe(Result("reconverge", env.realization(), sent=sent,
+                          leaked=sum(x.total() for x in watches) + replies, control=seen,
+                          leaks=[f"{replies} echo replies reached the attackers"] if replies else [],
+                          sent_by=[Sent(a["name"], f"ping stream to {b['ip']}", sent_a),
+                                   Sent(host, f"ping stream to {b['ip']}", sent_h)],
+                          notes=[f"{a['name']} and {host} -> {b['ip']} ({b['tenant']}) during {pe}--{peer} down/up and "
+                                 f"the migration of {b['name']} to {to}: delivered "
+                                 f"{dict(w.seen(), **(late.seen() if late else {})) or 'nowhere'}, "
+                                 f"replies {replies}; watched {len(victims)} + {len(watches) - 1} later"]), *watches)

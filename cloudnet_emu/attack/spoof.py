@@ -23,8 +23,9 @@ from scapy.contrib.mpls import MPLS
 from scapy.packet import Raw
 
 from ..plan import addressing
-from .result import Result, merge
-from .tools import Env, control, diff, inject, mac_of, marker_bpf, snapshot, watch_nodes
+from ..verdict import Sent
+from .result import Result, merge, skipped
+from .tools import Env, control, diff, inject, mac_of, marker_bpf, marker_control, observe, snapshot, watch_nodes
 
 LEN, CONTROL_LEN = 1237, 1239
 ATTACKER_MAC = "02:a7:7a:c0:00:01"
@@ -94,8 +95,10 @@ def label_spoof(env: Env) -> Result:
                                      for stack in _labels(env, victim)]
         watched = env.tenant_nodes(victim)
         before = snapshot(env, watched)
-        with watch_nodes(env, watched, marker_bpf(LEN)) as w:
-            sent = sum(inject(env.netns(node), iface, fs, count=2) for (node, iface), fs in frames.items())
+        with watch_nodes(env, watched, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w:
+            by = [Sent(f"{node}:{iface}", "MPLS-labelled frames", inject(env.netns(node), iface, fs, count=2))
+                  for (node, iface), fs in frames.items()]
+        sent = sum(b.count for b in by)
         after = snapshot(env, watched)
         # control: the same inner packet, unlabelled, from the victim's own CE to its PE
         meta = env.info["sites"][vsite]
@@ -103,17 +106,18 @@ def label_spoof(env: Env) -> Result:
         pe_mac = mac_of(env.netns(meta["vrf_node"]), vsite)
         good = Ether(src=ce_src, dst=pe_mac) / marker_ip(meta["gateway"], vip, CONTROL_LEN)
         seen = control(env, watched, CONTROL_LEN, lambda: inject(env.netns(vsite), meta["pe"], [good], count=2))
-        parts.append(Result("label_spoof", "", sent=sent, leaked=w.total(), control=seen,
-                            state_changed=diff(before, after, [ATTACKER_MAC]),
-                            notes=[f"{victim}: leaks at {w.seen()}" if w.total() else
-                                   f"{victim}: {sent} labelled frames from {len(frames)} senders, none arrived"]))
+        parts.append(observe(Result("label_spoof", "", sent=sent, leaked=w.total(), control=seen,
+                                    state_changed=diff(before, after, [ATTACKER_MAC]), sent_by=by,
+                                    notes=[f"{victim}: leaks at {w.seen()}" if w.total() else
+                                           f"{victim}: {sent} labelled frames from {len(frames)} senders, "
+                                           "none arrived"]), w))
     return merge("label_spoof", env.realization(), parts)
 
 
 def tunnel_inject(env: Env) -> Result:
     inet = env.info.get("internet")
     if not inet:
-        return Result("tunnel_inject", env.realization(), notes=["no Internet node: nothing to attack from"])
+        return skipped("tunnel_inject", env.realization(), "no Internet node in this topology: nothing to attack from")
     inet_ip = inet["address"].split("/")[0]
     node, iface = inet["node"], inet["pe"]
     src_mac, pe_mac = mac_of(env.netns(node), iface), mac_of(env.netns(inet["pe"]), node)
@@ -152,14 +156,16 @@ def tunnel_inject(env: Env) -> Result:
             continue
         watched = env.tenant_nodes(tenant)
         before = snapshot(env, watched)
-        with watch_nodes(env, watched, marker_bpf(LEN)) as w:
+        with watch_nodes(env, watched, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w:
             sent = inject(env.netns(node), iface, outer_frames, count=2)
         after = snapshot(env, watched)
         seen = control(env, watched, CONTROL_LEN, lambda: _backbone_control(env, tenant, vni, ctl_frames, loop))
-        parts.append(Result("tunnel_inject", "", sent=sent, leaked=w.total(), control=seen,
-                            state_changed=diff(before, after, [ATTACKER_MAC]),
-                            notes=[f"{tenant}: leaks at {w.seen()}" if w.total() else
-                                   f"{tenant}: {sent} VXLAN/MPLS-in-IP packets from the Internet, none arrived"]))
+        parts.append(observe(Result("tunnel_inject", "", sent=sent, leaked=w.total(), control=seen,
+                                    state_changed=diff(before, after, [ATTACKER_MAC]),
+                                    sent_by=[Sent(f"{node}:{iface}", "VXLAN/MPLS-in-IP packets", sent)],
+                                    notes=[f"{tenant}: leaks at {w.seen()}" if w.total() else
+                                           f"{tenant}: {sent} VXLAN/MPLS-in-IP packets from the Internet, "
+                                           "none arrived"]), w))
     return merge("tunnel_inject", env.realization(), parts)
 
 

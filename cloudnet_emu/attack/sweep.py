@@ -15,8 +15,12 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from .result import Result, merge
-from .tools import Env, Watch, control, inject, mac_of, marker_bpf, ping, snapshot, diff, watch_nodes
+import re
+
+from ..verdict import Sent
+from .result import Result, merge, skipped
+from .tools import (Control, Env, Watch, control, diff, inject, mac_of, marker_bpf, marker_control, observe, ping,
+                    snapshot, watch_nodes)
 
 LEN, CONTROL_LEN = 1251, 1253
 
@@ -46,7 +50,7 @@ def _probes(src: str, dst: str):
 def sweep(env: Env) -> Result:
     inet = env.info.get("internet")
     if not inet:
-        return Result("sweep", env.realization(), notes=["no Internet node"])
+        return skipped("sweep", env.realization(), "no Internet node in this topology: nothing to sweep from")
     node, iface = inet["node"], inet["pe"]
     me = inet["address"].split("/")[0]
     prefix = ipaddress.ip_network(inet["address"], strict=False)
@@ -57,22 +61,27 @@ def sweep(env: Env) -> Result:
     arps = [Ether(src=src_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=src_mac, psrc=me, pdst=d) for d in dsts]
     tenants = env.info["tenants"]
     inside = sorted({n for t in tenants for n in env.tenant_nodes(t)})
+    pe_ip = str(next(prefix.hosts()))
+    # the attacker's sniffer is live: it sees the PE's reply to its ping of the PE
     replies = Watch({"inet": (env.netns(node), iface)},
-                    f"not ether src {src_mac} and ((ip and not src net {prefix}) or (arp and arp[6:2] = 2))")
+                    f"not ether src {src_mac} and ((ip and not src net {prefix}) or (arp and arp[6:2] = 2))",
+                    control=Control(f"icmp and icmp[icmptype] = icmp-echoreply and src host {pe_ip}",
+                                    rf"{re.escape(pe_ip)} > \S+: ICMP echo reply"))
     before = snapshot(env, inside)
-    with watch_nodes(env, inside, marker_bpf(LEN)) as w, replies:
+    with watch_nodes(env, inside, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w, replies:
         sent = inject(env.netns(node), iface, frames + arps)
+        answered = ping(env, node, pe_ip, 64, count=1)
     after = snapshot(env, inside)
-    # controls: a tenant's own packet of the sweep's shape is seen inside; the PE answers a ping
+    # control: a tenant's own packet of the sweep's shape is seen inside
     t0 = tenants[0]
     hosts = env.hosts(t0)
     names = sorted(hosts)
     seen = control(env, inside, CONTROL_LEN, lambda: ping(env, names[0], hosts[names[-1]], CONTROL_LEN - 28))
-    pe_ip = str(next(prefix.hosts()))
-    answered = ping(env, node, pe_ip, 64, count=1)
-    parts = [Result("sweep", "", sent=sent, leaked=w.total() + replies.total(), control=seen if answered else 0,
-                    state_changed=diff(before, after, [src_mac]),
-                    notes=[f"{len(dsts)} addresses x {len(spoofed)} sources x 5 probes + ARP; "
-                           f"inside {w.seen() or 'nothing'}, replies {replies.total()}"]
-                    + ([] if answered else [f"control: {pe_ip} did not answer the Internet node"]))]
+    parts = [observe(Result("sweep", "", sent=sent, leaked=w.total() + replies.total(),
+                            control=seen if answered else 0, state_changed=diff(before, after, [src_mac]),
+                            sent_by=[Sent(f"{node}:{iface}", "probes and ARP who-has", sent)],
+                            notes=[f"{len(dsts)} addresses x {len(spoofed)} sources x 5 probes + ARP; "
+                                   f"inside {w.seen() or 'nothing'}, replies {replies.total()}"]
+                            + ([] if answered else [f"control: {pe_ip} did not answer the Internet node"])),
+                     w, replies)]
     return merge("sweep", env.realization(), parts)

@@ -15,9 +15,10 @@ import ipaddress
 from scapy.layers.l2 import Ether
 
 from ..kernel import ns
-from .result import Result, merge
+from ..verdict import Sent
+from .result import Result, merge, skipped
 from .spoof import marker_ip
-from .tools import Env, inject, mac_of, marker_bpf, ping, watch_nodes
+from .tools import Env, Watch, inject, mac_of, marker_bpf, marker_control, observe, ping, watch_nodes
 
 LEN, SPOOF_LEN = 1263, 1265
 
@@ -38,14 +39,26 @@ def overlap(env: Env) -> Result:
             if src is None:
                 continue
             others = sorted({n for t in by_tenant if t != t1 for n in env.tenant_nodes(t)})
-            with watch_nodes(env, others, marker_bpf(LEN)) as w:
+            # the control, counted: the echo requests that left the sender, and those that reached
+            # the sender's own tenant's holder of the shared address
+            request = f"ip[2:2] = {LEN} and icmp[icmptype] = icmp-echo"
+            ends = Watch({src: (env.netns(src), "any"), target: (env.netns(target), "any")}, request)
+            with watch_nodes(env, others, marker_bpf(LEN), marker_control(LEN + 10)) as w, ends:
                 replied = ping(env, src, ip, LEN - 28, count=3)
-            parts.append(Result("overlap", "", sent=3, leaked=w.total(), control=3 if replied else 0,
-                                notes=[f"{src} ({t1}) -> {ip}: reply {'yes' if replied else 'NO'}, "
-                                       f"seen in other tenants: {w.seen() or 'nothing'}"]))
+            out, arrived = ends.counts()[src], ends.counts()[target]
+            parts.append(observe(Result(
+                "overlap", "", sent=out, leaked=w.total(), control=arrived,
+                sent_by=[Sent(src, f"ICMP echo to {ip} (of {t1})", out)],
+                errors=list(ends.errors),
+                notes=[f"{src} ({t1}) -> {ip}: {out} requests sent, {arrived} arrived at {target}, "
+                       f"reply {'yes' if replied else 'NO'}, seen in other tenants: {w.seen() or 'nothing'}"]), w))
         break                   # one shared address per pair of tenants is enough
     parts += [_spoofed_source(env, t) for t in env.info["tenants"]]
-    return merge("overlap", env.realization(), [p for p in parts if p is not None])
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return skipped("overlap", env.realization(), "no two tenants share an address and no tenant has two "
+                       "sites with hosts")
+    return merge("overlap", env.realization(), parts)
 
 
 def _spoofed_source(env: Env, tenant: str):
@@ -61,12 +74,14 @@ def _spoofed_source(env: Env, tenant: str):
     frame = Ether(src=mac_of(env.netns(sender), "eth0"), dst=mac_of(env.netns(s1), "lan")) / \
         marker_ip(sorted(theirs)[0], target_ip, SPOOF_LEN)
     others = sorted({n for t in env.info["tenants"] if t != tenant for n in env.tenant_nodes(t)})
-    with watch_nodes(env, others, marker_bpf(SPOOF_LEN)) as w, \
+    with watch_nodes(env, others, marker_bpf(SPOOF_LEN), marker_control(SPOOF_LEN + 10)) as w, \
             watch_nodes(env, [target], marker_bpf(SPOOF_LEN)) as own:
         sent = inject(env.netns(sender), "eth0", [frame], count=3)
-    return Result("overlap", "", sent=sent, leaked=w.total(), control=own.total(),
-                  notes=[f"{sender} as {sorted(theirs)[0]} -> {target}: at {target} {own.total()}, "
-                         f"in other tenants {w.seen() or 'nothing'}"])
+    return observe(Result("overlap", "", sent=sent, leaked=w.total(), control=own.total(),
+                          sent_by=[Sent(f"{sender}:eth0", f"IP from {sorted(theirs)[0]} (spoofed)", sent)],
+                          errors=list(own.errors),
+                          notes=[f"{sender} as {sorted(theirs)[0]} -> {target}: at {target} {own.total()}, "
+                                 f"in other tenants {w.seen() or 'nothing'}"]), w)
 
 
 def _lookup(env: Env, vrf: dict, dst: str) -> bool:
@@ -96,5 +111,10 @@ def vrf_fallthrough(env: Env) -> Result:
         remote = remote or [m["subnet"] for m in info["sites"].values() if m["tenant"] == t]
         ok = sum(_lookup(env, vrf, str(ipaddress.ip_network(p)[1])) for p in remote[:1])
         parts.append(Result("vrf_fallthrough", "", sent=len(addrs), leaked=len(leaked), control=ok,
-                            notes=[f"{key}: {len(addrs)} foreign lookups, resolved: {leaked or 'none'}"]))
+                            leaks=[f"{key} resolves {a}" for a in leaked],
+                            sent_by=[Sent(key, "route lookups of foreign prefixes", len(addrs))],
+                            notes=[f"{key}: {len(addrs)} foreign lookups, resolved: {leaked or 'none'}"
+                                   + ("" if ok else f"; CONTROL: its own remote prefix {remote[:1]} did not resolve")]))
+    if not parts:
+        return skipped("vrf_fallthrough", env.realization(), "no tenant VRF in this testbed")
     return merge("vrf_fallthrough", env.realization(), parts)

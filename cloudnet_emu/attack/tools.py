@@ -12,6 +12,9 @@ sniffer counts only the attack's packets and the positive control uses another l
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
 import socket
 import subprocess
 import time
@@ -19,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from .. import naming, state
+from ..errors import CloudnetError
 from ..kernel import ns, ovs
+from ..verdict import Watch as VWatch
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Env:
     testbed: str
     record: dict
     vms: dict = field(default_factory=dict)
+    suspects: set = field(default_factory=set)      # MACs the attack used: removed from every table at the end
 
     @classmethod
     def open(cls, testbed: Optional[str] = None) -> "Env":
@@ -79,48 +85,147 @@ def inject(netns: Optional[str], iface: str, frames: Iterable, count: int = 1) -
     raw = [bytes(f) for f in frames]
 
     def tx():
-        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
-            s.bind((iface, 0))
-            n = 0
-            for _ in range(count):
-                for f in raw:
-                    s.send(f)
-                    n += 1
-            return n
+        try:
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+                s.bind((iface, 0))
+                n = 0
+                for _ in range(count):
+                    for f in raw:
+                        s.send(f)
+                        n += 1
+                return n
+        except OSError as e:
+            raise SendError(f"cannot send from {iface} in {netns or 'the root namespace'}: {e}") from e
     return tx() if netns is None else ns.enter(netns, tx)
 
 
-class Watch:
-    """tcpdump on every interface of each namespace (None: the root namespace needs an iface)."""
+class SnifferError(CloudnetError):
+    """A sniffer died or never became ready: the case cannot judge."""
 
-    def __init__(self, places: dict[str, tuple[Optional[str], str]], bpf: str, inbound: bool = False):
-        self.places, self.bpf = places, bpf           # label -> (netns, iface)
+
+class SendError(CloudnetError):
+    """A crafted frame could not be sent (no such interface, a refused socket ...)."""
+
+
+@dataclass
+class Control:
+    """How a watcher proves itself live: control packets matching BPF are captured by the SAME
+    tcpdump as the packets under test (its filter is `(attack) or (control)`); a line is a control
+    when it matches MARK (a regex on tcpdump -v output); BEACON(mac) gives frames of the control's
+    shape that the watcher sends out of its own namespace before it stops (seen on the way out by
+    `-i any`), so every watcher has a control even off the path of the end-to-end control."""
+    bpf: str
+    mark: str
+    beacon: Optional[Callable[[str], list]] = None
+
+
+READY_S = 5.0
+
+
+class Watch:
+    """tcpdump on every interface of each namespace (None: the root namespace needs an iface).
+
+    Each sniffer gets its own readiness wait (tcpdump says "listening on" once its filter is
+    attached); one that died or never became ready is an error naming it and its stderr, never a
+    silent skip (`errors`).  With a CONTROL, `evidence()` gives each watcher's control count."""
+
+    def __init__(self, places: dict[str, tuple[Optional[str], str]], bpf: str, inbound: bool = False,
+                 control: Optional[Control] = None, ready_s: float = READY_S):
+        self.places, self.bpf, self.ctl, self.ready_s = places, bpf, control, ready_s  # label -> (netns, iface)
         self.extra = ["-Q", "in"] if inbound else []  # only what enters through the interface
         self.procs: dict[str, subprocess.Popen] = {}
         self.lines: dict[str, list[str]] = {}
+        self.controls: dict[str, int] = {}
+        self.errors: list[str] = []
+        self._stderr: dict[str, str] = {}
+
+    def _argv(self, netns: Optional[str], iface: str) -> list[str]:
+        flt = f"({self.bpf}) or ({self.ctl.bpf})" if self.ctl else self.bpf
+        return ((["ip", "netns", "exec", netns] if netns else []) +
+                ["tcpdump", "-l", "-nn", "-e", "-i", iface, "--immediate-mode", "-U"] +
+                (["-v"] if self.ctl else []) + self.extra + [flt])
 
     def __enter__(self) -> "Watch":
         for label, (netns, iface) in self.places.items():
-            argv = (["ip", "netns", "exec", netns] if netns else []) + \
-                ["tcpdump", "-l", "-nn", "-e", "-i", iface, "--immediate-mode", "-U"] + self.extra + [self.bpf]
-            self.procs[label] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # tcpdump says "listening on" on stderr once its filter is attached
-        deadline = time.monotonic() + 5
-        for p in self.procs.values():
-            while time.monotonic() < deadline:
-                line = p.stderr.readline()
-                if "listening on" in line or not line:
-                    break
+            self.procs[label] = subprocess.Popen(self._argv(netns, iface), stdout=subprocess.PIPE,
+                                                 stderr=subprocess.PIPE, text=True)
+        try:
+            for label, p in self.procs.items():
+                self._ready(label, p)
+        except BaseException:
+            self._stop()
+            raise
         time.sleep(0.05)
         return self
 
+    def _ready(self, label: str, p: subprocess.Popen) -> None:
+        fd, buf = p.stderr.fileno(), b""
+        deadline = time.monotonic() + self.ready_s
+        while b"listening on" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.errors.append(f"sniffer at {label} not ready after {self.ready_s:.0f} s: "
+                                   f"{buf.decode(errors='replace').strip() or 'no output'}")
+                break
+            r, _, _ = select.select([fd], [], [], left)
+            chunk = os.read(fd, 4096) if r else b""
+            if r and not chunk:           # EOF: tcpdump exited
+                p.wait(timeout=5)
+                self.errors.append(f"sniffer at {label} died (exit {p.returncode}): "
+                                   f"{buf.decode(errors='replace').strip() or 'no output'}")
+                break
+            buf += chunk
+        self._stderr[label] = buf.decode(errors="replace")
+
+    def beacon(self) -> None:
+        """Each watcher's own control: the CONTROL's beacon frames out of an interface of its namespace."""
+        if not (self.ctl and self.ctl.beacon):
+            return
+        for label, (netns, iface) in self.places.items():
+            dev = iface if iface != "any" else first_up_interface(netns)
+            if dev is None:
+                self.errors.append(f"sniffer at {label}: no interface up to send its control from")
+                continue
+            try:
+                inject(netns, dev, self.ctl.beacon(mac_of(netns, dev)))
+            except (SendError, LookupError) as e:
+                self.errors.append(f"sniffer at {label}: its control could not be sent: {e}")
+
     def __exit__(self, *exc):
-        time.sleep(0.3)        # stragglers through the emulated links
-        for label, p in self.procs.items():
-            p.terminate()
-            out, _ = p.communicate(timeout=10)
-            self.lines[label] = [line for line in out.splitlines() if line.strip()]
+        try:
+            if exc[0] is None:
+                self.beacon()
+            time.sleep(0.3)        # stragglers through the emulated links
+        finally:
+            self._stop()
         return False
+
+    def _stop(self):
+        mark = re.compile(self.ctl.mark) if self.ctl else None
+        for label, p in self.procs.items():
+            died = p.poll()
+            if died is None:
+                p.terminate()
+            try:
+                out, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+            if died is not None and not any(e.startswith(f"sniffer at {label} ") for e in self.errors):
+                self.errors.append(f"sniffer at {label} died during the watch (exit {died}): "
+                                   f"{(self._stderr.get(label, '') + (err or '')).strip()[-300:] or 'no output'}")
+            # one packet per line that does not start with blanks (-v continues a packet indented)
+            packets: list[str] = []
+            for line in (out or "").splitlines():
+                if not line.strip():
+                    continue
+                if line[0].isspace() and packets:
+                    packets[-1] += " " + line.strip()
+                else:
+                    packets.append(line)
+            ctl = [line for line in packets if mark and mark.search(line)]
+            self.controls[label] = len(ctl)
+            self.lines[label] = [line for line in packets if not (mark and mark.search(line))]
 
     def counts(self) -> dict[str, int]:
         return {label: len(lines) for label, lines in self.lines.items()}
@@ -131,9 +236,41 @@ class Watch:
     def seen(self) -> dict[str, int]:
         return {k: v for k, v in self.counts().items() if v}
 
+    def evidence(self) -> list[VWatch]:
+        """Each watcher in the verdict model's terms: its control count and the packets under test."""
+        return [VWatch(label, self.controls.get(label, 0) if self.ctl else -1, n) for label, n in self.counts().items()]
 
-def watch_nodes(env: Env, nodes: Iterable[str], bpf: str) -> Watch:
-    return Watch({n: (env.netns(n), "any") for n in nodes}, bpf)
+
+def first_up_interface(netns: Optional[str]) -> Optional[str]:
+    """The first interface that is up in NETNS, loopback and VRF masters excluded."""
+    with ns.rtnl(netns) as ip:
+        for link in sorted(ip.get_links(), key=lambda l: l["index"]):
+            kind = (link.get_attr("IFLA_LINKINFO") or {})
+            kind = kind.get_attr("IFLA_INFO_KIND") if kind else None
+            if link["flags"] & 1 and link.get_attr("IFLA_IFNAME") != "lo" and kind not in ("vrf", "bridge"):
+                return link.get_attr("IFLA_IFNAME")
+    return None
+
+
+def observe(result, *watches: "Watch"):
+    """RESULT with the evidence and the errors of WATCHES added; returns it."""
+    for w in watches:
+        result.watched += [e for e in w.evidence() if e.control >= 0]
+        result.errors += w.errors
+    return result
+
+
+def marker_control(length: int) -> Control:
+    """The control of a marker-length watch: IP packets of total length LENGTH."""
+    def beacon(mac: str) -> list:
+        from .spoof import marker_ip
+        from scapy.layers.l2 import Ether
+        return [Ether(src=mac, dst=mac) / marker_ip("192.0.2.1", "192.0.2.2", length)]
+    return Control(marker_bpf(length), rf"proto \w+ \(\d+\), length {length}\)", beacon)
+
+
+def watch_nodes(env: Env, nodes: Iterable[str], bpf: str, control: Optional[Control] = None) -> Watch:
+    return Watch({n: (env.netns(n), "any") for n in nodes}, bpf, control=control)
 
 
 def marker_bpf(length: int, tagged: bool = False) -> str:
@@ -178,6 +315,57 @@ def ovs_port_numbers(bridge: str) -> dict[str, int]:
     return {r[0]: r[1] for r in rows if r[0] in ports and isinstance(r[1], int)}
 
 
+def testbed_namespaces(env: Env) -> list[Optional[str]]:
+    """Every network namespace of the testbed (by its netns name)."""
+    prefix = naming.netns(env.testbed, "")
+    return sorted(n for n in ns.listing() if n.startswith(prefix))
+
+
+def forget_macs(env: Env, macs: Iterable[str], nodes: Optional[Iterable[str]] = None) -> list[str]:
+    """Remove every trace of MACS: neighbour entries naming one (in NODES, default every namespace
+    of the testbed), non-permanent Linux bridge FDB entries, and the OVS MAC-learning entries of the
+    testbed's bridges (`fdb/del` removes one MAC in one VLAN, so every VLAN it was learned in).
+    Returns what was removed."""
+    sus = {m.lower() for m in macs}
+    if not sus:
+        return []
+    places = testbed_namespaces(env) + [None] if nodes is None else [env.netns(n) for n in nodes]
+    removed = []
+    for netns in places:
+        if netns is not None and not ns.exists(netns):
+            continue
+        for n in json.loads(ns.run(["ip", "-j", "neigh", "show"], netns=netns, check=False).stdout or "[]"):
+            if n.get("lladdr", "").lower() in sus:
+                ns.run(["ip", "neigh", "del", n["dst"], "dev", n["dev"]], netns=netns, check=False)
+                removed.append(f"{netns}: neigh {n['dst']} {n['lladdr']}")
+        fdb = json.loads(ns.run(["bridge", "-j", "fdb", "show"], netns=netns, check=False).stdout or "[]")
+        for f in fdb:
+            if f.get("mac", "").lower() in sus and "permanent" not in f.get("state", "") and f.get("ifname"):
+                argv = ["bridge", "fdb", "del", f["mac"], "dev", f["ifname"]] + \
+                    (["master"] if f.get("master") else []) + (["vlan", str(f["vlan"])] if "vlan" in f else [])
+                ns.run(argv, netns=netns, check=False)
+                removed.append(f"{netns}: fdb {f['mac']} dev {f['ifname']}")
+    if nodes is None:
+        for br in ovs.owned_bridges(env.testbed):
+            for key in ovs_fdb(br):
+                _, mac, _, vlan = key.split()
+                if mac.lower() in sus:
+                    ns.run(["ovs-appctl", "fdb/del", br, vlan, mac], check=False)
+                    removed.append(f"{br}: fdb {mac} vlan {vlan}")
+    return removed
+
+
+def traces(env: Env, macs: Iterable[str]) -> list[str]:
+    """Neighbour entries naming one of MACS in any namespace of the testbed (what forget_macs removes)."""
+    sus = {m.lower() for m in macs}
+    out = []
+    for netns in testbed_namespaces(env):
+        for n in json.loads(ns.run(["ip", "-j", "neigh", "show"], netns=netns, check=False).stdout or "[]"):
+            if n.get("lladdr", "").lower() in sus:
+                out.append(f"{netns}: {n['dst']} lladdr {n['lladdr']} dev {n['dev']}")
+    return out
+
+
 def diff(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
          suspects: Iterable[str] = ()) -> list[str]:
     """State changes an attack may have caused: an entry whose value changed, or any entry that
@@ -212,4 +400,6 @@ def control(env: Env, nodes: Iterable[str], length: int, action: Callable[[], ob
     """Positive control: packets of LENGTH seen at NODES while ACTION (a legitimate send) runs."""
     with watch_nodes(env, nodes, marker_bpf(length)) as w:
         action()
+    if w.errors:
+        raise SnifferError("; ".join(w.errors))
     return w.total()

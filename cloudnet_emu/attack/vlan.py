@@ -13,9 +13,10 @@ from scapy.layers.l2 import Dot1Q, Ether
 
 from .. import naming
 from .actors import vm
+from ..verdict import Sent
 from .result import Result, merge
 from .spoof import marker_ip
-from .tools import Env, control, inject, marker_bpf, ping, watch_nodes
+from .tools import Env, control, inject, marker_bpf, marker_control, observe, ping, watch_nodes
 
 LEN, CONTROL_LEN = 1271, 1273
 UNUSED_VLAN = 4001
@@ -36,13 +37,15 @@ def vlan_hop(env: Env) -> Result:
                 for extra in (Dot1Q(vlan=b["vlan"]),)] + \
         [Ether(src=a["mac"], dst=b["mac"]) / Dot1Q(vlan=UNUSED_VLAN) / inner]
     victims = env.tenant_nodes(b["tenant"])
-    with watch_nodes(env, victims, marker_bpf(LEN)) as w:
-        sent = inject(env.netns(a["name"]), "eth0", from_vm, count=2)
-        sent += inject(None, naming.trunk_site_side(a["server"]), on_trunk, count=2)
+    trunk = naming.trunk_site_side(a["server"])
+    with watch_nodes(env, victims, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w:
+        by = [Sent(f"{a['name']}:eth0", "tagged frames", inject(env.netns(a["name"]), "eth0", from_vm, count=2)),
+              Sent(f"{trunk} (root)", "frames with a VLAN no VPC uses", inject(None, trunk, on_trunk, count=2))]
+    sent = sum(x.count for x in by)
     host = sorted(h for h in env.hosts(b["tenant"]) if h not in env.vms)[0]
     seen = control(env, [b["name"]], CONTROL_LEN, lambda: ping(env, host, b["ip"], CONTROL_LEN - 28))
-    return merge("vlan_hop", env.realization(), [Result(
-        "vlan_hop", "", sent=sent, leaked=w.total(), control=seen,
+    return merge("vlan_hop", env.realization(), [observe(Result(
+        "vlan_hop", "", sent=sent, leaked=w.total(), control=seen, sent_by=by,
         notes=[f"VLAN {a['vlan']} -> {b['vlan']} (double, priority-tagged, single) from {a['name']}; "
                f"VLAN {UNUSED_VLAN} on trunk {naming.trunk_site_side(a['server'])}: "
-               f"seen {w.seen() or 'nowhere'}"])])
+               f"seen {w.seen() or 'nowhere'}"]), w)])

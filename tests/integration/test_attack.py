@@ -1,4 +1,4 @@
-"""Issue 6 section 1: isolation under attack, with real crafted frames, sniffers and state diffs.
+"""Isolation under attack, with real crafted frames, sniffers and state diffs.
 
 Every case must have sent packets, its positive control must have seen its packets (the sniffers
 would have seen a leak), and nothing may leak.  One attack run serves the per-case asserts; the
@@ -11,8 +11,11 @@ import subprocess
 
 import pytest
 
-from cloudnet_emu import attack, naming
-from cloudnet_emu.attack.result import all_held
+from cloudnet_emu import attack, naming, state
+from cloudnet_emu.attack.result import Result, all_held
+from cloudnet_emu.attack.tools import Env, traces
+from cloudnet_emu.checks import all_checks
+from cloudnet_emu.verdict import Status
 from cloudnet_emu.managers.ledger import Ledger
 from tests.conftest import FULL_KERNEL
 
@@ -28,13 +31,14 @@ RUN = VM_TIER_CASES if FULL_KERNEL else CASES
 
 @pytest.fixture(scope="module")
 def attacked(figure1):
-    results = {r.case: r for r in attack.run(figure1["testbed"], RUN)}
-    return figure1, results
+    env = Env.open(figure1["testbed"])
+    results = {r.case: r for r in attack.run(figure1["testbed"], RUN, env=env)}
+    return figure1, results, env.suspects
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_case_holds_with_a_seeing_control(attacked, case):
-    record, results = attacked
+    record, results, _ = attacked
     if case not in RUN:
         pytest.skip("not in the VM tier's lean subset")
     r = results[case]
@@ -43,12 +47,15 @@ def test_case_holds_with_a_seeing_control(attacked, case):
     assert r.control > 0, f"{case}: the positive control saw nothing: {r.to_dict()}"
     assert r.leaked == 0, r.to_dict()
     assert r.state_changed == [], r.to_dict()
-    assert r.held, r.to_dict()
+    assert r.status is Status.PASS and r.held, r.to_dict()
+    assert r.sent_by and all(s.count > 0 for s in r.sent_by), r.to_dict()
+    if case not in ("vrf_fallthrough", "mac_flap"):        # lookups and NM samples, not sniffers
+        assert r.watched and all(w.control > 0 for w in r.watched), r.to_dict()
 
 
 @pytest.mark.skipif(FULL_KERNEL, reason="mac_flap is not in the VM tier's lean subset")
 def test_intra_tenant_arp_spoof_is_detected_and_mac_flapping_flagged(attacked):
-    record, results = attacked
+    record, results, _ = attacked
     assert any("claims" in d for d in results["arp_spoof"].detected), results["arp_spoof"].to_dict()
     assert any("flagged after" in d for d in results["mac_flap"].detected), results["mac_flap"].to_dict()
     flagged = [k for k, e in Ledger(record["testbed"], "network").data.get("mac_moves", {}).items() if e["flagged"]]
@@ -56,11 +63,17 @@ def test_intra_tenant_arp_spoof_is_detected_and_mac_flapping_flagged(attacked):
 
 
 def test_the_attack_leaves_the_testbed_as_it_found_it(attacked):
-    record, _ = attacked
+    """No attack VM, no attack namespace, no neighbour entry naming a MAC the attack used in any
+    namespace of the testbed, and the `cloudnet-emu check` verdicts all green right after."""
+    record, _, suspects = attacked
     vms = Ledger(record["testbed"], "cloud").data.get("vms", {})
     assert not [n for n in vms if n.startswith("atk-")]
     assert not [n for n in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
                 if n.startswith(naming.netns(record["testbed"], "atk-"))]
+    assert set(attack.FORGED_MACS) < suspects, "the attack's VM MACs were not collected"
+    assert traces(Env.open(record["testbed"]), suspects) == []
+    checks = all_checks(record["testbed"], state.read(record["testbed"]))
+    assert checks and all(c.passed for c in checks), [c for c in checks if not c.passed]
 
 
 def test_cli_attack_table_and_exit_code(figure1, cli):
@@ -69,8 +82,8 @@ def test_cli_attack_table_and_exit_code(figure1, cli):
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["case"] for r in rows] == ["vrf_fallthrough", "overlap"] and all(r["held"] for r in rows)
-    assert all_held([attack.result.Result(**{k: v for k, v in r.items() if k not in ("held", "verdict")})
-                     for r in rows])
+    assert all(r["status"] == "pass" and r["reason"] for r in rows)
+    assert all_held([Result.from_dict(r) for r in rows])
     bad = subprocess.run([cli, "attack", "--case", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "nope" in bad.stderr
 
