@@ -160,11 +160,14 @@ def clean(everything):
 @click.option("--json", "as_json", is_flag=True)
 def inspect(name, as_json):
     """Nodes, VRFs, VPN instances, addresses, realizations and degradations of a testbed."""
-    record = state.read(args.testbed(name))
+    name = args.testbed(name)
+    record = state.read(name)
+    cloud, _ = pipeline.managers(name)
+    vms, vpcs = cloud.vms(), cloud.info["vpcs"]
     if as_json:
-        click.echo(json.dumps(record, indent=1, default=str))
+        click.echo(json.dumps({**record, "vms": vms, "vpcs": vpcs}, indent=1, default=str))
     else:
-        report.inspect(record)
+        report.inspect(record, vms, vpcs)
 
 
 @main.command(name="exec", context_settings={"ignore_unknown_options": True})

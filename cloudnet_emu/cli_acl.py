@@ -1,4 +1,4 @@
-"""`cloudnet-emu acl ...`: access rules inside a VPC on a running testbed (issue 7 §2).
+"""`cloudnet-emu acl ...`: access rules inside a VPC on a running testbed.
 
     acl list [TESTBED] [--vpc V] [--json]      rules in order, with nft counters (packets/bytes per PE)
     acl set VPC FILE [-t TESTBED]              replace VPC's rules with FILE's (default:, rules:)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict
+from typing import Optional
 
 import click
 from rich.console import Console
@@ -103,7 +104,8 @@ def summary(record: dict):
         console.print(f"[yellow]degraded:[/yellow] {d}")
 
 
-def inspect(record: dict):
+def inspect(record: dict, vms: list = (), vpcs: Optional[dict] = None):
+    """What a testbed consists of; VMS and VPCS are the Cloud Manager's (the record holds the plan's)."""
     summary(record)
     info = record["info"]
     t = Table(title="sites")
@@ -131,9 +133,10 @@ def inspect(record: dict):
     t = Table(title="VPCs")
     for col in ("VPC", "tenant", "type", "subnet", "sites", "VMs"):
         t.add_column(col)
-    for name, m in info.get("vpcs", {}).items():
+    for name, m in (vpcs if vpcs is not None else info.get("vpcs", {})).items():
+        mine = [vm["name"] for vm in vms if vm["vpc"] == name]
         t.add_row(name, m["tenant"], m["type"], str(m["subnet"] or "(site LAN)"), ", ".join(m["sites"]),
-                  str(len(m["vms"])))
+                  f"{len(mine)}" + (f" ({', '.join(mine)})" if mine else ""))
     console.print(t)
     t = Table(title="nodes")
     for col in ("node", "kind", "namespace", "loopback"):

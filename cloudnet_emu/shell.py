@@ -42,7 +42,9 @@ class Shell(cmd.Cmd):
 
     def do_inspect(self, _):
         """Show what the testbed consists of."""
-        report.inspect(self.record)
+        from . import pipeline
+        cloud, _ = pipeline.managers(self.testbed)
+        report.inspect(self.record, cloud.vms(), cloud.info["vpcs"])
 
     def do_exit(self, _):
         """Leave (the testbed goes down)."""

@@ -18,8 +18,7 @@ def machine_state() -> dict:
             return ""
     links = sorted(line.split(":")[1].strip().split("@")[0]
                    for line in out(["ip", "-o", "link"]).splitlines() if ":" in line)
-    procs = sorted(line.strip() for line in out(["ps", "-e", "-o", "comm="]).splitlines()
-                   if line.strip() in ("tcpdump", "ping", "iperf3", "mnexec", "arping"))
+    procs = sorted(_our_processes())
     mounts = sorted(line.split()[4] for line in open("/proc/self/mountinfo") if "/run/netns/" in line.split()[4])
     return {
         "netns": sorted(out(["ip", "netns", "list"]).split()),
@@ -29,6 +28,30 @@ def machine_state() -> dict:
         "processes": procs,
         "mounts": mounts,
     }
+
+
+TOOLS = ("tcpdump", "ping", "iperf3", "mnexec", "arping", "nft", "vtysh", "zebra", "bgpd", "ospfd", "isisd",
+         "ldpd", "bfdd", "staticd", "mgmtd", "watchfrr")
+
+
+def _our_processes() -> list[str]:
+    """Processes a test may leave behind: the tools we start, our own Python agents and sniffers
+    (`python -m cloudnet_emu...`), and anything running in a network namespace other than ours
+    (a namespace outlives its mount while a process holds it)."""
+    mine = os.readlink("/proc/self/ns/net")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            netns = os.readlink(f"/proc/{pid}/ns/net")
+        except OSError:          # gone meanwhile, or a kernel thread
+            continue
+        if comm in TOOLS or "cloudnet_emu." in cmd or (netns != mine and cmd):
+            found.append(f"{pid} {comm} {cmd[:80]}")
+    return found
 
 
 def _guard():

@@ -1,4 +1,4 @@
-"""Access controls inside a VPC (issue 7 §2): rules, their validation, their nft form, their probes.
+"""Access controls inside a VPC: rules, their validation, their nft form, their probes.
 
     model.py    what a VPC's `acl:` may say (pydantic)
     checks.py   relations to the topology: VM/site names, ports only with tcp/udp, L3VPN only

@@ -1,4 +1,4 @@
-"""Restarting ovs-vswitchd alone, the fault of issue 6 section 2 item 6.
+"""Restarting ovs-vswitchd alone, a fault the tests and scenarios inject.
 
 ovsdb-server keeps running, so every bridge, port, VLAN tag (`tag`, `trunks`, `vlan_mode`) and
 `external_ids` owner mark survives; only the forwarding daemon goes away and comes back.  We use

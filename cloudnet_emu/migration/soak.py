@@ -1,4 +1,4 @@
-"""Many migrations back and forth under a probe stream, and what they may leave behind (issue 6 §2.8).
+"""Many migrations back and forth under a probe stream, and what they may leave behind.
 
     soak(testbed, vm, sites, count)   migrates VM `vm` round-robin over `sites` COUNT times while one
                                       UDP probe stream (acme-h1 -> the VM, echoed by a workload in the

@@ -1,4 +1,4 @@
-"""The control API under concurrency (issue 6 section 2 item 7): 16 attaches at once, then 16 detaches."""
+"""The control API under concurrency: 16 attaches at once, then 16 detaches."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""ovs-vswitchd restarted mid-run (issue 6 section 2 item 6): no fail-open, forwarding resumes, clean works."""
+"""ovs-vswitchd restarted mid-run: no fail-open, forwarding resumes, clean works."""
 from __future__ import annotations
 
 import json
@@ -88,7 +88,8 @@ def test_vswitchd_restart_keeps_tenants_apart_and_forwarding_resumes(testbed, cl
     # OVSDB kept our ports, VLANs and owner marks; the bridges are ours and still found by tag
     assert _ovs_config() == config
     assert {br: _flows(br) for br in ovs.owned_bridges(tb)} == flows, "OpenFlow rules lost in the restart"
-    assert restart["flows_restored"] >= sum(len(f) for f in flows.values())
+    # a real restart: another process, and the rules above were read from it, not from the old one
+    assert restart["new_pid"] != restart["old_pid"] and vswitchd_pid() == restart["new_pid"]
     assert set(ovs.owned_bridges(tb)) == {r[0] for r in ours}
     # the managers still work on the restarted switch: a detach, then a new attach that pings its gateway
     cloud.detach("a1")

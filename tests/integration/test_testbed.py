@@ -110,7 +110,22 @@ def test_cli_inspect_exec_and_check(figure1, cli):
     assert res.returncode == 2 and "no node 'nosuch'" in res.stderr
     res = _run([cli, "check", "--json"])
     assert res.returncode == 0, res.stdout[-2000:]
-    assert all(r["passed"] for r in json.loads(res.stdout))
+    verdicts = json.loads(res.stdout)
+    assert verdicts and all(r["status"] == "pass" for r in verdicts)
+    assert all(w["control"] >= 2 for r in verdicts if r["kind"] == "isolated" for w in r["watched"])
+
+
+def test_inspect_counts_the_vms_the_cloud_manager_attached(figure1, cli):
+    cloud, _ = pipeline.managers(figure1["testbed"])
+    cloud.attach("bravo-vpc", site="dc1", name="insp1")
+    try:
+        text = _run([cli, "inspect"]).stdout
+        row = next(line for line in text.splitlines() if "bravo-vpc" in line and "VM" not in line)
+        assert "1 (insp1)" in row, text
+        data = json.loads(_run([cli, "inspect", "--json"]).stdout)
+        assert [vm["name"] for vm in data["vms"]] == ["insp1"]
+    finally:
+        cloud.detach("insp1")
 
 
 @pytest.mark.skipif(FULL_KERNEL, reason="this kernel has VRF support")

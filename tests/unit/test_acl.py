@@ -1,4 +1,4 @@
-"""Access rules (issue 7 §2) without root: parsing, validation against a topology, compilation to nft."""
+"""Access rules without root: parsing, validation against a topology, compilation to nft."""
 from __future__ import annotations
 
 import pytest

@@ -313,9 +313,12 @@ class TestHostAddresses:
         # /29: .1 is the CE, .2-.6 for hosts, .7 is broadcast
         assert host_addresses("10.1.1.0/29", [None] * 5) == [f"10.1.1.{i}" for i in range(2, 7)]
 
-    def test_deterministic(self):
-        pins = [None, "10.1.2.9", None]
-        assert host_addresses("10.1.2.0/24", pins) == host_addresses("10.1.2.0/24", list(pins))
+    def test_deterministic_across_processes(self):
+        # the same answer whatever the hash seed (no set or dict order leaks into addresses)
+        code = ("from cloudnet_emu.plan.addressing import host_addresses; "
+                "print(host_addresses('10.1.2.0/24', [None, '10.1.2.9', None, None]))")
+        outs = {_in_process(code, seed) for seed in ("1", "2", "3")}
+        assert outs == {"['10.1.2.2', '10.1.2.9', '10.1.2.3', '10.1.2.4']"}
 
     def test_agrees_with_the_checks(self):
         # Whatever validation accepts gets distinct addresses inside the subnet, none the gateway.
@@ -379,3 +382,13 @@ class TestOddYaml:
         with pytest.raises(ValidationError) as info:
             LinkProps(delay=True)
         assert "Truems" not in str(info.value)
+
+
+def _in_process(code: str, seed: str) -> str:
+    """CODE's output in a fresh interpreter with PYTHONHASHSEED=SEED."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONHASHSEED=seed)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout.strip()

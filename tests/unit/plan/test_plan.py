@@ -144,5 +144,16 @@ def test_cloud_sites_are_ovs(topo):
     assert {n.name for n in plan.nodes if n.kind == "cloud-ce"} == {"dc1", "dc2"}
 
 
-def test_plan_is_deterministic(topo):
-    assert plan_for(topo).actions == plan_for(topo).actions
+def test_plan_is_deterministic_across_processes():
+    """The same topology plans the same actions in any interpreter, whatever its hash seed:
+    no set or dict iteration order leaks into names, addresses or the order things are built."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    code = ("import hashlib, tests.unit.plan.test_plan as t; "
+            "print(hashlib.sha256(repr(t.plan_for(t.load_topology('topologies/cloudnet.yaml')).actions)"
+            ".encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env=dict(os.environ, PYTHONHASHSEED=seed)).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(digests) == 1 and len(next(iter(digests))) == len(hashlib.sha256().hexdigest())
