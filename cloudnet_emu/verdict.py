@@ -110,3 +110,14 @@ def summary(statuses) -> str:
     c = counts(statuses)
     return (f"{c['pass']} passed, {c['fail']} failed, {c['error']} error(s), "
             f"{c['not checked']} not checked")
+
+
+def result(status: Status, expect: str = "pass") -> Status:
+    """What a verdict counts as in a report once EXPECT is applied: pass (came out as expected),
+    fail (a well-formed verdict that did not), error, or not checked."""
+    ok = outcome(Status(status), expect)
+    if ok is None:
+        return Status.NOT_CHECKED
+    if Status(status) is Status.ERROR:
+        return Status.ERROR
+    return Status.PASS if ok else Status.FAIL

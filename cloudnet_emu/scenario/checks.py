@@ -7,9 +7,10 @@ reference is checked against that state at its step, so a typo, a VM used after 
 detach or a migration to a site that cannot hold the VM is reported with the data
 path of the offending value (`load.py` turns it into FILE:LINE:COL).
 
-Steps marked `expect: fail` are negative controls: an attach or migration that is
-meant to be refused is not reported (and changes nothing), but names in them must
-still exist.  Capacity is the declared capacity of the servers (no bookkeeping of
+Steps marked `expect: {fail: KIND}` are negative controls: an attach or migration that is
+meant to be refused (with that refusal, model.REFUSALS) is not reported (and changes
+nothing), but names in them must still exist.  A plain `expect: fail` on a step is refused:
+it would pass on any error whatsoever.  Capacity is the declared capacity of the servers (no bookkeeping of
 what earlier steps use: the Cloud Manager refuses that at run time).
 """
 from __future__ import annotations
@@ -91,6 +92,7 @@ def scenario_problems(sc, file: str) -> Iterator[Problem]:
     for i, step in enumerate(sc.steps):
         path = ("steps", i)
         ok = step.expect == "pass"
+        yield from _step_expect(step, path)
         if step.attach:
             yield from _attach(w, step.attach, path + ("attach",), ok)
         elif step.detach:
@@ -115,6 +117,35 @@ def scenario_problems(sc, file: str) -> Iterator[Problem]:
             yield from _reserve(w, step.reserve, path + ("reserve",), ok)
     for i, c in enumerate(sc.checks):
         yield from _check(w, c, ("checks", i))
+
+
+def _step_expect(step, path: tuple) -> Iterator[Problem]:
+    """`expect:` of a step: pass, or {fail: KIND} naming one refusal (a check says expect: inside it)."""
+    from .model import REFUSALS
+    kinds = ", ".join(REFUSALS)
+    e, at = step.expect, path + ("expect",)
+    if e == "pass":
+        return
+    if step.check is not None:
+        yield Problem("a check step says `expect:` inside its check, not beside it", path=at,
+                      hint="move it into the check: check: {expect: fail, ...}", at_value=True)
+    elif e == "fail":
+        yield Problem("`expect: fail` on a step would pass on any error whatsoever", path=at,
+                      at_value=True, hint=f"say which refusal: expect: {{fail: placement}} (refusals: {kinds})")
+    elif not isinstance(e, dict):
+        yield Problem(f"expect is pass or {{fail: KIND}}, got {e!r}", path=at, at_value=True,
+                      hint=f"write expect: pass, or expect: {{fail: KIND}} with KIND one of {kinds}")
+    else:
+        for key in e:
+            if key != "fail":
+                yield Problem(f"unknown key {key!r} in expect", path=at + (key,),
+                              hint=f"expect: {{fail: KIND}} has the one key fail ({kinds})")
+        if "fail" not in e:
+            yield Problem("expect: {...} names no refusal", path=at, at_value=True,
+                          hint=f"write expect: {{fail: KIND}} with KIND one of {kinds}")
+        elif e["fail"] not in REFUSALS:
+            yield Problem(f"unknown refusal {e['fail']!r}", path=at + ("fail",), at_value=True,
+                          hint=_ref_hint(str(e["fail"]), REFUSALS, "refusals"))
 
 
 def _realize(text: str) -> Iterator[Problem]:
@@ -172,7 +203,7 @@ def _fits(w: _World, site: str, server: Optional[str], vcpus: int, mem_mb: int, 
     sizes = ", ".join(f"{s.name} {s.vcpus} vCPU/{s.mem_mb} MB" for s in servers)
     yield Problem(f"{who} ({vcpus} vCPU, {mem_mb} MB) does not fit {where} (declared: {sizes})", path=path,
                   hint="make the VM smaller, pick a site with larger servers, or mark the step "
-                       "`expect: fail` if the refusal is the point")
+                       "`expect: {fail: placement}` if the refusal is the point")
 
 
 def _attach(w: _World, a, path: tuple, ok: bool) -> Iterator[Problem]:
@@ -208,8 +239,8 @@ def _attach(w: _World, a, path: tuple, ok: bool) -> Iterator[Problem]:
                              "the VM")
         elif w.clouds and all(list(_fits(w, s, None, a.vcpus, a.mem_mb, path, "")) for s in w.clouds):
             yield Problem(f"the VM ({a.vcpus} vCPU, {a.mem_mb} MB) does not fit any server of any cloud site",
-                          path=path + ("vcpus",), hint="make the VM smaller, or mark the step `expect: fail` "
-                                                       "if the refusal is the point")
+                          path=path + ("vcpus",), hint="make the VM smaller, or mark the step `expect: {fail: "
+                                                       "placement}` if the refusal is the point")
     if ok and vpc is not None:
         name = a.name or w.auto_name()
         w.live[name] = _Vm(a.vpc, a.site or "", a.server, a.vcpus, a.mem_mb)

@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Literal, Optional, Union
+from typing import Any, Iterator, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from ..acl.model import AclStep, Flow
-from ..errors import Problem
+from ..errors import AdmissionError, PlacementError, Problem, SpecError, StateError
 from ..spec.model import Name, Strict, TestbedName
 from .qos import LatencyCheck, ReserveStep, ThroughputCheck
 
@@ -143,12 +143,24 @@ class Link(Strict):
     state: Literal["down", "up"]
 
 
+# The refusals a step may expect (`expect: {fail: KIND}`): the one list of kinds, each the exception
+# the code raises on purpose for it.  Any other outcome of such a step (success, another exception,
+# a crash) is red.
+REFUSALS = {
+    "placement": PlacementError,    # the Cloud Manager found no place (capacity, a taken name/address/MAC)
+    "admission": AdmissionError,    # a bandwidth reservation does not fit on its path
+    "state": StateError,            # the testbed has no such thing: a VM, a reservation, a VPC endpoint
+    "spec": SpecError,              # a request the managers reject at validation (e.g. an acl step's rules)
+}
+
+
 ACTIONS = ("attach", "detach", "migrate", "link", "wait", "check", "ovs", "reserve", "acl")
 
 
 class Step(Strict):
     name: Optional[str] = None
-    expect: Literal["pass", "fail"] = "pass"
+    expect: Any = Field("pass", description="pass, or {fail: KIND}: the step is meant to be refused with that "
+                                            "refusal (REFUSALS); checked with its position in checks.py")
     attach: Optional[Attach] = None
     detach: Optional[Detach] = None
     migrate: Optional[Migrate] = None
@@ -171,6 +183,20 @@ class Step(Strict):
     @property
     def action(self) -> str:
         return next(k for k in ACTIONS if getattr(self, k) is not None)
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """The refusal kind an `expect: {fail: KIND}` step expects (None for `expect: pass`)."""
+        return self.expect.get("fail") if isinstance(self.expect, dict) else None
+
+    @property
+    def negative(self) -> bool:
+        """A negative control: meant to be refused (or, for a check step, meant to fail)."""
+        return self.expect != "pass" or (self.check is not None and self.check.expect == "fail")
+
+    @property
+    def expect_text(self) -> str:
+        return f"fail: {self.refusal}" if self.refusal else str(self.expect)
 
 
 class Scenario(Strict):

@@ -9,9 +9,11 @@ throughput: iperf3 (TCP) from `from` to `to` for `seconds`, while a competing be
 iperf3 flow runs on the same links (the first second, TCP's slow start, is left out); passes when the measured flow gets at least `min_share`
 (default 0.9) of the reservation's rate, or at least `min_mbit`.  Rates are on the wire (as HTB
 counts them): iperf3's goodput plus the Ethernet/IP/TCP headers of each segment.
-latency: the minimum ping RTT between two endpoints against twice the path's one-way delay as
-realized (the netem delays on its links; 0 where the kernel lacked netem and the delay was
-degraded, which the detail says), within `tolerance_ms`.
+latency: the minimum ping RTT between two endpoints against twice the path's one-way delay (the
+netem delays on its links), within `tolerance_ms`.  Where a delay on the path was degraded away
+(no netem in this kernel: the record's degradations) the check is "not checked", naming the
+degradation: comparing against 0 ms would pass without evidence.  Likewise a throughput check
+whose path's shaping was degraded.  Both return (status, detail) (verdict.Status).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pydantic import ConfigDict, Field
 from ..errors import StateError
 from ..plan.reserve import End, Links
 from ..spec.model import Name, Strict
+from ..verdict import Status
 
 IPERF_PORT, COMPETING_PORT = 5301, 5302
 
@@ -105,7 +108,26 @@ def _mbit(proc: subprocess.Popen, timeout: float) -> float:
     return data["end"]["sum_received"]["bits_per_second"] / 1e6 * (mss + 66) / mss
 
 
-def throughput(w, c: ThroughputCheck) -> tuple[bool, str, str]:
+def _path_links(w, a: End, b: End) -> set[str]:
+    """The degradation names ("link X--Y") of the links between two ends."""
+    links = Links(w.record["info"])
+    out = {f"link {e.site}--{e.pe}" for e in (a, b) if e.site}
+    for router, _dev, peer in links.core_path(a.pe, b.pe):
+        out |= {f"link {router}--{peer}", f"link {peer}--{router}"}
+    return out
+
+
+def degraded(w, a: End, b: End, words: tuple[str, ...]) -> list[str]:
+    """The record's degradations on the path from a to b that name one of WORDS (delay, rate ...)."""
+    on_path = _path_links(w, a, b)
+    return [d for d in w.record.get("degradations", [])
+            if d.split(":")[0] in on_path and any(word in d for word in words)]
+
+
+def throughput(w, c: ThroughputCheck) -> tuple[Status, str]:
+    lost = degraded(w, _end(w, c.src), _end(w, c.to), ("rate", "bandwidth", "shaping"))
+    if lost:
+        return Status.NOT_CHECKED, "shaping degraded on this path: " + "; ".join(lost)
     want = c.min_mbit
     if c.reservation:
         r = next((x for x in w.cloud.reservations() if x["name"] == c.reservation), None)
@@ -135,8 +157,7 @@ def throughput(w, c: ThroughputCheck) -> tuple[bool, str, str]:
     detail = f"{c.src} -> {c.to} {got[0]:.1f} Mbit/s on the wire (needs {want:.1f})"
     if c.competing:
         detail += f", competing best effort {c.competing.src} -> {c.competing.to} {got[1]:.1f} Mbit/s"
-    name = f"throughput {c.src} -> {c.to}" + (f" under reservation {c.reservation}" if c.reservation else "")
-    return got[0] >= want, detail, name
+    return (Status.PASS if got[0] >= want else Status.FAIL), detail
 
 
 def _end(w, name: str) -> End:
@@ -150,10 +171,13 @@ def _end(w, name: str) -> End:
     raise StateError(f"{name!r} is neither a VM nor an enterprise host or site")
 
 
-def latency(w, c: LatencyCheck) -> tuple[bool, str, str]:
+def latency(w, c: LatencyCheck) -> tuple[Status, str]:
     links = Links(w.record["info"])
     a, b = _end(w, c.src), _end(w, c.to)
     realized, declared = links.one_way_delay(a, b), links.one_way_delay(a, b, declared=True)
+    if realized != declared:
+        lost = degraded(w, a, b, ("delay",)) or [f"declared one-way {declared:g} ms, realized {realized:g} ms"]
+        return Status.NOT_CHECKED, "delay degraded on this path: " + "; ".join(lost)
     out = subprocess.run(["ip", "netns", "exec", w.netns(c.src), "ping", "-n", "-q", "-c", str(c.count), "-i", "0.05",
                           "-W", "2", w.address(c.to)], capture_output=True, text=True)
     m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)", out.stdout)
@@ -162,7 +186,6 @@ def latency(w, c: LatencyCheck) -> tuple[bool, str, str]:
     rtt_min, rtt_avg = float(m.group(1)), float(m.group(2))
     expected = 2 * realized
     detail = (f"RTT min {rtt_min:.2f} ms, avg {rtt_avg:.2f} ms; expected {expected:.2f} ms "
-              f"+/- {c.tolerance_ms:g} (path one-way {realized:g} ms")
-    detail += ")" if realized == declared else f"; declared {declared:g} ms, degraded: this kernel lacks netem)"
-    return abs(rtt_min - expected) <= c.tolerance_ms, detail, f"latency {c.src} -> {c.to}"
+              f"+/- {c.tolerance_ms:g} (path one-way {realized:g} ms)")
+    return (Status.PASS if abs(rtt_min - expected) <= c.tolerance_ms else Status.FAIL), detail
 

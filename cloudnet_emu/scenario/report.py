@@ -1,9 +1,19 @@
-"""Scenario reports: report.json (the contract in the README), JUnit report.xml, a terminal table."""
+"""Scenario reports: report.json (the contract in the README), JUnit report.xml, a terminal table.
+
+Every entry (an action step, a check) carries its `status` (the verdict: pass/fail/error/not
+checked), `ok` (verdict.outcome: expect applied; null for not checked) and `result` (what it
+counts as: pass, fail, error or not checked); report.json has the `counts` of results.  In JUnit
+a fail is <failure>, an error <error>, not checked <skipped message=...>.
+"""
 from __future__ import annotations
 
 import json
 import os
 from xml.etree import ElementTree as ET
+
+from ..verdict import counts, summary
+
+_COLOUR = {"pass": "green", "fail": "red", "error": "red", "not checked": "yellow"}
 
 
 def write(report: dict, directory: str) -> None:
@@ -14,18 +24,24 @@ def write(report: dict, directory: str) -> None:
                                         xml_declaration=True)
 
 
+def entries(report: dict) -> list[tuple[str, dict]]:
+    """("step" | "check", entry) for every action step and every check (a check step once, as its check)."""
+    return [("step", s) for s in report["steps"] if s["action"] != "check"] + \
+        [("check", c) for c in report["checks"]]
+
+
 def junit(report: dict) -> ET.Element:
-    cases = [("step", s["name"], s["ok"], s["duration_ms"], s["detail"]) for s in report["steps"]
-             if s["action"] != "check"]
-    cases += [("check", c["name"], c["ok"], 0.0, c["detail"]) for c in report["checks"]]
-    suite = ET.Element("testsuite", name=report["scenario"], tests=str(len(cases)),
-                       failures=str(sum(not ok for _, _, ok, _, _ in cases)),
-                       time=f"{sum(d for *_, d, _ in cases) / 1000:.3f}")
-    for kind, name, ok, ms, detail in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"{report['scenario']}.{kind}", name=name,
-                             time=f"{ms / 1000:.3f}")
-        if not ok:
-            ET.SubElement(case, "failure", message=detail[:200]).text = detail
+    cases = entries(report)
+    c = counts(e["result"] for _, e in cases)
+    suite = ET.Element("testsuite", name=report["scenario"], tests=str(len(cases)), failures=str(c["fail"]),
+                       errors=str(c["error"]), skipped=str(c["not checked"]),
+                       time=f"{sum(e.get('duration_ms', 0.0) for _, e in cases) / 1000:.3f}")
+    for kind, e in cases:
+        case = ET.SubElement(suite, "testcase", classname=f"{report['scenario']}.{kind}", name=e["name"],
+                             time=f"{e.get('duration_ms', 0.0) / 1000:.3f}")
+        tag = {"fail": "failure", "error": "error", "not checked": "skipped"}.get(e["result"])
+        if tag:
+            ET.SubElement(case, tag, message=e["detail"][:200]).text = e["detail"]
     return suite
 
 
@@ -36,15 +52,11 @@ def table(report: dict) -> None:
         f"{k}={v}" for k, v in report["realization"].items() if k != "degradations"))
     for col in ("", "step / check", "kind", "expected", "result", "ms", "detail"):
         t.add_column(col)
-    for i, s in enumerate(report["steps"], 1):
-        if s["action"] == "check":
-            continue
-        t.add_row(str(i), s["name"], s["action"], s["expected"], "[green]ok[/green]" if s["ok"] else "[red]NOT OK[/red]",
-                  f"{s['duration_ms']:.1f}", s["detail"][:70])
-    for c in report["checks"]:
-        t.add_row("", c["name"][:60], c["kind"], c["expected"], "[green]ok[/green]" if c["ok"] else "[red]NOT OK[/red]",
-                  "", c["detail"][:70])
+    steps = {id(s): i for i, s in enumerate(report["steps"], 1)}
+    for kind, e in entries(report):
+        colour = _COLOUR[e["result"]]
+        t.add_row(str(steps[id(e)]) if kind == "step" else "", e["name"][:60], e["action"] if kind == "step" else e["kind"],
+                  str(e["expected"]), f"[{colour}]{e['result']}[/{colour}]",
+                  f"{e['duration_ms']:.1f}" if kind == "step" else "", e["detail"][:70])
     console.print(t)
-    bad = sum(not s["ok"] for s in report["steps"] if s["action"] != "check") + sum(not c["ok"] for c in report["checks"])
-    total = sum(s["action"] != "check" for s in report["steps"]) + len(report["checks"])
-    console.print(f"{total - bad} passed, {bad} failed")
+    console.print(summary(e["result"] for _, e in entries(report)))
