@@ -19,9 +19,8 @@ inside the attacker's namespace; sniffers are tcpdump inside the victims'.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
-
 import subprocess
+from typing import Callable, Optional
 
 from ..errors import CloudnetError
 from .result import Result, failed

@@ -137,6 +137,7 @@ class Watch:
         self.lines: dict[str, list[str]] = {}
         self.controls: dict[str, int] = {}
         self.errors: list[str] = []
+        self.gone: list[str] = []          # watchers whose namespace was removed during the watch
         self._stderr: dict[str, str] = {}
 
     def _argv(self, netns: Optional[str], iface: str) -> list[str]:
@@ -182,6 +183,9 @@ class Watch:
         if not (self.ctl and self.ctl.beacon):
             return
         for label, (netns, iface) in self.places.items():
+            if netns is not None and not ns.exists(netns):
+                self.gone.append(label)       # removed during the watch (a logical CE a migration left)
+                continue
             dev = iface if iface != "any" else first_up_interface(netns)
             if dev is None:
                 self.errors.append(f"sniffer at {label}: no interface up to send its control from")
@@ -238,7 +242,8 @@ class Watch:
 
     def evidence(self) -> list[VWatch]:
         """Each watcher in the verdict model's terms: its control count and the packets under test."""
-        return [VWatch(label, self.controls.get(label, 0) if self.ctl else -1, n) for label, n in self.counts().items()]
+        return [VWatch(label, self.controls.get(label, 0) if self.ctl else -1, n) for label, n in self.counts().items()
+                if label not in self.gone or n]
 
 
 def first_up_interface(netns: Optional[str]) -> Optional[str]:

@@ -8,6 +8,7 @@ import pytest
 from cloudnet_emu import attack, naming, state
 from cloudnet_emu.errors import RealizeError
 from cloudnet_emu.kernel import ns
+from cloudnet_emu.verdict import Status
 
 pytestmark = pytest.mark.vmtier
 
@@ -34,5 +35,6 @@ def test_without_the_edge_defences_spoofed_tunnels_and_labels_leak(testbed):
     case = "label_spoof" if record["realizations"]["core"] == "mpls" else "tunnel_inject"
     (r,) = attack.run(name, [case])
     assert r.leaked > 0 and not r.held, r.to_dict()
+    assert r.status is Status.FAIL and r.reason.startswith("LEAK: "), r.to_dict()
     if case == "tunnel_inject":
         assert any("02:a7:7a:c0:00:01" in s for s in r.state_changed), r.to_dict()
