@@ -15,6 +15,7 @@ import pytest
 
 from cloudnet_emu import pipeline, state, vpcs
 from cloudnet_emu.acl.flow import run_flow
+from cloudnet_emu.verdict import Status
 from cloudnet_emu.acl.model import Flow
 from cloudnet_emu.errors import SpecError
 from cloudnet_emu.scenario import runner
@@ -39,8 +40,10 @@ def _tables(testbed: str) -> dict[str, str]:
 
 
 def _flow(w, src, dst, proto, port=None, both=False, expect="pass"):
-    """(passed, detail, counter deltas) of real probes src -> dst (and back with both)."""
-    return run_flow(w, Flow(**{"from": src, "to": dst, "proto": proto, "port": port, "both": both}), expect)
+    """(status, reason, counter deltas) of real probes src -> dst (and back with both): PASS when
+    allowed with its allow rule counting, FAIL when dropped by a deny rule that counted it."""
+    v = run_flow(w, Flow(**{"from": src, "to": dst, "proto": proto, "port": port, "both": both}), expect)
+    return v.status, v.reason, v.counters
 
 
 @pytest.mark.vmtier
@@ -58,19 +61,19 @@ def test_rules_allow_deny_count_follow_and_go(testbed):
 
     # allowed: UDP 53 web -> db (dc1 -> dc2, through pe3 and pe4), counted by its rule
     passed, detail, deltas = _flow(w, "web", "db", "udp", 53)
-    assert passed, detail
+    assert passed is Status.PASS, detail
     assert deltas.get("bravo-vpc/dns", 0) >= 1, detail
     # denied by default, both ways: TCP 5432 web -> db and db -> web; the default counter moves
     passed, detail, deltas = _flow(w, "web", "db", "tcp", 5432, both=True, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     assert "web->db tcp/5432 dropped" in detail and "db->web tcp/5432 dropped" in detail
     assert deltas.get("bravo-vpc/default", 0) >= 2, detail
     # a UDP port no rule allows
     passed, detail, _ = _flow(w, "web", "db", "udp", 54, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     # an explicit deny, both ways (ICMP between the enterprise site and db); its own counter moves
     passed, detail, deltas = _flow(w, "bravo-h1", "db", "icmp", both=True, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     assert deltas.get("bravo-vpc/no-ping", 0) >= 2, detail
 
     # db migrates to dc1 (PE pe3): proc (dc2, pe4) still reaches it on 5432 only through the
@@ -79,10 +82,10 @@ def test_rules_allow_deny_count_follow_and_go(testbed):
     cloud, network = pipeline.managers(tb)
     w = runner.World(tb)
     passed, detail, deltas = _flow(w, "proc", "db", "tcp", 5432)
-    assert passed, detail
+    assert passed is Status.PASS, detail
     assert deltas.get("bravo-vpc/db-port", 0) >= 1, detail
     passed, detail, _ = _flow(w, "proc", "db", "tcp", 5433, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     passed, detail, deltas = _flow(w, "bravo-h1", "db", "icmp", expect="fail")
     assert not passed and deltas.get("bravo-vpc/no-ping", 0) >= 1, detail
 
@@ -152,10 +155,10 @@ def test_the_egress_pe_judges_a_source_behind_a_pe_without_rules(testbed):
     assert got["pes"] == ["pe1", "pe4"]
     w = runner.World(tb)
     passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "icmp", both=True, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     assert deltas.get("bravo-lab/default", 0) >= 2, detail
     passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "tcp", 81, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     passed, detail, deltas = _flow(w, "bravo-h3", "lab1", "tcp", 80)
     assert passed and deltas.get("bravo-lab/br-web", 0) >= 1, detail
     # the PE's own traffic into the VRF (its address, not a VPC's) is not judged: pe4 still pings lab1
@@ -185,11 +188,11 @@ def test_every_vpc_chain_judges_traffic_between_two_vpcs(testbed):
     w = runner.World(tb)
     # bravo-lab allows it (default), bravo-vpc denies it (default): dropped, both ways
     passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 5433, both=True, expect="fail")
-    assert not passed, detail
+    assert passed is Status.FAIL, detail
     assert deltas.get("bravo-vpc/default", 0) >= 2, detail
     # both allow it: passes, and each VPC's counter that judged it moved
     passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 5432)
-    assert passed, detail
+    assert passed is Status.PASS, detail
     assert deltas.get("bravo-lab/default", 0) >= 1 and deltas.get("bravo-vpc/from-lab", 0) >= 1, detail
     # bravo-vpc allows it, bravo-lab denies it: dropped, by bravo-lab's rule
     passed, detail, deltas = _flow(w, "lab1", "db", "tcp", 8080, expect="fail")

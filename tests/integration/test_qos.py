@@ -11,6 +11,7 @@ import pytest
 from cloudnet_emu import naming, pipeline
 from cloudnet_emu.errors import AdmissionError, StateError
 from cloudnet_emu.scenario import runner
+from cloudnet_emu.verdict import Status
 from tests.conftest import FULL_KERNEL
 
 
@@ -166,7 +167,7 @@ def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
     moved = cloud.migrate("v3", "dc1", "dc1-s2", pause_ms=10)
     assert moved["to"] == "dc1/dc1-s2" and moved["reservations"] == ["local"]
     w = runner.World(tb)
-    assert runner._reach(w, "v3", "bravo-h1") and runner._reach(w, "v3", "v4")
+    assert all(runner._reach_all(w, [("v3", "bravo-h1"), ("v3", "v4")]).values())
 
 
 @pytest.mark.vmtier
@@ -181,20 +182,22 @@ def test_nearest_placement_and_declared_delay(testbed):
     assert far["site"] == "dc1"
     w = runner.World(tb)
     from cloudnet_emu.scenario.qos import LatencyCheck, latency
-    ok, detail, _ = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near"}))
-    assert ok, detail
+    status, detail = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near"}))
     if FULL_KERNEL:      # netem realizes the declared delays: RTT about 2 x 6 ms
-        assert "expected 12.00 ms" in detail, detail
-    else:
-        assert "degraded" in detail and "expected 0.00 ms" in detail, detail
+        assert status is Status.PASS and "expected 12.00 ms" in detail, detail
+    else:                # the delays were degraded away: "0 ms +/- 3" would pass without evidence
+        assert status is Status.NOT_CHECKED, detail
+        assert detail.startswith("delay degraded on this path: link ") and "no netem" in detail, detail
 
 
 def test_qos_scenario_passes(clean_machine, tmp_path):
     """The accounting application: nearest placement, a reservation under a competing bulk flow,
     admission, change, a migration the reservation follows (measured with iperf3)."""
     report = runner.run("scenarios/qos.yaml", str(tmp_path))
-    bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
+    bad = [s for s in report["steps"] + report["checks"] if s["ok"] is False]
     assert report["ok"], bad
+    if not FULL_KERNEL:  # the latency checks are not checked (delay degraded), counted apart from passes
+        assert report["counts"]["not checked"] == 2, report["counts"]
 
 
 def test_reserve_cli(testbed, cli):
