@@ -34,7 +34,7 @@ from .verdict import Sent, Status, Verdict, Watch, judge_watch
 CONTROL_LEN = 599          # IP total length of the watchers' control pings
 PROBE_BASE = 600           # probe i: IP total length PROBE_BASE + i
 PROBE_MAX = 1400           # stays under every MTU in the testbed (VXLAN included)
-READY_S = 5.0              # each sniffer's own deadline to attach its filter
+READY_S = 10.0             # each sniffer's own deadline to attach its filter (slow under TCG)
 INTERNET = "internet"      # the watcher tenant of the Internet node
 
 
