@@ -63,7 +63,7 @@ def reconverge(env: Env) -> Result:
             cloud.migrate(b["name"], to)
             # namespaces of the victim tenant that the migration created (the logical CE at the
             # destination): watched too, while the streams go on
-            new = sorted(set(env.tenant_nodes(b["tenant"])) - set(victims))
+            new = sorted(n for n in env.tenant_nodes(b["tenant"]) if n not in victims or w.replaced(n))
             if new:
                 late = watch_nodes(env, new, marker_bpf(LEN), marker_control(CONTROL_LEN))
                 with late:

@@ -147,6 +147,7 @@ class Watch:
                 (["-v"] if self.ctl else []) + self.extra + [flt])
 
     def __enter__(self) -> "Watch":
+        self._ids = {label: _netns_id(netns) for label, (netns, _) in self.places.items()}
         for label, (netns, iface) in self.places.items():
             self.procs[label] = subprocess.Popen(self._argv(netns, iface), stdout=subprocess.PIPE,
                                                  stderr=subprocess.PIPE, text=True)
@@ -183,8 +184,8 @@ class Watch:
         if not (self.ctl and self.ctl.beacon):
             return
         for label, (netns, iface) in self.places.items():
-            if netns is not None and not ns.exists(netns):
-                self.gone.append(label)       # removed during the watch (a logical CE a migration left)
+            if self.replaced(label):
+                self.gone.append(label)       # removed (or replaced, a migrated VM) during the watch
                 continue
             dev = iface if iface != "any" else first_up_interface(netns)
             if dev is None:
@@ -194,6 +195,11 @@ class Watch:
                 inject(netns, dev, self.ctl.beacon(mac_of(netns, dev)))
             except (SendError, LookupError) as e:
                 self.errors.append(f"sniffer at {label}: its control could not be sent: {e}")
+
+    def replaced(self, label: str) -> bool:
+        """Was LABEL's namespace removed or replaced by another of the same name since the watch began?"""
+        netns = self.places[label][0]
+        return netns is not None and _netns_id(netns) != self._ids.get(label)
 
     def __exit__(self, *exc):
         try:
@@ -215,7 +221,9 @@ class Watch:
             except subprocess.TimeoutExpired:
                 p.kill()
                 out, err = p.communicate()
-            if died is not None and not any(e.startswith(f"sniffer at {label} ") for e in self.errors):
+            if died is not None and self.replaced(label):
+                self.gone.append(label)   # its namespace was removed, and its processes killed, by the testbed
+            elif died is not None and not any(e.startswith(f"sniffer at {label} ") for e in self.errors):
                 self.errors.append(f"sniffer at {label} died during the watch (exit {died}): "
                                    f"{(self._stderr.get(label, '') + (err or '')).strip()[-300:] or 'no output'}")
             # one packet per line that does not start with blanks (-v continues a packet indented)
@@ -244,6 +252,13 @@ class Watch:
         """Each watcher in the verdict model's terms: its control count and the packets under test."""
         return [VWatch(label, self.controls.get(label, 0) if self.ctl else -1, n) for label, n in self.counts().items()
                 if label not in self.gone or n]
+
+
+def _netns_id(netns: Optional[str]) -> Optional[int]:
+    try:
+        return None if netns is None else os.stat(os.path.join(ns.NETNS_DIR, netns)).st_ino
+    except FileNotFoundError:
+        return -1
 
 
 def first_up_interface(netns: Optional[str]) -> Optional[str]:

@@ -115,3 +115,12 @@ def test_port_security_rules_follow_the_vm(figure1):
             cloud.detach("ps1")
             assert rules(server, "ps1") == []
         vpcs.delete(name, "ps-vpc")
+
+
+@pytest.mark.skipif(FULL_KERNEL, reason="native only: the VM tier runs the lean subset above")
+def test_attack_scenario(clean_machine, tmp_path):
+    """scenarios/attack.yaml through the scenario runner: every step and check ok."""
+    from cloudnet_emu.scenario import runner
+    report = runner.run("scenarios/attack.yaml", str(tmp_path))
+    bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
+    assert report["ok"], bad
