@@ -172,7 +172,7 @@ def print_table(results: list[Result], as_json: bool) -> None:
         print(json.dumps([r.to_dict() for r in results], indent=1))
         return
     t = Table(title="attack (real crafted packets; sniffers in the victims' namespaces)")
-    for col in ("case", "realization (core/router/datapath)", "packets sent", "packets leaked", "state changes",
+    for col in ("case", "realization", "packets sent", "packets leaked", "state changes",
                 "status", "reason"):
         t.add_column(col)
     for row, r in zip(table_rows(results), results):
@@ -181,6 +181,8 @@ def print_table(results: list[Result], as_json: bool) -> None:
     console = Console()
     console.print(t)
     for r in results:
+        if r.status is not Status.PASS:
+            console.print(f"  {r.case}: {r.status}: {r.reason}", highlight=False, markup=False)
         for note in r.notes + r.detected + r.state_changed:
             console.print(f"  {r.case}: {note}", highlight=False, markup=False)
     console.print(summary(r.status for r in results), highlight=False)

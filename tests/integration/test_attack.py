@@ -118,9 +118,10 @@ def test_port_security_rules_follow_the_vm(figure1):
 
 
 @pytest.mark.skipif(FULL_KERNEL, reason="native only: the VM tier runs the lean subset above")
-def test_attack_scenario(clean_machine, tmp_path):
-    """scenarios/attack.yaml through the scenario runner: every step and check ok."""
+def test_attack_scenario(figure1, tmp_path):
+    """scenarios/attack.yaml through the scenario runner on this module's testbed (its topology):
+    every step and check ok.  Last in the module: it leaves its bystander VM attached."""
     from cloudnet_emu.scenario import runner
-    report = runner.run("scenarios/attack.yaml", str(tmp_path))
+    report = runner.run("scenarios/attack.yaml", str(tmp_path), figure1["testbed"])
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
     assert report["ok"], bad
