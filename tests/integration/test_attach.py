@@ -29,7 +29,7 @@ def test_attach_scenario_passes(clean_machine, tmp_path):
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
     assert report["ok"], bad
     saved = json.loads((tmp_path / "report.json").read_text())
-    assert set(saved) == {"ok", "scenario", "topology", "realization", "steps", "checks", "metrics"}
+    assert set(saved) == {"ok", "scenario", "topology", "realization", "steps", "checks", "metrics", "counts"}
     assert (tmp_path / "report.xml").read_text().startswith("<?xml")
     first = saved["steps"][0]
     assert [p["name"] for p in first["phases"]] == ["vm", "vlan", "lce", "vpn"]
