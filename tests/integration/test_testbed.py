@@ -26,8 +26,8 @@ def _ns(record, node):
     return naming.netns(record["testbed"], node)
 
 
-def _run(argv):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def _run(argv, timeout=60):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
 
 def test_figure1_comes_up_and_isolates_tenants(figure1):
@@ -108,7 +108,7 @@ def test_cli_inspect_exec_and_check(figure1, cli):
     assert res.returncode == 0, res.stderr
     res = _run([cli, "exec", "nosuch", "--", "true"])
     assert res.returncode == 2 and "no node 'nosuch'" in res.stderr
-    res = _run([cli, "check", "--json"])
+    res = _run([cli, "check", "--json"], timeout=300)     # ~16 sniffers and 60 probes: slow under TCG
     assert res.returncode == 0, res.stdout[-2000:]
     verdicts = json.loads(res.stdout)
     assert verdicts and all(r["status"] == "pass" for r in verdicts)
