@@ -123,5 +123,5 @@ def test_attack_scenario(figure1, tmp_path):
     every step and check ok.  Last in the module: it leaves its bystander VM attached."""
     from cloudnet_emu.scenario import runner
     report = runner.run("scenarios/attack.yaml", str(tmp_path), figure1["testbed"])
-    bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
+    bad = [(s["name"], s.get("status"), s.get("detail")) for s in report["steps"] + report["checks"] if not s["ok"]]
     assert report["ok"], bad

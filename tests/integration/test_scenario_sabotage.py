@@ -3,8 +3,6 @@ and green on the intact world.  Checks run through the runner's own run_check / 
 Figure 1 testbed (no mocks); each sabotage is undone and the check is green again."""
 from __future__ import annotations
 
-import pytest
-
 from cloudnet_emu import naming, pipeline
 from cloudnet_emu.kernel import ns
 from cloudnet_emu.scenario import runner
@@ -24,7 +22,6 @@ def _ip(tb, node, *argv):
     return ns.run(["ip", "-n", naming.netns(tb, node), *argv])
 
 
-@pytest.mark.vmtier
 def test_sabotage_reach_route_encap_fdb_isolated_flow(testbed):
     tb = testbed["testbed"]
     w = runner.World(tb)
@@ -115,7 +112,6 @@ def test_sabotage_reach_route_encap_fdb_isolated_flow(testbed):
     assert check(w, **iso)[0] == "pass"
 
 
-@pytest.mark.vmtier
 def test_sabotage_flow_deny_rule_deleted(testbed):
     tb = testbed["testbed"]
     w = runner.World(tb)
@@ -148,7 +144,6 @@ def test_sabotage_flow_deny_rule_deleted(testbed):
     assert r["ok"] is True, r
 
 
-@pytest.mark.vmtier
 def test_sabotage_garp_and_tcp(testbed):
     tb = testbed["testbed"]
     w = runner.World(tb)
