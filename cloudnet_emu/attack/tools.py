@@ -119,7 +119,7 @@ class Control:
     beacon: Optional[Callable[[str], list]] = None
 
 
-READY_S = 5.0
+READY_S = 10.0           # per sniffer; the VM tier runs under TCG
 
 
 class Watch:
