@@ -20,7 +20,6 @@ their own processes here, so there is nothing to cap yet.
 """
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 import time
@@ -28,6 +27,7 @@ from typing import Callable, Optional
 
 from .. import naming
 from ..errors import PlacementError, StateError
+from ..plan import addressing
 from ..plan.actions import Address, Enslave, Node, OvsPort, Route, Veth
 from ..plan.routers import ROUTERS, Placement
 from ..spec.model import MAC_RE, NAME_RE
@@ -179,8 +179,7 @@ class CloudManager:
             if pinned in macs:
                 raise PlacementError(f"MAC {pinned} is already used by {macs[pinned]}")
             return pinned
-        digest = hashlib.sha1(f"{self.testbed}/{name}".encode()).digest()
-        return "02:" + ":".join(f"{b:02x}" for b in digest[:5])     # locally administered
+        return addressing.stable_mac(f"{self.testbed}/{name}")
 
     def _vlan(self, site: str, vpc: str) -> int:
         site_vlans = self.data["vlans"].setdefault(site, {})

@@ -69,6 +69,7 @@ class Vxlan:
     master: Optional[str] = None
     port: int = 4789
     peers: tuple = ()          # remote VTEPs: head-end replication entries
+    mac: Optional[str] = None  # fixed, so a rebuilt device keeps the MAC its peers' neighbour entries name
 
 
 @dataclass(frozen=True)

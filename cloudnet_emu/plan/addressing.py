@@ -14,6 +14,7 @@ tested without a kernel.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from itertools import islice
 
@@ -74,3 +75,10 @@ def host_addresses(subnet: str, pinned: list) -> list[str]:
     taken = {ipaddress.IPv4Address(p) for p in pinned if p}
     free = (a for a in islice(net.hosts(), 1, None) if a not in taken)
     return [p if p else str(next(free)) for p in pinned]
+
+
+def stable_mac(key: str) -> str:
+    """A locally administered unicast MAC derived from KEY: the same object rebuilt gets the same
+    MAC, so neighbour entries elsewhere that name it stay true."""
+    digest = hashlib.sha1(key.encode()).digest()
+    return "02:" + ":".join(f"{b:02x}" for b in digest[:5])

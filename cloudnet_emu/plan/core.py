@@ -115,8 +115,11 @@ class VxlanCore(VpnCore):
         return addressing.transit(self.u.pools["transit"], t, self.u.index[pe])
 
     def join(self, tenant, t, p, peers):
+        # The transit address's MAC outlives the device: the other PEs keep a neighbour entry for it
+        # while the last VPC endpoint leaves this PE and a new one rebuilds the VRF.
         return [Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.node,
-                      addr=self._addr(t, p.pe), master=p.master, peers=tuple(self.u.lo(x.pe) for x in peers))]
+                      addr=self._addr(t, p.pe), master=p.master, peers=tuple(self.u.lo(x.pe) for x in peers),
+                      mac=addressing.stable_mac(f"{tenant}@{self._addr(t, p.pe)}"))]
 
     def greet(self, tenant, t, member, newcomer):
         return [FdbAppend(member.node, naming.vxlan_dev(tenant), self.u.lo(newcomer.pe))]

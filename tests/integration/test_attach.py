@@ -121,6 +121,24 @@ def test_attach_detach_50_times_restores_everything(testbed):
     assert _ns_state(testbed["testbed"]) == before
 
 
+def test_a_vpc_that_leaves_a_site_and_comes_back_is_reachable(testbed):
+    """The last VM out of dc1 takes bravo's VRF on pe3 with it; the next one rebuilds it.  The other
+    PEs still hold a neighbour entry for pe3's transit address: the rebuilt device must answer to it."""
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+
+    def pings(vm):
+        return [subprocess.run(["ip", "netns", "exec", naming.netns(tb, src), "ping", "-c2", "-W2", vm["ip"]],
+                               capture_output=True).returncode for src in ("bravo-h1", "bravo-h3")]
+    vm = cloud.attach("bravo-vpc", site="dc1", name="back1")
+    assert pings(vm) == [0, 0]
+    cloud.detach("back1")
+    for name in ("back1", "back2"):        # the same VM again, then another one on the same address
+        vm = cloud.attach("bravo-vpc", site="dc1", name=name)
+        assert pings(vm) == [0, 0], f"{name} ({vm['ip']}) is unreachable after the VPC came back to dc1"
+        cloud.detach(name)
+
+
 def test_cli_vm_commands(testbed, cli):
     res = subprocess.run([cli, "vm", "attach", "bravo-vpc", "--site", "dc2", "--name", "db", "--json"],
                          capture_output=True, text=True)

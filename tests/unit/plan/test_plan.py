@@ -157,3 +157,14 @@ def test_plan_is_deterministic_across_processes():
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env=dict(os.environ, PYTHONHASHSEED=seed)).stdout.strip() for seed in ("1", "2", "3")}
     assert len(digests) == 1 and len(next(iter(digests))) == len(hashlib.sha256().hexdigest())
+
+
+def test_l3vpn_vxlan_devices_have_a_mac_of_their_own_that_survives_a_rebuild(topo):
+    """The other PEs' neighbour entries for a PE's transit address name this MAC: it is derived from
+    the tenant and the address, so a rebuilt device (the VPC came back to the site) answers to it."""
+    reduced = choose(topo, REDUCED, degrade=True)
+    devs = [v for v in build_plan(topo, reduced).of(Vxlan) if v.name.startswith("vx-")]
+    again = [v for v in build_plan(topo, reduced).of(Vxlan) if v.name.startswith("vx-")]
+    assert devs and all(v.mac and v.mac.startswith("02:") for v in devs)
+    assert [v.mac for v in devs] == [v.mac for v in again]
+    assert len({v.mac for v in devs}) == len(devs)
