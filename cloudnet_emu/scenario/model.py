@@ -69,7 +69,7 @@ class TcpCheck(Strict):
 class AttackCheck(Strict):
     cases: Optional[list[Literal["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
                                  "arp_spoof", "mac_flap", "reconverge"]]] = Field(
-        None, description="attack cases to run (cloudnet-emu attack); default all; passes iff every case held")
+        None, description="attack cases to run (cloudnet-emu attack); default all; passes iff every case passed (not checked cases are counted apart)")
 
 
 KINDS = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "flow", "throughput", "latency", "attack")

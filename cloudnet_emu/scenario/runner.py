@@ -209,7 +209,7 @@ def _attack(w: World, body) -> Judged:
     statuses = [r.status for r in results]
     worst = next((st for st in (Status.ERROR, Status.FAIL, Status.PASS) if st in statuses), Status.NOT_CHECKED)
     detail = "; ".join(f"{r.case}: sent {r.sent}, leaked {r.leaked}, {r.status} ({r.reason})" for r in results)
-    return Judged(worst, detail)
+    return Judged(worst, detail, {"cases": [r.to_verdict().to_dict() for r in results]})
 
 
 def _check_name(c: Check) -> str:
