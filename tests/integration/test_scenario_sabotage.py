@@ -164,3 +164,20 @@ def test_sabotage_garp_and_tcp(testbed):
     w.migrations.pop("m1")
     status, detail = check(w, tcp={"vm": "m1"})
     assert status == "error" and "no TCP connection was held" in detail, detail
+
+
+def test_sabotage_tcp_a_switchover_longer_than_the_connection_waits(testbed):
+    """A held TCP connection whose peer waits 10 s for an echo (migration/agent.py): a move that
+    pauses the VM for 12 s breaks it, and the tcp check turns red; the same move with a 50 ms pause
+    keeps it."""
+    tb = testbed["testbed"]
+    w = runner.World(tb)
+    assert step(w, attach={"vpc": "acme-vpc", "site": "dc1", "server": "dc1-s1", "name": "stay"})["status"] == "pass"
+    assert step(w, attach={"vpc": "acme-vpc", "site": "dc1", "name": "m1", "mem_mb": 256})["status"] == "pass"
+    r = step(w, migrate={"vm": "m1", "to": "dc2", "tcp": "acme-h2"})
+    assert r["status"] == "pass", r
+    assert check(w, tcp={"vm": "m1"})[0] == "pass"
+    r = step(w, migrate={"vm": "m1", "to": "dc1", "pause_ms": 12000, "tcp": "acme-h2"})
+    assert r["status"] == "pass", r["detail"]
+    status, detail = check(w, tcp={"vm": "m1"})
+    assert status == "fail" and "error timed out" in detail, detail
