@@ -181,3 +181,23 @@ def test_sabotage_tcp_a_switchover_longer_than_the_connection_waits(testbed):
     assert r["status"] == "pass", r["detail"]
     status, detail = check(w, tcp={"vm": "m1"})
     assert status == "fail" and "error timed out" in detail, detail
+
+
+def test_sabotage_throughput_reservation_unclassified(testbed):
+    """A 60 Mbit/s pipe b1 <-> bravo-h1 against a best-effort bulk flow on bravo-hq's 100 Mbit/s
+    circuit: green.  Its u32 filters deleted on the hop into bravo-hq (the bottleneck), the pipe's
+    packets fall into best effort (40 Mbit/s, shared with the bulk flow) and the check turns red."""
+    tb = testbed["testbed"]
+    w = runner.World(tb)
+    for name, site in (("b1", "dc1"), ("bulk", "dc2")):
+        assert step(w, attach={"vpc": "bravo-vpc", "site": site, "name": name})["status"] == "pass"
+    meta = w.cloud.reserve("db", "bravo-vpc", between=["b1", "bravo-h1"], bw=60)
+    w.refresh()
+    spec = {"throughput": {"from": "b1", "to": "bravo-h1", "reservation": "db", "seconds": 3,
+                           "competing": {"from": "bulk", "to": "bravo-h2"}}}
+    status, detail = check(w, **spec)
+    assert status == "pass", detail
+    hop = next(h for h in meta["hops"] if h["direction"].endswith(">bravo-hq"))
+    ns.run(["tc", "filter", "del", "dev", hop["dev"]], netns=naming.netns(tb, hop["node"]))
+    status, detail = check(w, **spec)
+    assert status == "fail" and "(needs 54.0)" in detail, detail
