@@ -37,7 +37,7 @@ def test_migrate_scenario(clean_machine, tmp_path):
     assert old["detail"].endswith("not in the FDB of dc1"), old
 
 
-@pytest.mark.vmtier
+# Native only: the VM tier moves an L3VPN VM in test_l3vpn_vm_keeps_its_address_and_connections.
 def test_migrate_l3_scenario(clean_machine, tmp_path):
     """An L3VPN VM moves and back: its host route follows, GARP seen, TCP held, isolation judged at the watchers."""
     report = runner.run("scenarios/migrate-l3.yaml", str(tmp_path))

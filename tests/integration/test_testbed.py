@@ -108,7 +108,9 @@ def test_cli_inspect_exec_and_check(figure1, cli):
     assert res.returncode == 0, res.stderr
     res = _run([cli, "exec", "nosuch", "--", "true"])
     assert res.returncode == 2 and "no node 'nosuch'" in res.stderr
-    res = _run([cli, "check", "--json"], timeout=300)     # ~16 sniffers and 60 probes: slow under TCG
+    if FULL_KERNEL:     # the same verdicts as test_figure1_comes_up_and_isolates_tenants, minutes under TCG
+        return
+    res = _run([cli, "check", "--json"], timeout=300)
     assert res.returncode == 0, res.stdout[-2000:]
     verdicts = json.loads(res.stdout)
     assert verdicts and all(r["status"] == "pass" for r in verdicts)
