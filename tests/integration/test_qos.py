@@ -182,7 +182,10 @@ def test_nearest_placement_and_declared_delay(testbed):
     assert far["site"] == "dc1"
     w = runner.World(tb)
     from cloudnet_emu.scenario.qos import LatencyCheck, latency
-    status, detail = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near"}))
+    # software emulation (the VM tier) adds its own processing time to every hop: min RTT 15.1 ms
+    # was seen there against the 12 ms netem realizes, so the check gets 5 ms of tolerance there
+    status, detail = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near",
+                                                "tolerance_ms": 5.0 if FULL_KERNEL else 3.0}))
     if FULL_KERNEL:      # netem realizes the declared delays: RTT about 2 x 6 ms
         assert status is Status.PASS and "expected 12.00 ms" in detail, detail
     else:                # the delays were degraded away: "0 ms +/- 3" would pass without evidence
