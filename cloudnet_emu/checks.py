@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
-import time
 
 from . import isolation, naming
 from .errors import RealizeError
+from .kernel.sniff import wait_listening
 from .verdict import Sent, Status, Verdict, Watch
 
 
@@ -110,19 +110,14 @@ def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: f
     argv = (["ip", "netns", "exec", netns] if netns else []) + \
         ["tcpdump", "-l", "-nn", "-e", "-v", "-c", str(count), "-i", iface, "--immediate-mode", bpf]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline, said = time.monotonic() + isolation.READY_S, ""
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "listening on" in line:
-            break
-        if not line and proc.poll() is not None:
+    ready, said = wait_listening(proc)
+    if not ready:
+        died = proc.returncode is not None
+        if not died:
+            proc.kill()
             proc.wait()
-            raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0, said.strip() or "tcpdump died")
-        said += line
-    else:
-        proc.kill()
-        proc.wait()
-        raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0, "its filter was not attached in time")
+        raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0,
+                           (said or "tcpdump died") if died else "its filter was not attached in time")
     try:
         action()
         out, _ = proc.communicate(timeout=timeout)

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import naming
+from .kernel.sniff import READY_S, wait_listening
 from .verdict import Sent, Status, Verdict, Watch, judge_watch
 
 CONTROL_LEN = 599          # IP total length of the watchers' control pings
 PROBE_BASE = 600           # probe i: IP total length PROBE_BASE + i
 PROBE_MAX = 1400           # stays under every MTU in the testbed (VXLAN included)
-READY_S = 10.0             # each sniffer's own deadline to attach its filter (slow under TCG)
 INTERNET = "internet"      # the watcher tenant of the Internet node
 
 
@@ -75,18 +75,11 @@ class _Sniffer:
         self.error = ""
 
     def wait_ready(self) -> bool:
-        deadline = time.monotonic() + READY_S
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if "listening on" in line:
-                return True
-            if not line and self.proc.poll() is not None:
-                break
-            if line:
-                self.error += line
-        self.error = (self.error.strip() or f"tcpdump exited with {self.proc.poll()}"
-                      if self.proc.poll() is not None else f"not ready within {READY_S:g} s")
-        return False
+        ready, said = wait_listening(self.proc)
+        if not ready:
+            self.error = (said or f"tcpdump exited with {self.proc.returncode}" if self.proc.returncode is not None
+                          else f"not ready within {READY_S:g} s")
+        return ready
 
     def stop(self) -> Counter:
         """IP total length -> packets seen."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import socket
 import subprocess
 import time
@@ -24,6 +23,7 @@ from typing import Callable, Iterable, Optional
 from .. import naming, state
 from ..errors import CloudnetError
 from ..kernel import ns, ovs
+from ..kernel.sniff import READY_S, wait_listening
 from ..verdict import Watch as VWatch
 
 
@@ -119,9 +119,6 @@ class Control:
     beacon: Optional[Callable[[str], list]] = None
 
 
-READY_S = 10.0           # per sniffer; the VM tier runs under TCG
-
-
 class Watch:
     """tcpdump on every interface of each namespace (None: the root namespace needs an iface).
 
@@ -161,23 +158,12 @@ class Watch:
         return self
 
     def _ready(self, label: str, p: subprocess.Popen) -> None:
-        fd, buf = p.stderr.fileno(), b""
-        deadline = time.monotonic() + self.ready_s
-        while b"listening on" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.errors.append(f"sniffer at {label} not ready after {self.ready_s:.0f} s: "
-                                   f"{buf.decode(errors='replace').strip() or 'no output'}")
-                break
-            r, _, _ = select.select([fd], [], [], left)
-            chunk = os.read(fd, 4096) if r else b""
-            if r and not chunk:           # EOF: tcpdump exited
-                p.wait(timeout=5)
-                self.errors.append(f"sniffer at {label} died (exit {p.returncode}): "
-                                   f"{buf.decode(errors='replace').strip() or 'no output'}")
-                break
-            buf += chunk
-        self._stderr[label] = buf.decode(errors="replace")
+        ready, said = wait_listening(p, self.ready_s)
+        if not ready and p.returncode is not None:
+            self.errors.append(f"sniffer at {label} died (exit {p.returncode}): {said or 'no output'}")
+        elif not ready:
+            self.errors.append(f"sniffer at {label} not ready after {self.ready_s:.0f} s: {said or 'no output'}")
+        self._stderr[label] = said
 
     def beacon(self) -> None:
         """Each watcher's own control: the CONTROL's beacon frames out of an interface of its namespace."""
