@@ -29,7 +29,8 @@ fi
 # One entry per need; "a|b" means the first of a, b that apt knows (Debian vs
 # Ubuntu names).  An entry ending in "?" is optional: skipped if apt lacks it.
 PKGS=(make openvswitch-switch mininet iproute2 tcpdump iputils-ping
-      "arping|iputils-arping" graphviz nftables iperf3 ethtool procps psmisc)
+      "arping|iputils-arping" graphviz nftables iperf3 ethtool procps psmisc
+      frr)   # frr: the provider routers' own control plane (--realize control=bgp)
 case " $* " in
     *" test "*|*" test-vm "*)
         # VM tier (scripts/vm-tier): a full distribution kernel booted with

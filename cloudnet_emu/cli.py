@@ -164,10 +164,13 @@ def inspect(name, as_json):
     record = state.read(name)
     cloud, _ = pipeline.managers(name)
     vms, vpcs = cloud.vms(), cloud.info["vpcs"]
+    from .cli_control import routing
+    live = routing(name, record)
     if as_json:
-        click.echo(json.dumps({**record, "vms": vms, "vpcs": vpcs}, indent=1, default=str))
+        click.echo(json.dumps({**record, "vms": vms, "vpcs": vpcs, **live}, indent=1, default=str))
     else:
         report.inspect(record, vms, vpcs)
+        report.routing(record, live)
 
 
 @main.command(name="exec", context_settings={"ignore_unknown_options": True})
@@ -179,7 +182,8 @@ def exec_cmd(testbed, node, command):
     _need_root()
     name = args.testbed(testbed)
     _check_node(name, node)
-    os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *command])
+    from .cli_control import with_vty_socket
+    os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *with_vty_socket(name, node, command)])
 
 
 def _check_node(testbed: str, node: str):

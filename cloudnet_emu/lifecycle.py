@@ -17,7 +17,7 @@ from . import naming, state
 from .errors import StateError
 from .kernel import ns, ovs
 from .plan.actions import OvsBridge, Plan, Veth
-from .realize import edge_filter
+from .realize import edge_filter, frr
 from .realize.apply import apply_plan
 
 Progress = Callable[[str], None]
@@ -97,6 +97,8 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
             with sigterm_as_interrupt():
                 apply_plan(plan, progress)
                 edge_filter.apply(testbed, plan.info)
+                if plan.info.get("control", {}).get("realization") == "bgp":
+                    record["control"] = frr.converge(testbed, plan.info["control"], progress=progress)
         except BaseException:
             progress("failed or interrupted: rolling back")
             teardown(testbed, record)
@@ -118,6 +120,10 @@ def teardown(testbed: str, record: dict | None) -> None:
     namespaces = set(record.get("namespaces", []))
     namespaces |= {n for n in ns.listing() if naming.is_ours_netns(n, testbed) and n not in others}
     bridges = set(record.get("ovs_bridges", [])) | set(ovs.owned_bridges(testbed))
+    # Routing daemons by their pid files (in our namespaces only) before the namespaces go:
+    # a namespace's removal would SIGKILL them without letting them withdraw anything.
+    frr.stop_all(testbed)
+    frr.release_state_root(testbed)
     # veth ends the managers plugged into our bridges (VM ports, hand-off cables) live in the root namespace
     plugged = [p for b in bridges for p in ovs.ports(b) if naming.ROOT_DEV_RE.match(p)]
     ovs.delete_bridges(bridges)
@@ -146,6 +152,9 @@ def clean(everything: bool = False) -> dict:
     spare_ns = set()
     for name in busy:
         spare_ns.update((state.read(name) or {}).get("namespaces", []))
+    for name in state.running():
+        if name not in busy:
+            frr.stop_all(name)
     bridges = [b for b, owner in ovs.owned_bridges().items() if owner not in busy]
     ovs.delete_bridges(bridges)
     removed["ovs_bridges"] = bridges
@@ -164,4 +173,5 @@ def clean(everything: bool = False) -> dict:
         if name not in busy:
             state.remove(name)
             removed["testbeds"].append(name)
+    frr.release_state_root("")
     return removed

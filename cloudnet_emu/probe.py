@@ -2,8 +2,8 @@
 
 Each feature is tried for real in a scratch namespace `cn-probe-<pid>` (a VRF
 device, a VXLAN device, an MPLS route with a label push, an 802.1Q
-sub-interface, a netem qdisc ...), after a best-effort `modprobe`; the scratch
-namespace is removed afterwards.  The result is cached per boot in
+sub-interface, a netem qdisc, FRR's daemons started there ...), after a
+best-effort `modprobe`; the scratch namespace is removed afterwards.  The result is cached per boot in
 /run/cloudnet-emu/probe.json; `doctor` always probes afresh.
 """
 from __future__ import annotations
@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from .errors import RealizeError
+from .kernel import frr as kfrr
 from .kernel import ns, ovs
 from .naming import STATE_ROOT
+from .plan.frr import DAEMONS as FRR_DAEMONS
 
 MODULES = ["vrf", "mpls_router", "mpls_iptunnel", "8021q", "vxlan", "bridge", "sch_netem",
            "sch_htb", "sch_tbf", "openvswitch"]
@@ -59,8 +64,9 @@ def probe(cached: bool = True) -> dict[str, Feature]:
 
 
 def _ovs_same(cached: dict) -> bool:
-    # OVS may have been started or stopped since the cache was written.
-    return cached.get("ovs", {}).get("ok") == ovs.available()[0]
+    # OVS may have been started or stopped, FRR installed or removed, since the cache was written.
+    return (cached.get("ovs", {}).get("ok") == ovs.available()[0] and "frr" in cached
+            and (cached["frr"]["ok"] or bool(kfrr.missing(FRR_DAEMONS))))
 
 
 def _probe() -> dict[str, Feature]:
@@ -74,7 +80,7 @@ def _probe() -> dict[str, Feature]:
     f["ovs"] = Feature(ok, why)
     if not root:
         for name in ("vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel",
-                     "htb", "tbf", "netem", "ovs_kernel_datapath"):
+                     "htb", "tbf", "netem", "ovs_kernel_datapath", "frr"):
             f[name] = Feature(False, "not probed: needs root")
         return f
     if shutil.which("modprobe"):
@@ -84,6 +90,7 @@ def _probe() -> dict[str, Feature]:
     ns.create(scratch)
     try:
         _probe_in(scratch, f)
+        f["frr"] = _frr(scratch)
     finally:
         ns.delete(scratch)
     f["ovs_kernel_datapath"] = _ovs_kernel()
@@ -127,6 +134,29 @@ def _probe_in(scratch: str, f: dict[str, Feature]) -> None:
                                                   + args) and f"{args[0]} qdisc installed")
     finally:
         ipr.close()
+
+
+def _frr(scratch: str) -> Feature:
+    """FRR's daemons, started in the scratch namespace exactly as a provider router's are."""
+    lack = kfrr.missing(FRR_DAEMONS)
+    if lack:
+        return Feature(False, f"FRR missing: {', '.join(lack)} (./setup.sh installs the frr package)")
+    directory = tempfile.mkdtemp(prefix="cn-probe-frr-", dir="/run")
+    try:
+        kfrr.prepare(directory, {d: "frr defaults datacenter\nhostname probe\n" for d in FRR_DAEMONS})
+        for daemon in FRR_DAEMONS:
+            kfrr.start_many([(scratch, directory, daemon)])
+        running = kfrr.pids(directory, scratch)
+        if sorted(running) != sorted(FRR_DAEMONS):
+            return Feature(False, f"FRR daemons did not stay up: only {', '.join(sorted(running)) or 'none'} "
+                                  f"of {', '.join(FRR_DAEMONS)} running")
+        version = subprocess.run([f"{kfrr.SBIN}/zebra", "--version"], capture_output=True, text=True).stdout
+        return Feature(True, f"{(version.splitlines() or ['FRR'])[0]}: {', '.join(FRR_DAEMONS)} run in a namespace")
+    except (RealizeError, OSError) as exc:
+        return Feature(False, f"FRR daemons do not start: {exc}")
+    finally:
+        kfrr.stop(directory, scratch)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _mpls(scratch: str) -> str:

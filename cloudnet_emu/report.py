@@ -146,6 +146,33 @@ def inspect(record: dict, vms: list = (), vpcs: Optional[dict] = None):
     console.print(t)
 
 
+def routing(record: dict, live: dict):
+    """Under control bgp: convergence at `up`, then each router's daemons and iBGP sessions now."""
+    control = (record.get("info") or {}).get("control") or {}
+    if control.get("realization") != "bgp":
+        return
+    took = (record.get("control") or {}).get("converged_s")
+    console.print(f"control plane: FRR, OSPF core, iBGP AS {control['asn']}, reflectors "
+                  f"{', '.join(control['reflectors'])}" + (f"; converged {took:.2f} s after the daemons started"
+                                                            if took is not None else ""))
+    t = Table(title="BGP sessions")
+    for col in ("router", "daemons", "peer", "state", "prefixes in/out", "up"):
+        t.add_column(col)
+    for router, m in live.get("routing", {}).items():
+        dead = [d for d, pid in m["daemons"].items() if pid is None]
+        daemons = "all running" if not dead else f"[red]not running: {', '.join(dead)}[/red]"
+        peers = m["peers"] or {}
+        if not peers:
+            t.add_row(router, daemons, "", "", "", "")
+        for addr, p in peers.items():
+            st = p.get("state") or "?"
+            t.add_row(router, daemons, f"{addr} ({p.get('desc') or ''})",
+                      st if st == "Established" else f"[red]{st}[/red]", f"{p.get('pfxRcd')}/{p.get('pfxSnt')}",
+                      str(p.get("peerUptime") or ""))
+            router = daemons = ""
+    console.print(t)
+
+
 def checks(results, as_json: bool):
     """The verdicts of `cloudnet-emu check`: status, and what was observed (the evidence in --json)."""
     from .verdict import Status, summary

@@ -26,9 +26,34 @@ def _dir(testbed: str) -> str:
     return os.path.join(STATE_ROOT, testbed)
 
 
+def _private(path: str) -> None:
+    """0700, or 0710 where a daemon group was let through (share_with): traverse, never list."""
+    os.chmod(path, 0o710 if os.stat(path).st_gid != 0 else 0o700)
+
+
+def share_with(testbed: str, gid: int) -> None:
+    """Let group GID (FRR's daemons, which drop root) reach files under the testbed's directory."""
+    os.makedirs(_dir(testbed), mode=0o700, exist_ok=True)
+    for path in (STATE_ROOT, _dir(testbed)):
+        os.chown(path, 0, gid)
+        _private(path)
+
+
+def unshare() -> None:
+    """Back to root-only once no testbed needs a daemon group."""
+    if os.path.isdir(STATE_ROOT):
+        os.chown(STATE_ROOT, 0, 0)
+        _private(STATE_ROOT)
+
+
+def daemon_dir(testbed: str, *parts: str) -> str:
+    """Where a testbed's routing daemons keep their files: <testbed dir>/frr/<router>."""
+    return os.path.join(_dir(testbed), "frr", *parts)
+
+
 def write(testbed: str, data: dict) -> None:
     os.makedirs(STATE_ROOT, mode=0o700, exist_ok=True)
-    os.chmod(STATE_ROOT, 0o700)
+    _private(STATE_ROOT)
     os.makedirs(_dir(testbed), mode=0o700, exist_ok=True)
     path = os.path.join(_dir(testbed), "state.json")
     tmp = path + ".tmp"

@@ -177,6 +177,15 @@ class TcFilter:
     flowid: str
 
 
+@dataclass(frozen=True)
+class FrrRouter:
+    """The routing daemons of one provider router: ((daemon, its configuration text), ...),
+    started in that order (plan/frr.py renders them, realize/frr.py runs them)."""
+
+    node: str
+    configs: tuple
+
+
 @dataclass
 class Plan:
     """Everything a testbed consists of, in build order, plus what was chosen and why."""
@@ -199,7 +208,7 @@ class Plan:
 
 
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
-                                 OvsBridge, OvsPort, Shape, TcClass, TcFilter)}
+                                 OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter)}
 
 
 def to_json(obj) -> dict:

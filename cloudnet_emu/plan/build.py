@@ -1,6 +1,7 @@
 """Topology -> Plan.  Reads top to bottom as the order the testbed is built in.
 
-    provider   PE/P namespaces, loopbacks, core links (MTU 9000), static shortest paths
+    provider   PE/P namespaces, loopbacks, core links (MTU 9000)
+    control    how routers reach each other's loopbacks: static shortest paths, or FRR (last)
     internet   one node on a PE's global table: no route into any VRF
     tenants    per site: CE with a LAN bridge and hosts, access link into the PE's VRF
     vpns       per tenant: the core realization joins its VRFs (MPLS or VXLAN)
@@ -12,7 +13,6 @@
 """
 from __future__ import annotations
 
-import ipaddress
 from collections import deque
 
 from .. import naming
@@ -20,6 +20,7 @@ from ..spec.model import LinkProps, Topology
 from . import addressing as A
 from .actions import Bridge, Enslave, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
 from .choose import Choice
+from .control import CONTROLS, Control
 from .core import CORES, Hop, Member, Underlay
 from .routers import ROUTERS
 
@@ -30,6 +31,8 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     plan = Plan(topo.name, realizations=dict(choice.realizations), degradations=list(choice.degradations))
     plan.info["reasons"] = dict(choice.reasons)
     underlay = _provider(plan, topo, choice)
+    control = CONTROLS[choice.realizations["control"]](topo, underlay)
+    plan.add(*control.core_routes())
     _internet(plan, topo, choice)
     routers = ROUTERS[choice.realizations["router"]](plan)
     core = CORES[choice.realizations["core"]](underlay)
@@ -46,7 +49,9 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
         if len(members) > 1:
             core.l3vpn(plan, tenant.name, t_index, list(members.values()))
     for cloud in topo.cloud_sites:
-        _cloud(plan, cloud, choice, topo, underlay, next(access))
+        _cloud(plan, cloud, choice, topo, control, next(access))
+    plan.add(*control.daemons())
+    plan.info["control"] = control.describe()
     plan.info["tenants"] = [t.name for t in topo.tenants]
     site_subnet = {s.name: s.subnet for t in topo.tenants for s in t.sites}
     plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
@@ -96,8 +101,6 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
         adj[a].append((b, A.bare(b_addr), b))
         adj[b].append((a, A.bare(a_addr), a))
     next_hop = _shortest_paths(adj)
-    for (src, dst), hop in sorted(next_hop.items()):
-        plan.add(Route(src, loop[dst], via=hop.via, dev=hop.dev))
     plan.info["loopbacks"] = loop
     underlay = Underlay(index, pe_index, loop, next_hop, pools.model_dump())
     plan.info["underlay"] = underlay.to_dict()
@@ -162,7 +165,7 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
         **_realized(site.link, choice)}
 
 
-def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, underlay: Underlay, k: int):
+def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, control: Control, k: int):
     """Figure 2's cloud site: servers' bridges trunked to the site switch, and a CE router.
 
         cnb-dc1-s1 ─cns-dc1-s1══cnt-dc1-s1─ cnb-dc1 (site switch)        dc1 (CE router) ─pe3══dc1─ pe3
@@ -188,11 +191,7 @@ def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, underlay: Underlay
     wan = Veth(cloud.name, cloud.pe, cloud.pe, cloud.name, ce_addr, pe_addr, role="infra")
     plan.add(wan, Route(cloud.name, "0.0.0.0/0", via=A.bare(pe_addr)))
     _shape(plan, wan, cloud.link, choice)
-    net = str(ipaddress.ip_network(ce_addr, strict=False))
-    for router in underlay.index:
-        if router != cloud.pe:
-            hop = underlay.next_hop[(router, cloud.pe)]
-            plan.add(Route(router, net, via=hop.via, dev=hop.dev))
+    plan.add(*control.reach(cloud.pe, ce_addr, cloud.name))
     plan.info.setdefault("clouds", {})[cloud.name] = {
         "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name, "wan": ce_addr,
         "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}

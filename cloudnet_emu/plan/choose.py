@@ -4,9 +4,13 @@
     router      vrf             netns            Linux VRF devices
     core        mpls            vxlan            mpls_router + mpls_iptunnel
     datapath    system          netdev           openvswitch kernel module
+    control     static          bgp              bgp needs FRR (probed); static stays the default
+                                                 until the VPNs' own routes ride on BGP too
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
-A forced realization the kernel cannot build, or link delay/loss without netem and
+`control` is the one construct whose first option is not the most capable one: `bgp`
+is chosen only when forced, by --realize or by the topology's `provider.control`
+(--realize wins).  A forced realization the kernel cannot build, or link delay/loss without netem and
 without --degrade, is refused before anything is built.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ CHOICES = {
     "router": (("vrf", ("vrf",)), ("netns", ())),
     "core": (("mpls", ("mpls", "mpls_iptunnel")), ("vxlan", ("vxlan",))),
     "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev", ())),
+    "control": (("static", ()), ("bgp", ("frr",))),
 }
 WHY = {
     "vrf": "Linux VRF devices, one per tenant on each PE",
@@ -29,6 +34,8 @@ WHY = {
     "vxlan": "VXLAN: one VNI per tenant VPN between PE loopbacks (no MPLS forwarding in this kernel)",
     "system": "Open vSwitch kernel datapath",
     "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module)",
+    "static": "static shortest-path core routes written by the planner (no routing daemon)",
+    "bgp": "FRR in every provider router: OSPF core with loopbacks, iBGP from every PE to the route reflectors",
 }
 
 
@@ -63,7 +70,10 @@ def parse_forced(text: str | None) -> dict[str, str]:
 
 def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] | None = None,
            degrade: bool = False) -> Choice:
-    forced = forced or {}
+    forced = dict(forced or {})
+    by = {c: "--realize" for c in forced}
+    if topo.provider.control and "control" not in forced:
+        forced["control"], by["control"] = topo.provider.control, "the topology"
     real, reasons, missing = {}, {}, []
     for construct, options in CHOICES.items():
         have = {name: all(features.get(n, Feature(False, "")).ok for n in needs) for name, needs in options}
@@ -71,9 +81,11 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
             name = forced[construct]
             if not have[name]:
                 needs = dict(options)[name]
-                missing.append(f"--realize {construct}={name} needs "
-                               + ", ".join(f"{n} ({features[n].detail})" for n in needs if not features[n].ok))
-            real[construct], reasons[construct] = name, f"forced by --realize: {WHY[name]}"
+                asked = f"--realize {construct}={name}" if by[construct] == "--realize" else f"provider.control: {name}"
+                missing.append(f"{asked} needs "
+                               + ", ".join(f"{n} ({features.get(n, Feature(False, 'not probed')).detail})"
+                                           for n in needs if not features.get(n, Feature(False, "")).ok))
+            real[construct], reasons[construct] = name, f"forced by {by[construct]}: {WHY[name]}"
         else:
             name = next(n for n, _ in options if have[n])
             real[construct], reasons[construct] = name, WHY[name]

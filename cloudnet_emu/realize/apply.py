@@ -17,9 +17,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs
-from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Plan, Route,
-                            Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
-from . import edge_filter, shaping
+from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FrrRouter, MplsRoute, Node, OvsBridge, OvsPort,
+                            Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
+from . import edge_filter, frr, shaping
 
 Progress = Callable[[str], None]
 
@@ -91,7 +91,7 @@ def apply_plan(plan: Plan, progress: Progress = lambda s: None) -> None:
 
 def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Progress = lambda s: None,
                   mpls_nodes: tuple = (), ovs_later: list | None = None) -> None:
-    """Create NODES, then apply ACTIONS in order (OVS in one transaction, shaping last).
+    """Create NODES, then apply ACTIONS in order (OVS in one transaction, shaping, then routing daemons).
 
     With `ovs_later`, OVS actions are appended to it instead, for one transaction over many
     calls (OVS reconfigures every port of a bridge per transaction: batching keeps bulk
@@ -104,11 +104,14 @@ def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Prog
         progress("links, VRFs, tunnels, routes")
         deferred_ovs = []
         shapes = []
+        daemons = []
         for action in actions:
             if isinstance(action, (OvsBridge, OvsPort)):
                 deferred_ovs.append(action)
             elif isinstance(action, Shape):
                 shapes.append(action)
+            elif isinstance(action, FrrRouter):
+                daemons.append(action)
             else:
                 APPLY[type(action)](k, action)
         _enable_mpls(k, [n.name for n in nodes if n.mpls] + list(mpls_nodes))
@@ -122,6 +125,8 @@ def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Prog
             progress(f"link shaping ({len(shapes)} interfaces)")
             for s in shapes:
                 shaping.apply(k.netns(s.node), s)
+        # Last: zebra then reads every interface and address the plan made.
+        frr.start(testbed, daemons, progress)
     finally:
         k.close()
 

@@ -132,6 +132,18 @@ def _references(t: Topology) -> Iterator[Problem]:
     if not pes:
         yield Problem("the provider has no PE router", path=("provider", "routers"),
                       hint="give at least one router role: pe")
+    seen = set()
+    for i, name in enumerate(t.provider.reflectors or ()):
+        path = ("provider", "reflectors", i)
+        if name not in routers:
+            yield Problem(f"unknown route reflector {name!r}: not a provider router", path=path,
+                          hint=_ref_hint(name, routers, "routers"))
+        elif name in seen:
+            yield Problem(f"route reflector {name!r} is listed twice", path=path, hint="name each router once")
+        seen.add(name)
+    if t.provider.reflectors == []:
+        yield Problem("no route reflector: every PE peers with the reflectors only", path=("provider", "reflectors"),
+                      hint="name at least one router, or leave the key out (default: the P routers)")
 
 
 def _core_links(t: Topology) -> Iterator[Problem]:

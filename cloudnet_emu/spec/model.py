@@ -114,6 +114,12 @@ class Provider(Strict):
     routers: list[Router] = Field(min_length=1)
     links: list[CoreLink] = []
     pools: Pools = Pools()
+    control: Optional[Literal["static", "bgp"]] = Field(
+        None, description="the provider's own control plane: static (planner-written shortest paths, the "
+                          "default) or bgp (FRR: OSPF core, iBGP to route reflectors); --realize control=... wins")
+    reflectors: Optional[list[Name]] = Field(
+        None, description="routers that reflect iBGP under control bgp (default: the P routers, or the first PE "
+                          "where there is none)")
 
 
 class Internet(Strict):

@@ -69,7 +69,7 @@ BAD_VALUES = [
      usage("plan", "Invalid value for '--realize': unknown realization 'vrf2' for router (router can be: vrf, "
                    "netns)")),
     (["up", "topologies/cloudnet.yaml", "--realize", "switch=ovs"],
-     usage("up", "Invalid value for '--realize': unknown construct 'switch' (constructs: router, core, datapath)")),
+     usage("up", "Invalid value for '--realize': unknown construct 'switch' (constructs: router, core, datapath, control)")),
     (["doctor", "--realize", "core"],
      usage("doctor", "Invalid value for '--realize': unknown realization '' for core (core can be: mpls, vxlan)")),
     (["demo", "--realize", "datapath=kernel"],

@@ -28,7 +28,7 @@ def topo():
 
 def test_full_kernel_gets_first_choices(topo):
     c = choose(topo, features())
-    assert c.realizations == {"router": "vrf", "core": "mpls", "datapath": "system"}
+    assert c.realizations == {"router": "vrf", "core": "mpls", "datapath": "system", "control": "static"}
     assert c.degradations == [] and c.shaping_delay
 
 
@@ -38,7 +38,7 @@ def test_reduced_kernel_gets_fallbacks_and_needs_degrade(topo):
     assert any("pe1--p1: delay 2ms needs sch_netem" in m for m in exc.value.missing)
     assert any("--degrade" in m for m in exc.value.missing)
     c = choose(topo, REDUCED, degrade=True)
-    assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev"}
+    assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev", "control": "static"}
     assert len(c.degradations) == 9 and not c.shaping_delay
 
 

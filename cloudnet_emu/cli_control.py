@@ -1,0 +1,31 @@
+"""The CLI's view of the provider's control plane: live routing state for `inspect`, and
+`exec NODE -- vtysh ...` aimed at that router's own FRR.
+
+vtysh without `--vty_socket` talks to the machine's FRR in /run/frr (or to nothing), never to
+a router of ours: `exec` adds `--vty_socket <the router's instance directory>` when the command
+is vtysh, the node runs FRR, and the user did not name a socket.
+"""
+from __future__ import annotations
+
+import os
+
+from . import state
+
+
+def with_vty_socket(testbed: str, node: str, command) -> list[str]:
+    command = list(command)
+    if not command or os.path.basename(command[0]) != "vtysh" or "--vty_socket" in command:
+        return command
+    directory = state.daemon_dir(testbed, node)
+    if not os.path.isdir(directory):
+        return command
+    return [command[0], "--vty_socket", directory, *command[1:]]
+
+
+def routing(testbed: str, record: dict) -> dict:
+    """{"routing": router -> {daemons, peers}} under control bgp (read from the routers now), else {}."""
+    info = (record.get("info") or {}).get("control") or {}
+    if info.get("realization") != "bgp":
+        return {}
+    from .realize.frr import sessions
+    return {"routing": sessions(testbed, info)}

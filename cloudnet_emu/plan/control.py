@@ -1,0 +1,122 @@
+"""The provider network's own control plane: how provider routers learn each other's routes.
+
+    StaticControl  today's underlay: the planner writes every router's shortest path to every
+                   loopback (and to every cloud site's WAN subnet); no daemon runs, nothing
+                   to wait for, a cut link stays cut.
+    BgpControl     FRR in every provider router's namespace (plan/frr.py renders the files,
+                   realize/frr.py starts the daemons and waits): OSPF carries loopbacks, core
+                   links and WAN subnets and routes around a cut link; iBGP runs from every
+                   PE to the route reflectors (`provider.reflectors`, default the P routers,
+                   or the first PE where there is none).
+
+The interface is three calls that `plan/build.py` makes in build order:
+
+    core_routes()            after the core links: what makes every loopback reachable
+    reach(pe, prefix, dev)   a subnet connected at `pe` on `dev` that every router must reach
+    daemons()                at the end: the routing daemons to start (FrrRouter actions)
+
+and `describe()`, the data `inspect` and the convergence wait read (plan.info["control"]).
+The tenant VPNs (plan/core.py) stay planner-written under both; they ride on these routes.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from ..spec.model import Topology
+from . import frr
+from .actions import FrrRouter, Route
+from .core import Underlay
+
+
+def _host(prefix: str) -> str:
+    return str(ipaddress.ip_network(prefix, strict=False))
+
+
+class Control:
+    name = ""
+
+    def __init__(self, topo: Topology, underlay: Underlay):
+        self.topo, self.u = topo, underlay
+        self.reached: list[tuple[str, str, str]] = []      # (pe, prefix, dev)
+
+    def core_routes(self) -> list:
+        raise NotImplementedError
+
+    def reach(self, pe: str, prefix: str, dev: str) -> list:
+        raise NotImplementedError
+
+    def daemons(self) -> list:
+        return []
+
+    def describe(self) -> dict:
+        return {"realization": self.name}
+
+
+class StaticControl(Control):
+    name = "static"
+
+    def core_routes(self):
+        return [Route(src, self.u.loopback[dst], via=hop.via, dev=hop.dev)
+                for (src, dst), hop in sorted(self.u.next_hop.items())]
+
+    def reach(self, pe, prefix, dev):
+        net = _host(prefix)
+        return [Route(router, net, via=self.u.next_hop[(router, pe)].via, dev=self.u.next_hop[(router, pe)].dev)
+                for router in self.u.index if router != pe]
+
+
+class BgpControl(Control):
+    name = "bgp"
+
+    def reflectors(self) -> list[str]:
+        routers = self.topo.provider.routers
+        if self.topo.provider.reflectors:
+            return list(self.topo.provider.reflectors)
+        return [r.name for r in routers if r.role == "p"] or [next(r.name for r in routers if r.role == "pe")]
+
+    def core_routes(self):
+        return []
+
+    def reach(self, pe, prefix, dev):
+        self.reached.append((pe, _host(prefix), dev))
+        return []
+
+    def routers(self) -> list[frr.RouterControl]:
+        rrs = self.reflectors()
+        pes = list(self.u.pe_index)
+        core_ifs: dict[str, list[str]] = {r: [] for r in self.u.index}
+        for link in self.topo.provider.links:
+            a, b = link.endpoints
+            core_ifs[a].append(b)
+            core_ifs[b].append(a)
+        out = []
+        for r in self.u.index:
+            if r in rrs:
+                peers = [(p, p in pes) for p in pes + [x for x in rrs if x != r] if p != r]
+            elif r in pes:
+                peers = [(x, False) for x in rrs]
+            else:
+                peers = []           # a P router that does not reflect runs the IGP only
+            neighbors = tuple(sorted((frr.Neighbor(self.u.lo(p), p, client) for p, client in dict(peers).items()),
+                                     key=lambda n: ipaddress.ip_address(n.address)))
+            out.append(frr.RouterControl(
+                r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),
+                tuple(dev for pe, _, dev in self.reached if pe == r), neighbors,
+                (self.u.loopback[r],) if r in pes else (), r in rrs))
+        return out
+
+    def daemons(self):
+        return [FrrRouter(rc.name, tuple(frr.render(rc).items())) for rc in self.routers()]
+
+    def describe(self):
+        routers = self.routers()
+        prefixes = [self.u.loopback[r] for r in self.u.index] + [p for _, p, _ in self.reached]
+        owner = {self.u.loopback[r]: r for r in self.u.index} | {p: pe for pe, p, _ in self.reached}
+        return {"realization": "bgp", "asn": self.topo.provider.asn, "igp": "ospf",
+                "reflectors": self.reflectors(),
+                "sessions": {rc.name: [n.address for n in rc.neighbors] for rc in routers},
+                "routes": {r: [p for p in prefixes if owner[p] != r] for r in self.u.index},
+                "daemons": list(frr.DAEMONS)}
+
+
+CONTROLS = {"static": StaticControl, "bgp": BgpControl}

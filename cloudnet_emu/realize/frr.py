@@ -1,0 +1,138 @@
+"""The provider's control plane under `control: bgp`: start every router's FRR, wait until it
+has converged, show its sessions, stop it.
+
+Converged means, observed and not taken on the daemons' word: every route the plan expects
+(plan.info["control"]["routes"]: other routers' loopbacks, cloud WAN subnets) is in each
+router's kernel FIB (`ip -j route`), and every iBGP session the plan expects is Established
+(`vtysh ... summary json`).  The wait has a deadline; the error names what was still missing.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import os
+import time
+from typing import Callable
+
+from .. import naming, state
+from ..errors import RealizeError
+from ..kernel import frr as kfrr
+from ..kernel import ns
+from ..plan.actions import FrrRouter
+from ..plan.frr import DAEMONS
+
+CONVERGE_S = 60.0
+SUMMARY = "show bgp ipv4 unicast summary json"
+
+
+def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None] = lambda s: None) -> None:
+    if not routers:
+        return
+    progress(f"FRR: {len(DAEMONS)} daemons in each of {len(routers)} provider routers")
+    state.share_with(testbed, kfrr.ids()[1])
+    dirs = {r.node: state.daemon_dir(testbed, r.node) for r in routers}
+    for r in routers:
+        kfrr.prepare(dirs[r.node], dict(r.configs))
+    for daemon in DAEMONS:          # zebra everywhere first: the others connect to its zserv.api
+        kfrr.start_many([(naming.netns(testbed, r.node), dirs[r.node], daemon) for r in routers])
+    for r in routers:
+        for daemon in DAEMONS:
+            kfrr.check_started(dirs[r.node], daemon)
+
+
+def _fib(testbed: str, router: str) -> set[str]:
+    res = ns.run(["ip", "-j", "-n", naming.netns(testbed, router), "route", "show"], check=False)
+    try:
+        rows = json.loads(res.stdout or "[]")
+    except ValueError:
+        return set()
+    return {str(ipaddress.ip_network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32"))
+            for r in rows if r.get("dst") not in (None, "default")}
+
+
+def peer_states(testbed: str, router: str) -> dict[str, dict]:
+    """peer address -> {state, pfxRcd, pfxSnt, peerUptime} from bgpd; {} while it does not answer."""
+    summary = kfrr.vtysh(state.daemon_dir(testbed, router), SUMMARY) or {}
+    return {addr: {k: p.get(k) for k in ("state", "pfxRcd", "pfxSnt", "peerUptime", "desc")}
+            for addr, p in (summary.get("peers") or {}).items()}
+
+
+def _pending(testbed: str, info: dict, routers) -> dict[str, list[str]]:
+    """router -> what it still lacks (routes, sessions)."""
+    out = {}
+    for router in routers:
+        lack = []
+        want = info["routes"].get(router, [])
+        if want:
+            fib = _fib(testbed, router)
+            lack += [f"no route to {p} in its kernel FIB" for p in want if p not in fib]
+        peers = info["sessions"].get(router, [])
+        if peers:
+            seen = peer_states(testbed, router)
+            for addr in peers:
+                st = (seen.get(addr) or {}).get("state") or "not configured yet (bgpd not answering)"
+                if st != "Established":
+                    lack.append(f"session to {addr} is {st}")
+        if lack:
+            out[router] = lack
+    return out
+
+
+def converge(testbed: str, info: dict, deadline_s: float = CONVERGE_S,
+             progress: Callable[[str], None] = lambda s: None) -> dict:
+    """Wait until every expected route is installed and every session Established; how long it took."""
+    progress("waiting for OSPF and iBGP to converge")
+    t0 = time.monotonic()
+    routers = sorted(set(info["routes"]) | set(info["sessions"]))
+    pending = routers
+    while True:
+        lacking = _pending(testbed, info, pending)
+        if not lacking and pending is not routers:
+            lacking = _pending(testbed, info, routers)       # one full pass confirms
+            if not lacking:
+                break
+        elapsed = time.monotonic() - t0
+        if elapsed > deadline_s:
+            detail = "; ".join(f"{r}: {', '.join(v)}" for r, v in sorted(lacking.items()))
+            raise RealizeError("control plane convergence", errno.ETIMEDOUT,
+                               f"not converged after {deadline_s:g} s: {detail} (logs: {state.daemon_dir(testbed)})")
+        pending = sorted(lacking) or routers
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    n_sessions = sum(len(v) for v in info["sessions"].values())
+    n_routes = sum(len(v) for v in info["routes"].values())
+    progress(f"converged in {took:.2f} s: {n_sessions} session ends Established, {n_routes} routes installed")
+    return {"converged_s": round(took, 3), "session_ends": n_sessions, "routes": n_routes}
+
+
+def sessions(testbed: str, info: dict) -> dict:
+    """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now."""
+    out = {}
+    for router in sorted(set(info.get("routes", {})) | set(info.get("sessions", {}))):
+        directory = state.daemon_dir(testbed, router)
+        alive = kfrr.pids(directory, naming.netns(testbed, router))
+        out[router] = {"daemons": {d: alive.get(d) for d in info.get("daemons", DAEMONS)},
+                       "peers": peer_states(testbed, router) if "bgpd" in alive else {}}
+    return out
+
+
+def stop_all(testbed: str) -> dict[str, list[str]]:
+    """Stop every FRR instance of the testbed (pid files under its directory, in its namespaces)."""
+    root = state.daemon_dir(testbed)
+    stopped = {}
+    try:
+        routers = sorted(os.listdir(root))
+    except FileNotFoundError:
+        routers = []
+    for router in routers:
+        got = kfrr.stop(os.path.join(root, router), naming.netns(testbed, router))
+        if got:
+            stopped[router] = got
+    return stopped
+
+
+def release_state_root(leaving: str) -> None:
+    """The state root goes back to root-only once no other testbed runs daemons."""
+    if not any(os.path.isdir(state.daemon_dir(t)) for t in state.running() if t != leaving):
+        state.unshare()

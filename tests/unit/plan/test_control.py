@@ -1,0 +1,123 @@
+"""The control construct without root: static vs bgp plans, reflectors, rendered FRR files.
+
+The rendered frr.conf of every Figure 1 router is a golden file (tests/unit/plan/golden/);
+CLOUDNET_REGEN_GOLDEN=1 rewrites them (read the diff before committing it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cloudnet_emu.errors import UnsupportedError
+from cloudnet_emu.plan.actions import FrrRouter, Route
+from cloudnet_emu.plan.build import build_plan
+from cloudnet_emu.plan.choose import choose, parse_forced
+from cloudnet_emu.plan.frr import DAEMONS, frr_conf
+from cloudnet_emu.probe import Feature
+from cloudnet_emu.spec.load import load_topology
+
+GOLDEN = Path(__file__).parent / "golden"
+NAMES = ["root", "ovs", "vrf", "vxlan", "bridge", "netem", "htb", "mpls", "mpls_iptunnel", "ovs_kernel_datapath", "frr"]
+
+
+def features(*missing):
+    return {n: Feature(n not in missing, f"{n} missing here" if n in missing else "test") for n in NAMES}
+
+
+@pytest.fixture(scope="module")
+def topo():
+    return load_topology("topologies/cloudnet.yaml")
+
+
+def plan_of(topo, realize=None, feats=None):
+    return build_plan(topo, choose(topo, feats or features(), parse_forced(realize)))
+
+
+def variant(tmp_path, **provider):
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["provider"].update(provider)
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_topology(str(path))
+
+
+def test_static_stays_the_default_even_where_frr_runs(topo):
+    c = choose(topo, features())
+    assert c.realizations["control"] == "static"
+    assert "no routing daemon" in c.reasons["control"]
+
+
+def test_static_writes_core_routes_and_starts_no_daemon(topo):
+    p = plan_of(topo)
+    loopback_routes = [a for a in p.of(Route) if a.dst.startswith("100.127.255.")]
+    assert len(loopback_routes) == 5 * 4            # every router to every other router's loopback
+    assert p.of(FrrRouter) == [] and p.info["control"] == {"realization": "static"}
+
+
+def test_bgp_replaces_every_provider_route_by_daemons(topo):
+    static, bgp = plan_of(topo), plan_of(topo, "control=bgp")
+    routers = {r.name for r in topo.provider.routers}
+    provider_routes = [a for a in bgp.of(Route) if a.node in routers and a.table is None]
+    assert provider_routes == []                    # loopbacks and cloud WAN subnets: the IGP's now
+    assert {a.node for a in bgp.of(FrrRouter)} == routers
+    assert all([d for d, _ in a.configs] == list(DAEMONS) for a in bgp.of(FrrRouter))
+    # everything else (sites, VPNs, clouds) is the same plan
+    rest = [a for a in static.actions if not (isinstance(a, Route) and a.node in routers and a.table is None)]
+    assert rest == [a for a in bgp.actions if not isinstance(a, FrrRouter)]
+    info = bgp.info["control"]
+    assert info["reflectors"] == ["p1"]
+    assert info["sessions"]["p1"] == ["100.127.255.1", "100.127.255.2", "100.127.255.3", "100.127.255.4"]
+    assert info["sessions"]["pe3"] == ["100.127.255.5"]
+    # what `up` waits for in pe1's FIB: the other four loopbacks and both cloud WAN subnets
+    assert info["routes"]["pe1"] == ["100.127.255.2/32", "100.127.255.3/32", "100.127.255.4/32", "100.127.255.5/32",
+                                     "100.65.0.16/30", "100.65.0.20/30"]
+    assert "100.65.0.16/30" not in info["routes"]["pe3"]      # dc1's WAN is pe3's own
+
+
+@pytest.mark.parametrize("router", ["pe1", "pe2", "pe3", "pe4", "p1"])
+def test_rendered_frr_conf_of_figure1_matches_golden(topo, router):
+    configs = dict(next(a for a in plan_of(topo, "control=bgp").of(FrrRouter) if a.node == router).configs)
+    text = frr_conf(configs)
+    path = GOLDEN / f"frr-{router}.conf"
+    if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_forcing_bgp_where_frr_cannot_run_is_refused_before_anything(topo, tmp_path):
+    with pytest.raises(UnsupportedError) as exc:
+        choose(topo, features("frr"), parse_forced("control=bgp"))
+    assert exc.value.missing == ["--realize control=bgp needs frr (frr missing here)"]
+    with pytest.raises(UnsupportedError) as exc:
+        choose(variant(tmp_path, control="bgp"), features("frr"))
+    assert exc.value.missing == ["provider.control: bgp needs frr (frr missing here)"]
+
+
+def test_topology_field_selects_and_realize_overrides(tmp_path):
+    t = variant(tmp_path, control="bgp")
+    c = choose(t, features())
+    assert c.realizations["control"] == "bgp" and c.reasons["control"].startswith("forced by the topology")
+    assert choose(t, features("frr"), parse_forced("control=static")).realizations["control"] == "static"
+
+
+def test_named_reflectors_get_clients_and_peer_with_each_other(tmp_path):
+    p = plan_of(variant(tmp_path, reflectors=["p1", "pe3"]), "control=bgp")
+    s = p.info["control"]["sessions"]
+    assert s["pe1"] == ["100.127.255.3", "100.127.255.5"]           # both reflectors
+    assert s["pe3"] == ["100.127.255.1", "100.127.255.2", "100.127.255.4", "100.127.255.5"]
+    bgpd = dict(next(a for a in p.of(FrrRouter) if a.node == "p1").configs)["bgpd"]
+    assert "neighbor 100.127.255.3 route-reflector-client" in bgpd    # pe3 is a PE: p1 reflects to it too
+
+
+def test_without_p_routers_the_first_pe_reflects(tmp_path):
+    data = {"name": "two", "provider": {"routers": [{"name": "pe1", "role": "pe"}, {"name": "pe2", "role": "pe"}],
+                                        "links": [{"endpoints": ["pe1", "pe2"]}]}}
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(data))
+    p = plan_of(load_topology(str(path)), "control=bgp")
+    assert p.info["control"]["reflectors"] == ["pe1"]
+    assert p.info["control"]["sessions"] == {"pe1": ["100.127.255.2"], "pe2": ["100.127.255.1"]}
