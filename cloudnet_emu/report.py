@@ -43,6 +43,10 @@ def doctor(features: dict, realize: str | None, as_json: bool, brief: bool = Fal
         why = WHY[pick] if not forced.get(construct) else f"forced: {WHY[pick]}"
         if not have.get(pick, False):
             why += " -- NOT BUILDABLE HERE"
+        if construct == "control" and pick == "static":     # the one opt-in construct: say what it could be
+            frr = features.get("frr")
+            why += ("; bgp (FRR) runs here: --realize control=bgp" if frr and frr.ok
+                    else f"; no bgp here: {frr.detail if frr else 'FRR not probed'}")
         chosen[construct] = {"realization": pick, "why": why, "best": options[0][0],
                              "missing_for_best": missing}
     netem = features.get("netem")

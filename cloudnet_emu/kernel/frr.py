@@ -127,6 +127,11 @@ def stop(directory: str, netns: str) -> list[str]:
     for pid in live.values():
         if _alive(pid):
             _signal(pid, signal.SIGKILL)
+    # Daemonized, they are init's children: give it a moment to reap them, so that nothing
+    # that looks like an FRR process is left when we return.
+    deadline = time.monotonic() + STOP_S
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in live.values()):
+        time.sleep(0.02)
     return sorted(live)
 
 

@@ -6,6 +6,8 @@ CLOUDNET_REGEN_GOLDEN=1 rewrites them (read the diff before committing it).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,15 @@ def test_without_p_routers_the_first_pe_reflects(tmp_path):
     p = plan_of(load_topology(str(path)), "control=bgp")
     assert p.info["control"]["reflectors"] == ["pe1"]
     assert p.info["control"]["sessions"] == {"pe1": ["100.127.255.2"], "pe2": ["100.127.255.1"]}
+
+
+@pytest.mark.skipif(not shutil.which("vtysh"), reason="vtysh (FRR) is not installed: ./setup.sh installs it")
+@pytest.mark.parametrize("router", ["pe1", "p1"])
+def test_frr_itself_accepts_the_rendered_files(topo, router, tmp_path):
+    """vtysh's dry run (-C) parses with every daemon's command set: no daemon, no root."""
+    configs = dict(next(a for a in plan_of(topo, "control=bgp").of(FrrRouter) if a.node == router).configs)
+    for daemon, text in configs.items():
+        path = tmp_path / f"{daemon}.conf"
+        path.write_text(text)
+        res = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True, timeout=10)
+        assert res.returncode == 0, f"{daemon}: {res.stdout}{res.stderr}"

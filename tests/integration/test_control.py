@@ -1,0 +1,200 @@
+"""The provider's own control plane under `control: bgp` (FRR): convergence at `up`, sessions seen
+through vtysh, a cut core link routed around, and daemons that `down`/`clean` stop without
+touching anyone else's FRR.  Native tier only (FRR from Debian's package; not run in the VM tier)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from cloudnet_emu import lifecycle, pipeline, state
+from cloudnet_emu.kernel import frr as kfrr
+from cloudnet_emu.links import set_link
+from cloudnet_emu.plan.frr import DAEMONS
+from cloudnet_emu.realize.frr import sessions
+
+from tests.conftest import FULL_KERNEL
+
+pytestmark = pytest.mark.skipif(bool(kfrr.missing(DAEMONS)), reason="FRR is not installed (./setup.sh installs it)")
+
+
+def _topology(tmp_path, name: str, site_on_pe4: bool = False) -> str:
+    """Figure 1 under another testbed name (and, for the link cut, an acme site behind pe4)."""
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["name"] = name
+    data["provider"]["control"] = "bgp"
+    if site_on_pe4:
+        data["tenants"][0]["sites"].append({"name": "acme-e4", "pe": "pe4", "subnet": "10.1.4.0/24",
+                                            "hosts": [{"name": "acme-h4"}]})
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def _ours(testbed: str) -> list[str]:
+    """Every FRR daemon running in one of the testbed's namespaces."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            netns = subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True).stdout.strip()
+        except OSError:
+            continue
+        if comm in DAEMONS and netns.startswith(f"cn-{testbed}-"):
+            found.append(f"{pid} {comm} {netns}")
+    return found
+
+
+def _ping(testbed: str, src: str, dst: str, wait_s: float = 0.2) -> bool:
+    return subprocess.run(["ip", "netns", "exec", f"cn-{testbed}-{src}", "ping", "-c", "1", "-W", str(wait_s), dst],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def bgp_testbed(tmp_path, clean_machine, request):
+    path = _topology(tmp_path, "frrtb", site_on_pe4=getattr(request, "param", False))
+    record = pipeline.up(path, degrade=not FULL_KERNEL)
+    try:
+        yield record
+    finally:
+        lifecycle.down(record["testbed"])
+    assert _ours("frrtb") == []
+    assert os.stat(state.STATE_ROOT).st_gid == 0 and os.stat(state.STATE_ROOT).st_mode & 0o777 == 0o700
+
+
+def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
+    tb = bgp_testbed["testbed"]
+    assert bgp_testbed["realizations"]["control"] == "bgp"
+    took = bgp_testbed["control"]["converged_s"]
+    print(f"\nFigure 1 under bgp: converged {took:.2f} s after the daemons started")
+    assert bgp_testbed["control"] == {"converged_s": took, "session_ends": 8, "routes": 28}
+    live = sessions(tb, bgp_testbed["info"]["control"])
+    for router, m in live.items():
+        assert all(m["daemons"].values()), (router, m)
+    # every PE: one session, to p1, receiving the three other PEs' loopbacks reflected by p1
+    for pe in ("pe1", "pe2", "pe3", "pe4"):
+        assert live[pe]["peers"] == {"100.127.255.5": {"state": "Established", "pfxRcd": 3, "pfxSnt": 1,
+                                                       "peerUptime": live[pe]["peers"]["100.127.255.5"]["peerUptime"],
+                                                       "desc": "p1"}}
+    assert sorted(live["p1"]["peers"]) == ["100.127.255.1", "100.127.255.2", "100.127.255.3", "100.127.255.4"]
+    # the CLI's exec reaches the router's own bgpd
+    res = subprocess.run([cli, "exec", "-t", tb, "pe1", "--", "vtysh", "-c", "show bgp summary json"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["ipv4Unicast"]["peers"]["100.127.255.5"]["state"] == "Established"
+    text = subprocess.run([cli, "exec", "-t", tb, "pe1", "--", "vtysh", "-c", "show bgp summary"],
+                          capture_output=True, text=True, timeout=30).stdout
+    print(text)
+    assert "100.127.255.5" in text and "p1" in text
+    # inspect shows them too (and its JSON carries them)
+    res = subprocess.run([cli, "inspect", tb, "--json"], capture_output=True, text=True, timeout=30)
+    assert json.loads(res.stdout)["routing"]["p1"]["peers"]["100.127.255.3"]["state"] == "Established"
+    # the loopbacks in the kernel are OSPF's, not the planner's
+    routes = json.loads(subprocess.run(["ip", "-j", "-n", f"cn-{tb}-pe1", "route", "show", "100.127.255.4"],
+                                       capture_output=True, text=True).stdout)
+    assert [r["protocol"] for r in routes] == ["ospf"]
+    # FRR's files live under the testbed's state directory, owned by frr
+    d = state.daemon_dir(tb, "pe1")
+    uid = kfrr.ids()[0]
+    assert os.stat(d).st_uid == uid and sorted(f for f in os.listdir(d) if f.endswith(".pid")) == \
+        sorted(f"{x}.pid" for x in DAEMONS)
+    # and the tenants' VPNs ride on the IGP's routes
+    assert _ping(tb, "acme-h1", "10.1.2.2", 2) and _ping(tb, "bravo-h1", "10.1.2.2", 2)
+
+
+@pytest.mark.parametrize("bgp_testbed", [True], indirect=True)
+def test_a_cut_core_link_is_routed_around(bgp_testbed):
+    """acme-hq (pe1) to acme-e4 (pe4): pe4--p1 cut, the IGP moves pe1->pe4 onto p1-pe3-pe4."""
+    tb = bgp_testbed["testbed"]
+    h4 = bgp_testbed["info"]["sites"]["acme-e4"]["hosts"]["acme-h4"]
+    assert _ping(tb, "acme-h1", h4, 2)
+    t0 = time.monotonic()
+    set_link(tb, "pe4", "p1", False)
+    try:
+        back = None
+        while time.monotonic() - t0 < 30:
+            if _ping(tb, "acme-h1", h4, 0.1):
+                back = time.monotonic() - t0
+                break
+        assert back is not None, "acme-h1 never reached acme-h4 again with pe4--p1 down"
+        print(f"\ntraffic acme-hq -> acme-e4 back {back * 1000:.0f} ms after pe4--p1 was cut")
+        route = json.loads(subprocess.run(["ip", "-j", "-n", f"cn-{tb}-pe1", "route", "show", "100.127.255.4"],
+                                          capture_output=True, text=True).stdout)
+        via_p1 = json.loads(subprocess.run(["ip", "-j", "-n", f"cn-{tb}-p1", "route", "show", "100.127.255.4"],
+                                           capture_output=True, text=True).stdout)
+        assert route[0]["dev"] == "p1" and via_p1[0]["dev"] == "pe3"
+    finally:
+        set_link(tb, "pe4", "p1", True)
+    # and back on the direct link once it returns
+    assert pipeline_wait(lambda: json.loads(subprocess.run(
+        ["ip", "-j", "-n", f"cn-{tb}-p1", "route", "show", "100.127.255.4"], capture_output=True,
+        text=True).stdout)[0]["dev"] == "pe4")
+    assert _ping(tb, "acme-h1", h4, 2)
+
+
+def pipeline_wait(pred, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def users_frr(tmp_path):
+    """A user's own zebra and bgpd in a namespace of their own naming (not ours: no cn- prefix)."""
+    netns = f"userfrr{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    directory = f"/run/userfrr-{os.getpid()}"
+    kfrr.prepare(directory, {d: "frr defaults traditional\nhostname user\n" for d in ("zebra", "bgpd")})
+    try:
+        kfrr.start_many([(netns, directory, "zebra")])
+        kfrr.start_many([(netns, directory, "bgpd")])
+        live = kfrr.pids(directory, netns)
+        assert sorted(live) == ["bgpd", "zebra"]
+        yield directory, netns, live
+    finally:
+        kfrr.stop(directory, netns)
+        subprocess.run(["ip", "netns", "del", netns])
+        subprocess.run(["rm", "-rf", directory])
+
+
+def test_down_and_clean_stop_only_our_daemons(tmp_path, cli, clean_machine, users_frr):
+    directory, netns, theirs = users_frr
+    path = _topology(tmp_path, "frrtb")
+    res = subprocess.run([cli, "up", path, "--detach", "--degrade"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert len(_ours("frrtb")) == 5 * len(DAEMONS)
+    res = subprocess.run([cli, "clean", "--all"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert _ours("frrtb") == []
+    assert kfrr.pids(directory, netns) == theirs          # the user's FRR is untouched
+
+
+def test_kill_9_during_convergence_leaves_nothing_clean_cannot_remove(tmp_path, cli, clean_machine, users_frr):
+    directory, netns, theirs = users_frr
+    path = _topology(tmp_path, "frrtb")
+    proc = subprocess.Popen([cli, "up", path, "--detach", "--degrade"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "waiting for OSPF" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.communicate(timeout=60)
+    assert any("waiting for OSPF" in l for l in seen), "".join(seen)
+    assert len(_ours("frrtb")) == 5 * len(DAEMONS)       # the daemons outlived their parent
+    res = subprocess.run([cli, "clean"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "frrtb" in res.stdout, res.stdout + res.stderr
+    assert _ours("frrtb") == []
+    assert kfrr.pids(directory, netns) == theirs
+    assert state.read("frrtb") is None
