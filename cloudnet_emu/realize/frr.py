@@ -88,16 +88,16 @@ def converge(testbed: str, info: dict, deadline_s: float = CONVERGE_S,
     pending = routers
     while True:
         lacking = _pending(testbed, info, pending)
-        if not lacking and pending is not routers:
-            lacking = _pending(testbed, info, routers)       # one full pass confirms
-            if not lacking:
+        if not lacking:
+            if pending == routers:      # a pass over every router found nothing missing
                 break
-        elapsed = time.monotonic() - t0
-        if elapsed > deadline_s:
+            pending = routers           # the stragglers are done: confirm with a full pass
+            continue
+        if time.monotonic() - t0 > deadline_s:
             detail = "; ".join(f"{r}: {', '.join(v)}" for r, v in sorted(lacking.items()))
             raise RealizeError("control plane convergence", errno.ETIMEDOUT,
                                f"not converged after {deadline_s:g} s: {detail} (logs: {state.daemon_dir(testbed)})")
-        pending = sorted(lacking) or routers
+        pending = sorted(lacking)
         time.sleep(0.05)
     took = time.monotonic() - t0
     n_sessions = sum(len(v) for v in info["sessions"].values())
