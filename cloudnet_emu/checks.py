@@ -184,4 +184,25 @@ def all_checks(testbed: str, record: dict) -> list[Verdict]:
     from .managers.ledger import Ledger
     info = record["info"]
     vms = list(Ledger(testbed, "cloud").data.get("vms", {}).values())
-    return reachability(testbed, info, vms) + core_encapsulation(testbed, info, record["realizations"])
+    return (control_plane(testbed, info) + reachability(testbed, info, vms)
+            + core_encapsulation(testbed, info, record["realizations"]))
+
+
+def control_plane(testbed: str, info: dict) -> list[Verdict]:
+    """Under control bgp, per provider router: its daemons running (pid file and namespace agree),
+    every route `up` waited for still in its kernel FIB, every iBGP session Established."""
+    control = info.get("control") or {}
+    if control.get("realization") != "bgp":
+        return []
+    from .realize.frr import lacking, sessions
+    live = sessions(testbed, control)
+    missing = lacking(testbed, control, sorted(live))
+    out = []
+    for router, m in live.items():
+        dead = [d for d, pid in m["daemons"].items() if pid is None]
+        problems = ([f"not running: {', '.join(dead)}"] if dead else []) + missing.get(router, [])
+        out.append(Verdict(f"control plane at {router}", "control", Status.FAIL if problems else Status.PASS,
+                           "; ".join(problems) or f"{len(m['daemons'])} daemons running, "
+                           f"{len(control['sessions'].get(router, []))} sessions Established, "
+                           f"{len(control['routes'].get(router, []))} routes in the kernel FIB"))
+    return out

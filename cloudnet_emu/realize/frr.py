@@ -58,8 +58,8 @@ def peer_states(testbed: str, router: str) -> dict[str, dict]:
             for addr, p in (summary.get("peers") or {}).items()}
 
 
-def _pending(testbed: str, info: dict, routers) -> dict[str, list[str]]:
-    """router -> what it still lacks (routes, sessions)."""
+def lacking(testbed: str, info: dict, routers) -> dict[str, list[str]]:
+    """router -> what it lacks now (routes not in its kernel FIB, sessions not Established)."""
     out = {}
     for router in routers:
         lack = []
@@ -87,17 +87,17 @@ def converge(testbed: str, info: dict, deadline_s: float = CONVERGE_S,
     routers = sorted(set(info["routes"]) | set(info["sessions"]))
     pending = routers
     while True:
-        lacking = _pending(testbed, info, pending)
-        if not lacking:
+        missing = lacking(testbed, info, pending)
+        if not missing:
             if pending == routers:      # a pass over every router found nothing missing
                 break
             pending = routers           # the stragglers are done: confirm with a full pass
             continue
         if time.monotonic() - t0 > deadline_s:
-            detail = "; ".join(f"{r}: {', '.join(v)}" for r, v in sorted(lacking.items()))
+            detail = "; ".join(f"{r}: {', '.join(v)}" for r, v in sorted(missing.items()))
             raise RealizeError("control plane convergence", errno.ETIMEDOUT,
                                f"not converged after {deadline_s:g} s: {detail} (logs: {state.daemon_dir(testbed)})")
-        pending = sorted(lacking)
+        pending = sorted(missing)
         time.sleep(0.05)
     took = time.monotonic() - t0
     n_sessions = sum(len(v) for v in info["sessions"].values())

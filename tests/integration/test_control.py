@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from cloudnet_emu import lifecycle, pipeline, state
+from cloudnet_emu import checks, lifecycle, pipeline, state
 from cloudnet_emu.kernel import frr as kfrr
 from cloudnet_emu.links import set_link
 from cloudnet_emu.plan.frr import DAEMONS
@@ -107,6 +107,15 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
         sorted(f"{x}.pid" for x in DAEMONS)
     # and the tenants' VPNs ride on the IGP's routes
     assert _ping(tb, "acme-h1", "10.1.2.2", 2) and _ping(tb, "bravo-h1", "10.1.2.2", 2)
+    # `check` judges the control plane: green now, red where a bgpd was killed
+    before = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
+    assert len(before) == 5 and all(v.passed for v in before.values()), [v.reason for v in before.values()]
+    os.kill(kfrr.pids(state.daemon_dir(tb, "pe2"), f"cn-{tb}-pe2")["bgpd"], signal.SIGKILL)
+    assert pipeline_wait(lambda: "bgpd" not in kfrr.pids(state.daemon_dir(tb, "pe2"), f"cn-{tb}-pe2"))
+    after = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
+    assert not after["control plane at pe2"].passed
+    assert "not running: bgpd" in after["control plane at pe2"].reason
+    assert "session to 100.127.255.5" in after["control plane at pe2"].reason
 
 
 @pytest.mark.parametrize("bgp_testbed", [True], indirect=True)

@@ -13,7 +13,7 @@ INFO = {"routes": {"pe1": ["100.127.255.2/32"], "pe2": ["100.127.255.1/32"]},
 def test_waits_for_stragglers_then_confirms_with_a_full_pass(monkeypatch):
     asked = []
     answers = iter([{"pe1": ["x"], "pe2": ["y"]}, {"pe2": ["y"]}, {}, {}])
-    monkeypatch.setattr(frr, "_pending", lambda tb, info, routers: (asked.append(list(routers)), next(answers))[1])
+    monkeypatch.setattr(frr, "lacking", lambda tb, info, routers: (asked.append(list(routers)), next(answers))[1])
     monkeypatch.setattr(frr.time, "sleep", lambda s: None)
     got = frr.converge("tb", INFO)
     assert asked == [["pe1", "pe2"], ["pe1", "pe2"], ["pe2"], ["pe1", "pe2"]]
@@ -21,7 +21,7 @@ def test_waits_for_stragglers_then_confirms_with_a_full_pass(monkeypatch):
 
 
 def test_deadline_names_each_router_and_what_it_lacks(monkeypatch):
-    monkeypatch.setattr(frr, "_pending", lambda tb, info, routers: {"pe2": ["session to 100.127.255.1 is Active"]})
+    monkeypatch.setattr(frr, "lacking", lambda tb, info, routers: {"pe2": ["session to 100.127.255.1 is Active"]})
     monkeypatch.setattr(frr.time, "sleep", lambda s: None)
     with pytest.raises(RealizeError) as exc:
         frr.converge("tb", INFO, deadline_s=0)
