@@ -7,7 +7,8 @@ Conventions:
   - OSPF area 0 on every core link as point-to-point, cost 10 everywhere, so the IGP picks the
     planner's fewest-hop paths; hellos every 250 ms and a 1 s dead interval (lab timers: a cut
     link is routed around within about a second even where the kernel reports no carrier loss);
-    SPF without initial delay;
+    SPF without initial delay, LSAs re-originated and accepted at once (RFC 2328's 5 s
+    MinLSInterval and 1 s MinLSArrival held the first routes back for about 10 s);
   - the loopback and a PE's cloud-WAN interface are passive (advertised, no adjacency);
   - iBGP over loopbacks (update-source), every PE to every reflector; reflectors peer with each
     other as non-clients; connect retry 1 s (FRR's default of 120 s would cost minutes); each PE
@@ -53,7 +54,8 @@ def render(rc: RouterControl) -> dict[str, str]:
                  " ip ospf cost 10", " ip ospf dead-interval minimal hello-multiplier 4", "exit", "!"]
     for ifname in rc.passive_ifs:
         ospf += [f"interface {ifname}", " ip ospf area 0", " ip ospf passive", "exit", "!"]
-    ospf += ["router ospf", f" ospf router-id {rc.router_id}", " timers throttle spf 0 50 500", "exit", "!"]
+    ospf += ["router ospf", f" ospf router-id {rc.router_id}", " timers throttle spf 0 50 500",
+             " timers throttle lsa all 0", " timers lsa min-arrival 0", "exit", "!"]
     bgp = _head(rc) + [f"router bgp {rc.asn}", f" bgp router-id {rc.router_id}", " no bgp default ipv4-unicast"]
     for n in rc.neighbors:
         bgp += [f" neighbor {n.address} remote-as internal", f" neighbor {n.address} description {n.name}",
