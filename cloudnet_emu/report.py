@@ -92,7 +92,8 @@ def plan(the_plan, as_json: bool):
     for n in the_plan.nodes:
         click.echo(f"  netns  {n.name:<14} {n.kind}" + (f" lo {n.loopback}" if n.loopback else ""))
     for a in the_plan.actions:
-        fields = ", ".join(f"{k}={v}" for k, v in asdict(a).items() if v not in (None, (), "", 0, 0.0))
+        shown = {**asdict(a), "configs": ",".join(d for d, _ in a.configs)} if hasattr(a, "configs") else asdict(a)
+        fields = ", ".join(f"{k}={v}" for k, v in shown.items() if v not in (None, (), "", 0, 0.0))
         click.echo(f"  {type(a).__name__:<9} {fields}")
 
 
