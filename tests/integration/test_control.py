@@ -44,10 +44,12 @@ def _ours(testbed: str) -> list[str]:
         try:
             with open(f"/proc/{pid}/comm") as f:
                 comm = f.read().strip()
-            netns = subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True).stdout.strip()
         except OSError:
             continue
-        if comm in DAEMONS and netns.startswith(f"cn-{testbed}-"):
+        if comm not in DAEMONS:
+            continue
+        netns = subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True).stdout.strip()
+        if netns.startswith(f"cn-{testbed}-"):
             found.append(f"{pid} {comm} {netns}")
     return found
 
