@@ -117,22 +117,29 @@ def pids(directory: str, netns: str) -> dict[str, int]:
 
 
 def stop(directory: str, netns: str) -> list[str]:
-    """SIGTERM this instance's daemons, SIGKILL what is left after STOP_S; the daemons stopped."""
-    live = pids(directory, netns)
-    for pid in live.values():
+    """Stop this instance's daemons (see stop_many); the daemons that were running."""
+    return stop_many([(directory, netns)])[0]
+
+
+def stop_many(instances: list[tuple[str, str]]) -> list[list[str]]:
+    """SIGTERM every daemon of the (directory, netns) instances at once, SIGKILL what is left
+    after STOP_S; per instance, the daemons that were running."""
+    found = [pids(d, n) for d, n in instances]
+    live = [pid for f in found for pid in f.values()]
+    for pid in live:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_S
-    while time.monotonic() < deadline and any(_alive(p) for p in live.values()):
+    while time.monotonic() < deadline and any(_alive(p) for p in live):
         time.sleep(0.02)
-    for pid in live.values():
+    for pid in live:
         if _alive(pid):
             _signal(pid, signal.SIGKILL)
     # Daemonized, they are init's children: give it a moment to reap them, so that nothing
     # that looks like an FRR process is left when we return.
     deadline = time.monotonic() + STOP_S
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in live.values()):
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in live):
         time.sleep(0.02)
-    return sorted(live)
+    return [sorted(f) for f in found]
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -115,6 +115,9 @@ class BgpControl(Control):
         return {"realization": "bgp", "asn": self.topo.provider.asn, "igp": "ospf",
                 "reflectors": self.reflectors(),
                 "sessions": {rc.name: [n.address for n in rc.neighbors] for rc in routers},
+                # what each BGP speaker must have learned: every PE's loopback but its own
+                "bgp_routes": {rc.name: [self.u.loopback[pe] for pe in self.u.pe_index if pe != rc.name]
+                               for rc in routers if rc.neighbors},
                 "routes": {r: [p for p in prefixes if owner[p] != r] for r in self.u.index},
                 "daemons": list(frr.DAEMONS)}
 

@@ -7,8 +7,9 @@ doubles its idle hold time: sessions then came up 10 s late where they could in 
 
 Converged means, observed and not taken on the daemons' word: every route the plan expects
 (plan.info["control"]["routes"]: other routers' loopbacks, cloud WAN subnets) is in each
-router's kernel FIB (`ip -j route`), and every iBGP session the plan expects is Established
-(`vtysh ... summary json`).  The wait has a deadline; the error names what was still missing.
+router's kernel FIB (`ip -j route`), every iBGP session the plan expects is Established
+(`vtysh ... summary json`), and every BGP speaker has learned every other PE's loopback
+(`show bgp ipv4 unicast json`: Established alone comes before the first UPDATE).  The wait has a deadline; the error names what was still missing.
 """
 from __future__ import annotations
 
@@ -85,6 +86,10 @@ def lacking(testbed: str, info: dict, routers) -> dict[str, list[str]]:
                 st = (seen.get(addr) or {}).get("state") or "not configured yet (bgpd not answering)"
                 if st != "Established":
                     lack.append(f"session to {addr} is {st}")
+        learned = info.get("bgp_routes", {}).get(router, [])
+        if learned and not any(x.startswith("session") for x in lack):
+            table = (kfrr.vtysh(state.daemon_dir(testbed, router), "show bgp ipv4 unicast json") or {}).get("routes") or {}
+            lack += [f"no BGP route to {p} yet" for p in learned if p not in table]
         if lack:
             out[router] = lack
     return out
@@ -96,7 +101,7 @@ def converge(testbed: str, info: dict, deadline_s: float = CONVERGE_S,
     progress("waiting for OSPF: every loopback and WAN subnet in every router's kernel")
     t0 = time.monotonic()
     routers = sorted(set(info["routes"]) | set(info["sessions"]))
-    _wait(testbed, {**info, "sessions": {}}, routers, t0 + deadline_s, deadline_s)
+    _wait(testbed, {**info, "sessions": {}, "bgp_routes": {}}, routers, t0 + deadline_s, deadline_s)
     igp = time.monotonic() - t0
     _start_bgpd(testbed, routers)
     progress(f"OSPF converged in {igp:.2f} s; bgpd started, waiting for the iBGP sessions")
@@ -139,16 +144,12 @@ def sessions(testbed: str, info: dict) -> dict:
 def stop_all(testbed: str) -> dict[str, list[str]]:
     """Stop every FRR instance of the testbed (pid files under its directory, in its namespaces)."""
     root = state.daemon_dir(testbed)
-    stopped = {}
     try:
         routers = sorted(os.listdir(root))
     except FileNotFoundError:
-        routers = []
-    for router in routers:
-        got = kfrr.stop(os.path.join(root, router), naming.netns(testbed, router))
-        if got:
-            stopped[router] = got
-    return stopped
+        return {}
+    got = kfrr.stop_many([(os.path.join(root, r), naming.netns(testbed, r)) for r in routers])
+    return {r: g for r, g in zip(routers, got) if g}
 
 
 def release_state_root(leaving: str) -> None:

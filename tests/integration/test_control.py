@@ -37,21 +37,23 @@ def _topology(tmp_path, name: str, site_on_pe4: bool = False) -> str:
     return str(path)
 
 
-def _ours(testbed: str) -> list[str]:
-    """Every FRR daemon running in one of the testbed's namespaces."""
-    found = []
+def _frr_processes() -> dict[int, str]:
+    """Every FRR daemon on the machine: pid -> 'comm netns' (netns empty where it is no named one)."""
+    found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/comm") as f:
                 comm = f.read().strip()
         except OSError:
             continue
-        if comm not in DAEMONS:
-            continue
-        netns = subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True).stdout.strip()
-        if netns.startswith(f"cn-{testbed}-"):
-            found.append(f"{pid} {comm} {netns}")
+        if comm in DAEMONS:
+            netns = subprocess.run(["ip", "netns", "identify", pid], capture_output=True, text=True).stdout.strip()
+            found[int(pid)] = f"{comm} {netns}"
     return found
+
+
+def _ours(testbed: str) -> list[str]:
+    return sorted(v for v in _frr_processes().values() if v.split(" ")[1].startswith(f"cn-{testbed}-"))
 
 
 def _ping(testbed: str, src: str, dst: str, wait_s: float = 0.2) -> bool:
@@ -67,7 +69,7 @@ def bgp_testbed(tmp_path, clean_machine, request):
         yield record
     finally:
         lifecycle.down(record["testbed"])
-    assert _ours("frrtb") == []
+    assert _frr_processes() == {}               # none left anywhere, not even in a namespace on its way out
     assert os.stat(state.STATE_ROOT).st_gid == 0 and os.stat(state.STATE_ROOT).st_mode & 0o777 == 0o700
 
 
@@ -189,6 +191,7 @@ def test_down_and_clean_stop_only_our_daemons(tmp_path, cli, clean_machine, user
     assert res.returncode == 0, res.stderr
     assert _ours("frrtb") == []
     assert kfrr.pids(directory, netns) == theirs          # the user's FRR is untouched
+    assert sorted(_frr_processes()) == sorted(theirs.values())
 
 
 def test_kill_9_during_convergence_leaves_nothing_clean_cannot_remove(tmp_path, cli, clean_machine, users_frr):
@@ -209,4 +212,5 @@ def test_kill_9_during_convergence_leaves_nothing_clean_cannot_remove(tmp_path, 
     assert res.returncode == 0 and "frrtb" in res.stdout, res.stdout + res.stderr
     assert _ours("frrtb") == []
     assert kfrr.pids(directory, netns) == theirs
+    assert sorted(_frr_processes()) == sorted(theirs.values())
     assert state.read("frrtb") is None

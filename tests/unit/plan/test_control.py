@@ -78,6 +78,9 @@ def test_bgp_replaces_every_provider_route_by_daemons(topo):
     assert info["routes"]["pe1"] == ["100.127.255.2/32", "100.127.255.3/32", "100.127.255.4/32", "100.127.255.5/32",
                                      "100.65.0.16/30", "100.65.0.20/30"]
     assert "100.65.0.16/30" not in info["routes"]["pe3"]      # dc1's WAN is pe3's own
+    # and what every BGP speaker must have learned before `up` returns: the other PEs' loopbacks
+    assert info["bgp_routes"]["pe1"] == ["100.127.255.2/32", "100.127.255.3/32", "100.127.255.4/32"]
+    assert len(info["bgp_routes"]["p1"]) == 4
 
 
 @pytest.mark.parametrize("router", ["pe1", "pe2", "pe3", "pe4", "p1"])
