@@ -52,7 +52,7 @@ def test_figure1_comes_up_and_isolates_tenants(figure1):
 def test_realizations_are_the_ones_doctor_announces(figure1):
     real = figure1["realizations"]
     if FULL_KERNEL:
-        assert real == {"router": "vrf", "core": "mpls", "datapath": "system"}
+        assert real == {"router": "vrf", "core": "mpls", "datapath": "system", "control": "static"}
         vrfs = _run(["ip", "-n", _ns(figure1, "pe1"), "-j", "-d", "link", "show", "type", "vrf"])
         names = {l["ifname"]: l["linkinfo"]["info_data"]["table"] for l in json.loads(vrfs.stdout)}
         assert names == {"vrf-acme": 100, "vrf-bravo": 101}
@@ -61,6 +61,7 @@ def test_realizations_are_the_ones_doctor_announces(figure1):
         assert figure1["degradations"] == []
     else:
         assert real["router"] == "netns" and real["core"] == "vxlan" and real["datapath"] == "netdev"
+        assert real["control"] == "static"      # FRR is opt-in
         # the VRF of acme on pe1 is a namespace holding the CE-facing interface
         links = _run(["ip", "-n", _ns(figure1, "pe1.acme"), "-br", "link"]).stdout
         assert re.search(r"^acme-hq@", links, re.M), links
