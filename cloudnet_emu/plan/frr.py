@@ -56,7 +56,8 @@ def render(rc: RouterControl) -> dict[str, str]:
         ospf += [f"interface {ifname}", " ip ospf area 0", " ip ospf passive", "exit", "!"]
     ospf += ["router ospf", f" ospf router-id {rc.router_id}", " timers throttle spf 0 50 500",
              " timers throttle lsa all 0", " timers lsa min-arrival 0", "exit", "!"]
-    bgp = _head(rc) + [f"router bgp {rc.asn}", f" bgp router-id {rc.router_id}", " no bgp default ipv4-unicast"]
+    bgp = _head(rc) + [f"router bgp {rc.asn}", f" bgp router-id {rc.router_id}", " no bgp default ipv4-unicast",
+                       " coalesce-time 100"]
     for n in rc.neighbors:
         bgp += [f" neighbor {n.address} remote-as internal", f" neighbor {n.address} description {n.name}",
                 f" neighbor {n.address} update-source {rc.router_id}",
