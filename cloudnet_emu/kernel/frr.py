@@ -28,6 +28,7 @@ from . import ns
 SBIN = "/usr/lib/frr"
 USER = "frr"
 STOP_S = 3.0
+DAEMONS_SEEN = ("zebra", "staticd", "ospfd", "bgpd", "isisd", "ldpd", "bfdd", "watchfrr")
 
 
 def missing(daemons) -> list[str]:
@@ -136,10 +137,25 @@ def stop_many(instances: list[tuple[str, str]]) -> list[list[str]]:
             _signal(pid, signal.SIGKILL)
     # Daemonized, they are init's children: give it a moment to reap them, so that nothing
     # that looks like an FRR process is left when we return.
+    # `-d` leaves a zombie of each daemon's first fork for init too (seen here for about 1 s).
     deadline = time.monotonic() + STOP_S
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in live):
+    while time.monotonic() < deadline and (any(os.path.exists(f"/proc/{p}") for p in live) or _zombies()):
         time.sleep(0.02)
     return [sorted(f) for f in found]
+
+
+def _zombies() -> list[int]:
+    """FRR daemons' zombies waiting for init (any instance: they are nobody's to kill)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, _, rest = f.read().rpartition(") ")
+        except OSError:
+            continue
+        if rest[:1] == "Z" and head.partition(" (")[2] in DAEMONS_SEEN:
+            found.append(int(pid))
+    return found
 
 
 def _signal(pid: int, sig: int) -> None:
