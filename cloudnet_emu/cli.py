@@ -248,15 +248,22 @@ def demo(topology, realize, keep):
 
 
 @main.command("run")
-@click.argument("scenario", type=click.Path())
-@click.option("--report-dir", type=click.Path(), help="write report.json and report.xml here")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(), metavar="SCENARIO...")
+@click.option("--report-dir", type=click.Path(),
+              help="write report.json and report.xml here (several scenarios: one directory each, "
+                   "and the combined report.xml)")
 @click.option("--testbed", "-t", help="act on this running testbed instead of bringing the topology up")
 @click.option("--json", "as_json", is_flag=True, help="print report.json instead of the table")
-def run_cmd(scenario, report_dir, testbed, as_json):
-    """Run SCENARIO: its topology up, steps and checks, down; exit 0 iff all came out as expected."""
-    from .scenario import runner
+def run_cmd(scenarios, report_dir, testbed, as_json):
+    """Run SCENARIO: its topology up, steps and checks, down; exit 0 iff all came out as expected.
+    Several files, or a directory of them, run one after another, each on a fresh testbed."""
+    from .scenario import batch, runner
     from .scenario.model import load_scenario
     from .scenario.report import table
+    if batch.is_batch(scenarios):
+        from .cli_run import run_many
+        sys.exit(run_many(scenarios, report_dir, testbed, as_json))
+    scenario = scenarios[0]
     load_scenario(scenario)          # every problem of the file before anything is built
     _need_root()
     if testbed:
@@ -460,6 +467,10 @@ main.add_command(reserve)
 from .cli_acl import acl  # noqa: E402  (its own module: the acl group)
 
 main.add_command(acl)
+
+from .cli_ci import ci  # noqa: E402  (its own module: the ci group)
+
+main.add_command(ci)
 
 if __name__ == "__main__":
     main()

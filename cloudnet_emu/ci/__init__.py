@@ -1,0 +1,1 @@
+"""Pipelines for the user's own CI (`cloudnet-emu ci init`): render.py and its templates."""
