@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
+from .bounds import read_spec
 from .checks import check_topology
 from .model import Topology
 from .yamlpos import locate, load_yaml
@@ -22,13 +23,7 @@ from .yamlpos import locate, load_yaml
 
 def load_topology(path: str | Path) -> Topology:
     """Load and validate one topology file; raise SpecError with every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=str(path),
-                                 hint="check the path")]) from None
-    return parse_topology(text, str(path))
+    return parse_topology(read_spec(path), str(path))
 
 
 def parse_topology(text: str, file: str = "<input>") -> Topology:
@@ -93,9 +88,9 @@ def is_scenario(path: str | Path) -> bool:
     if "scenarios" in path.parent.parts:
         return True
     try:
-        return bool(_SCENARIO_KEY.search(path.read_text()))
-    except OSError:
-        return False
+        return bool(_SCENARIO_KEY.search(read_spec(path)))
+    except SpecError:
+        return False      # unreadable, too large or not text: the topology loader says which
 
 
 _PYDANTIC_HINTS = {
