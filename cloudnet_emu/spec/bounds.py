@@ -6,7 +6,7 @@ size and the nesting depth from the parser's event stream (aliases are never exp
 them), the JSON depth of an API line from a scan of its brackets before `json.loads`.
 
     MAX_BYTES   4 MiB    a file; the largest topology bench/scale.py makes (3000 VMs) is 185 KB
-    MAX_NODES   500000   values after expanding aliases (mappings, lists, scalars); 3000 VMs: 28818
+    MAX_NODES   250000   values after expanding aliases (mappings, lists, scalars); 3000 VMs: 28818
     MAX_DEPTH   64       nested mappings/lists; every real topology and scenario nests at most 7
     MAX_LINE    64 KiB   one API request line; a real request is under 1 KB
 
@@ -22,7 +22,7 @@ import yaml
 from ..errors import Problem, SpecError
 
 MAX_BYTES = 4 * 1024 * 1024
-MAX_NODES = 500_000
+MAX_NODES = 250_000
 MAX_DEPTH = 64
 MAX_LINE = 64 * 1024
 

@@ -38,6 +38,10 @@ def test_valid_requests_parse():
     ('{"op": "migrate", "vm": "web"}', "to", "missing required key 'to'", "add it"),
     ('{"op": "migrate", "vm": "web", "to": "dc2", "pause_ms": -1}', "pause_ms", "greater than or equal", "larger"),
     ('{"op": "list", "all": true}', "all", "unknown key 'all'", "allowed keys here"),
+    # found by the fuzzer (test_fuzz.py): no hint for a null where a number goes
+    ('{"op": "migrate", "vm": "web", "to": "dc2", "pause_ms": null}', "pause_ms", "valid number", "write a number"),
+    ("[" * 65 + "]" * 65, "", "nested more than 64 levels deep", "one flat JSON object"),
+    ('{"op": "list", "x": "' + "y" * 70000 + '"}', "", "longer than 64 KiB", "one short JSON object"),
 ])
 def test_bad_requests_name_the_field_and_give_a_hint(line, path, message, hint):
     problems = _problems(line)
