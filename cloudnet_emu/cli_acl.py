@@ -12,11 +12,12 @@ import os
 import click
 
 from . import pipeline, state
+from .cli_args import BadArgument
 
 
 def _network(testbed):
     if os.geteuid() != 0:
-        raise click.ClickException("access rules live in the testbed's namespaces (nft): run it with sudo")
+        raise BadArgument("access rules live in the testbed's namespaces (nft): run it as root (sudo cloudnet-emu ...)")
     name = state.resolve(testbed)
     return name, pipeline.managers(name)[1]
 

@@ -14,7 +14,9 @@ docs/limits.md says why these numbers.
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import yaml
@@ -43,10 +45,21 @@ def read_spec(path: str | Path, file: str | None = None) -> str:
     is larger than MAX_BYTES (read no further than that) or is not UTF-8."""
     file = str(path) if file is None else file
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        # O_NONBLOCK: a FIFO (or a device) must not hang the open; only a regular file is read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=file, hint="check the path")]) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "Is a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        raise SpecError([Problem(f"cannot read file: {what}", file=file, hint="check the path")])
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=file,
+                                     hint="check the path")]) from None
     if len(data) > MAX_BYTES:
         line, col = _position(data, MAX_BYTES)
         raise SpecError([Problem(f"the file is larger than {MAX_BYTES // 2**20} MiB (the limit); "

@@ -34,8 +34,8 @@ def parse_topology(text: str, file: str = "<input>") -> Topology:
 def parse_document(text: str, file: str, model: type[BaseModel], relations, shape: str, example: str):
     """YAML text -> validated `model`, with `relations(obj)` yielding the cross-object problems."""
     data, positions, problems = load_yaml(text, file)
-    if data is None:
-        raise SpecError(problems)
+    if data is None and problems:
+        raise SpecError(problems)       # a document that is only `~` or `!` is empty: said below
     if not isinstance(data, dict) or not data:
         if data in (None, {}, []) or data == "":
             raise SpecError(problems + [Problem("the file is empty", file=file, line=1, col=1,

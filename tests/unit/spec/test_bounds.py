@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,10 @@ def test_json_depth_scan(line, col):
     got = bounds.json_depth_problem(line, "<stdin>", 4)
     assert (got[0].col if got else None) == col
     assert all(p.line == 4 and p.hint for p in got)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "topo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_topology(fifo)
