@@ -40,8 +40,9 @@ def bounded_lines(read: Callable[[Optional[float]], bytes], idle_s: Optional[flo
         if nl >= 0:
             line = bytes(buf[:nl + 1])
             del buf[:nl + 1]
-            started = time.monotonic() if buf else None
             yield line.decode("utf-8", "replace")
+            # Timed from now, not from when it came: the request just answered may have run for minutes.
+            started = time.monotonic() if buf else None
             continue
         if len(buf) > MAX_LINE:
             buf.clear()

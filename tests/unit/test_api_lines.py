@@ -57,3 +57,19 @@ def test_the_read_timeout_is_the_idle_one_between_lines_and_the_line_one_within(
         return [b"a\n", b"b", b"\n", b""][len(asked) - 1]
     assert list(bounded_lines(read, idle_s=60, line_s=10)) == ["a\n", "b\n"]
     assert asked[0] == 60 and 0 < asked[2] <= 10 and asked[3] == 60
+
+
+def test_a_half_line_behind_a_long_request_is_timed_from_the_reply(monkeypatch):
+    # Two lines in one chunk, the second unfinished; answering the first takes longer than line_s.
+    clock = [0.0]
+    monkeypatch.setattr("cloudnet_emu.api_lines.time.monotonic", lambda: clock[0])
+    asked = []
+
+    def read(timeout):
+        asked.append(timeout)
+        return [b'{"op": "migrate"}\n{"op"', b': "list"}\n', b""][len(asked) - 1]
+    lines = bounded_lines(read, idle_s=60, line_s=10)
+    assert next(lines) == '{"op": "migrate"}\n'
+    clock[0] += 300                                  # the migration ran for 5 minutes
+    assert next(lines) == '{"op": "list"}\n'
+    assert asked[1] == 10
