@@ -74,6 +74,22 @@ def _hostile(path: str, kind: str, stop: threading.Event, counts: dict) -> None:
             time.sleep(0.05)
 
 
+def _usage(pid: int) -> tuple[int, int]:
+    return len(os.listdir(f"/proc/{pid}/task")), len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _settled(pid: int, want) -> tuple[int, int]:
+    """The server's (threads, fds) once they stop changing, or once they equal `want`."""
+    deadline, last = time.monotonic() + 60, None      # waits for hang-ups (CLIENT_LINE_S); measures nothing
+    while time.monotonic() < deadline:
+        now = _usage(pid)
+        if now == want or (want is None and now == last):
+            return now
+        last = now
+        time.sleep(0.5)
+    return _usage(pid)
+
+
 def _latency(rows) -> str:
     by_op = {}
     for op, secs, _ in rows:
@@ -92,6 +108,7 @@ def test_good_client_is_served_through_hostile_clients(testbed, cli, tmp_path):
     try:
         assert "serving" in server.stderr.readline()
         quiet = _good_client(sock, "q")
+        baseline = _settled(server.pid, None)
         for kind in ("garbage", "half", "half", "huge", "deep", "hangup", "garbage", "half"):
             t = threading.Thread(target=_hostile, args=(sock, kind, stop, counts), daemon=True)
             t.start()
@@ -102,6 +119,7 @@ def test_good_client_is_served_through_hostile_clients(testbed, cli, tmp_path):
         for t in hostile:
             t.join(60)
         assert not any(t.is_alive() for t in hostile)
+        assert _settled(server.pid, baseline) == baseline       # no thread or descriptor left behind
         for op, _, reply in quiet + loud:
             assert reply["ok"], (op, reply)
         assert len(loud) == 3 * CYCLES
