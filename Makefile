@@ -8,6 +8,8 @@
 #   make test-native  integration tests on this kernel (root)
 #   make test-vm      integration tests inside a VM booting a full Debian kernel
 #   make bench        bring-up benchmark
+#   make fuzz         the property tests with a long budget (FUZZ_EXAMPLES per property,
+#                     random, finds kept in .hypothesis/ for replay); make test-unit runs a short one
 #   make clean        remove everything cloudnet-emu left behind
 #
 # Every test target prints its wall time.  pytest's exit 5 ("no tests were
@@ -18,7 +20,7 @@ PYTHON := $(VENV)/bin/python
 PYTEST  = $(PYTHON) -m pytest
 TOPO   ?= topologies/cloudnet.yaml
 
-.PHONY: setup demo test test-unit test-native test-vm bench clean vagrant-validate
+.PHONY: setup demo test test-unit test-native test-vm fuzz bench clean vagrant-validate
 
 setup:
 	./setup.sh
@@ -52,6 +54,10 @@ endef
 
 test-unit:
 	$(call timed,test-unit,$(PYTEST) tests/unit -q)
+
+FUZZ_EXAMPLES ?= 5000
+fuzz:
+	$(call timed,fuzz,CLOUDNET_FUZZ=1 CLOUDNET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/unit/test_fuzz.py -q)
 
 test-native:
 	$(call timed,test-native,$(PYTEST) tests/integration -q)

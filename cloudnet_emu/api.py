@@ -23,12 +23,20 @@ message, hint}, exactly the checks and hints of topology and scenario files, not
 kernel or OVS refused; the manager rolled back).  Requests are validated before the testbed is
 touched; each one then runs under the testbed's lock (the same flock as the CLI), waiting for it, so
 concurrent clients are serialized and every reply reflects a whole operation.
+
+Hostile input (docs/limits.md): a line longer than MAX_LINE (64 KiB) or nested deeper than MAX_DEPTH
+(64) is a bad-request, found before the line is stored whole or decoded, and the server goes on to
+the next line.  On the socket a client is served by its own thread and holds nothing shared while it
+sends: the lock is taken only for a whole, valid request.  At most MAX_CLIENTS are served at once
+(the next is told so and hung up on); a client silent for CLIENT_IDLE_S, or slower than CLIENT_LINE_S
+over one line, or not reading its replies for CLIENT_IDLE_S, is hung up on; its thread and socket go.
 """
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import socket
 import socketserver
 import sys
 import threading
@@ -37,11 +45,16 @@ from typing import Callable, Iterable, Optional
 from pydantic import Field, ValidationError
 
 from . import lifecycle, pipeline, state
+from .api_lines import ClientTimeout, bounded_lines
 from .errors import AdmissionError, CloudnetError, PlacementError, Problem, RealizeError, SpecError, StateError
 from .scenario.model import Attach, Detach, Strict
+from .spec.bounds import MAX_LINE, json_depth_problem
 
 OPS = ("attach", "detach", "migrate", "list")
 LOCK_WAIT_S = 300.0
+MAX_CLIENTS = 32            # socket clients served at once; each is a thread and a file descriptor
+CLIENT_IDLE_S = 60.0        # a socket client silent this long between requests is hung up on
+CLIENT_LINE_S = 10.0        # ... and one whose line takes longer than this to arrive whole
 
 
 class MigrateRequest(Strict):
@@ -58,18 +71,38 @@ class ListRequest(Strict):
 MODELS = {"attach": Attach, "detach": Detach, "migrate": MigrateRequest, "list": ListRequest}
 
 
-def parse(line: str, where: str = "<stdin>", number: int = 1) -> tuple[object, str, Strict]:
+def decode(line: Optional[str], where: str = "<stdin>", number: int = 1):
+    """One request line -> its JSON value; SpecError if it is too long (None from bounded_lines),
+    nested too deep (checked before `json.loads`, which would recurse) or not JSON."""
+    def problem(message, hint, col=1):
+        return SpecError([Problem(message, hint=hint, file=where, line=number, col=col)])
+    if line is None or len(line) > MAX_LINE:
+        raise problem(f"the line is longer than {MAX_LINE // 1024} KiB (the limit); it was dropped",
+                      'a request is one short JSON object per line, e.g. {"op": "list"}')
+    too_deep = json_depth_problem(line, where, number)
+    if too_deep:
+        raise SpecError(too_deep)
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise problem(f"not JSON: {exc.msg}", 'one JSON object per line, e.g. {"op": "list"}', exc.colno) from None
+    except RecursionError:      # not reached: the scan above bounds the depth; kept so no line kills the server
+        raise problem("nested too deep for the JSON reader", 'a request is one flat JSON object') from None
+
+
+def parse(line: Optional[str], where: str = "<stdin>", number: int = 1) -> tuple[object, str, Strict]:
     """One request line -> (id, op, validated body); SpecError with every problem of the line."""
+    return validate(decode(line, where, number), where, number)
+
+
+def validate(data, where: str = "<stdin>", number: int = 1) -> tuple[object, str, Strict]:
+    """A decoded request -> (id, op, validated body); SpecError with every problem of it."""
     def problem(message, path=(), hint="", col=1):
         return Problem(message, path=path, hint=hint, file=where, line=number, col=col)
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise SpecError([problem(f"not JSON: {exc.msg}", col=exc.colno,
-                                 hint='one JSON object per line, e.g. {"op": "list"}')]) from None
     if not isinstance(data, dict):
         raise SpecError([problem(f"a request is a JSON object, got {type(data).__name__}",
                                  hint='e.g. {"op": "attach", "vpc": "bravo-vpc"}')])
+    data = dict(data)
     rid = data.pop("id", None)
     op = data.pop("op", None)
     if op not in OPS:
@@ -112,23 +145,24 @@ def execute(op: str, body, testbed: Optional[str]) -> dict:
         return {"vms": cloud.vms()}
 
 
-def handle(line: str, testbed: Optional[str], where: str = "<stdin>", number: int = 1) -> dict:
+def handle(line: Optional[str], testbed: Optional[str], where: str = "<stdin>", number: int = 1) -> dict:
     """One request line -> one reply (never raises for a bad or refused request)."""
+    rid = None
     try:
-        rid = json.loads(line).get("id")          # echoed even when the rest of the request is bad
-    except (ValueError, AttributeError):
-        rid = None
-    try:
-        _, op, body = parse(line, where, number)
+        data = decode(line, where, number)
+        if isinstance(data, dict):
+            rid = data.get("id")                    # echoed even when the rest of the request is bad
+        _, op, body = validate(data, where, number)
         return {"id": rid, "ok": True, "result": execute(op, body, testbed)}
     except CloudnetError as exc:
         return {"id": rid, "ok": False, "error": _error(exc)}
 
 
-def serve_lines(rfile: Iterable[str], write: Callable[[str], None], testbed: Optional[str], where: str,
+def serve_lines(rfile: Iterable[Optional[str]], write: Callable[[str], None], testbed: Optional[str], where: str,
                 handler: Callable[..., dict] = None) -> None:
+    """Answer each line of `rfile` (a str, or None for a line too long to keep: see api_lines)."""
     for number, line in enumerate(rfile, 1):
-        if not line.strip():
+        if line is not None and not line.strip():
             continue
         write(json.dumps((handler or handle)(line, testbed, where, number), default=str) + "\n")
 
@@ -137,7 +171,8 @@ def serve_stdio(testbed: Optional[str]) -> None:
     def write(text: str):
         sys.stdout.write(text)
         sys.stdout.flush()
-    serve_lines(sys.stdin, write, testbed, "<stdin>")
+    stdin = sys.stdin.buffer
+    serve_lines(bounded_lines(lambda _timeout: stdin.read1(65536)), write, testbed, "<stdin>")
 
 
 def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = lambda: None) -> None:
@@ -160,22 +195,48 @@ def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = 
                 busy.notify_all()
 
     clients = itertools.count(1)
+    seats = threading.BoundedSemaphore(MAX_CLIENTS)
 
-    class Handler(socketserver.StreamRequestHandler):
+    class Handler(socketserver.BaseRequestHandler):
         def handle(self):
-            reader = (raw.decode("utf-8", "replace") for raw in self.rfile)
+            conn: socket.socket = self.request
+
+            def read(timeout: Optional[float]) -> bytes:
+                conn.settimeout(timeout)
+                return conn.recv(65536)
 
             def write(text: str):
-                self.wfile.write(text.encode())
-                self.wfile.flush()
-            serve_lines(reader, write, testbed, f"<socket client {next(clients)}>", guarded)
+                conn.settimeout(CLIENT_IDLE_S)      # a client that never reads cannot hold its thread
+                conn.sendall(text.encode())
+
+            def last_word(message: str):
+                try:
+                    write(json.dumps({"id": None, "ok": False,
+                                      "error": {"kind": "state", "exit": 1, "message": message}}) + "\n")
+                except OSError:
+                    pass        # it hung up first: nothing more to tell it
+            if not seats.acquire(blocking=False):
+                last_word(f"the API server already serves {MAX_CLIENTS} clients; try again later")
+                return
+            try:
+                lines = bounded_lines(read, CLIENT_IDLE_S, CLIENT_LINE_S)
+                serve_lines(lines, write, testbed, f"<socket client {next(clients)}>", guarded)
+            except ClientTimeout as exc:
+                last_word(f"hung up: {exc.what}")
+            except OSError:
+                pass            # the client went away mid-request or mid-reply: only its own connection ends
+            finally:
+                seats.release()
 
     if os.path.exists(path):
         raise StateError(f"{path} exists: another `cloudnet-emu api --socket` may be serving it; "
                          "remove the file if not")
+    class Server(socketserver.ThreadingUnixStreamServer):
+        request_queue_size = 128    # a burst of connects (hostile or not) must not refuse the next good one
+
     old = os.umask(0o177)
     try:
-        server = socketserver.ThreadingUnixStreamServer(path, Handler)
+        server = Server(path, Handler)
     finally:
         os.umask(old)
     server.daemon_threads = True        # an idle client must not hold the server open

@@ -90,6 +90,7 @@ def schema():
 @click.option("--realize", type=args.REALIZE, help="force realizations, e.g. router=netns,core=vxlan")
 def doctor(as_json, realize):
     """Probe this machine and say which realization each construct will use, and why."""
+    _need_root()                     # the probe builds scratch namespaces
     features = probe.probe(cached=False)
     report.doctor(features, realize, as_json)
 
@@ -101,7 +102,9 @@ def doctor(as_json, realize):
 @click.option("--json", "as_json", is_flag=True)
 def plan_cmd(topology, realize, degrade, as_json):
     """Print what `up` would build, without building it."""
-    the_plan = pipeline.plan(pipeline.load(topology), realize, degrade)
+    topo = pipeline.load(topology)   # a bad file is refused first, root or not
+    _need_root()                     # choosing realizations probes the kernel in scratch namespaces
+    the_plan = pipeline.plan(topo, realize, degrade)
     report.plan(the_plan, as_json)
 
 

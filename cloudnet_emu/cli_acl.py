@@ -12,11 +12,12 @@ import os
 import click
 
 from . import pipeline, state
+from .cli_args import BadArgument
 
 
 def _network(testbed):
     if os.geteuid() != 0:
-        raise click.ClickException("access rules live in the testbed's namespaces (nft): run it with sudo")
+        raise BadArgument("access rules live in the testbed's namespaces (nft): run it as root (sudo cloudnet-emu ...)")
     name = state.resolve(testbed)
     return name, pipeline.managers(name)[1]
 
@@ -68,13 +69,9 @@ def list_cmd(testbed, vpc, as_json):
 def set_cmd(vpc, file, testbed):
     """Replace VPC's rules with those of FILE (YAML: default: allow|deny, rules: [...])."""
     from .acl.model import Acl
-    from .errors import Problem, SpecError
+    from .spec.bounds import read_spec
     from .spec.load import parse_document
-    try:
-        text = open(file).read()
-    except OSError as exc:
-        raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=file, hint="check the path")]) from None
-    rules = parse_document(text, file, Acl, lambda a: [], "an ACL file is a mapping (default:, rules:)",
+    rules = parse_document(read_spec(file), file, Acl, lambda a: [], "an ACL file is a mapping (default:, rules:)",
                            "scenarios/acl.yaml")
     tb, network = _network(testbed)
     with state.locked(tb):

@@ -13,11 +13,12 @@ import os
 import click
 
 from . import pipeline, report, state
+from .cli_args import BadArgument
 
 
 def _testbed(testbed) -> str:
     if os.geteuid() != 0:
-        raise click.ClickException("reservations change tc state in the testbed's namespaces: run it with sudo")
+        raise BadArgument("reservations change tc state in the testbed's namespaces: run it as root (sudo cloudnet-emu ...)")
     return state.resolve(testbed)
 
 

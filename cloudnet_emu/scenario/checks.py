@@ -19,6 +19,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Iterator, Optional
 
 from ..errors import Problem, SpecError
@@ -73,8 +74,14 @@ def scenario_problems(sc, file: str) -> Iterator[Problem]:
     if sc.realize:
         yield from _realize(sc.realize)
     topo_path = Path(file).parent / sc.topology
-    if not topo_path.is_file():
-        what = "is a directory" if topo_path.is_dir() else "not found"
+    try:
+        mode = topo_path.stat().st_mode
+        what = None if S_ISREG(mode) else "is a directory" if S_ISDIR(mode) else "is not a regular file"
+    except FileNotFoundError:
+        what = "not found"
+    except OSError as exc:              # a name too long, a loop of links, no permission ...
+        what = f"cannot be read ({exc.strerror})"
+    if what:
         yield Problem(f"topology file {sc.topology!r} {what} (looked at {topo_path})", path=("topology",),
                       hint="the path is relative to the scenario file", at_value=True)
         return

@@ -216,12 +216,8 @@ def relations(sc: Scenario, file: str) -> Iterator[Problem]:
 
 
 def load_scenario(path) -> Scenario:
-    from ..errors import SpecError
+    from ..spec.bounds import read_spec
     from ..spec.load import parse_document
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=str(path), hint="check the path")]) from None
-    return parse_document(text, str(path), Scenario, lambda sc: relations(sc, str(path)),
+    return parse_document(read_spec(path), str(path), Scenario, lambda sc: relations(sc, str(path)),
                           "a scenario file is a mapping (name:, topology:, steps: ...)", "scenarios/attach.yaml")

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Problem, SpecError
+from .bounds import read_spec
 from .checks import check_topology
 from .model import Topology
 from .yamlpos import locate, load_yaml
@@ -22,13 +23,7 @@ from .yamlpos import locate, load_yaml
 
 def load_topology(path: str | Path) -> Topology:
     """Load and validate one topology file; raise SpecError with every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError([Problem(f"cannot read file: {exc.strerror}", file=str(path),
-                                 hint="check the path")]) from None
-    return parse_topology(text, str(path))
+    return parse_topology(read_spec(path), str(path))
 
 
 def parse_topology(text: str, file: str = "<input>") -> Topology:
@@ -39,8 +34,8 @@ def parse_topology(text: str, file: str = "<input>") -> Topology:
 def parse_document(text: str, file: str, model: type[BaseModel], relations, shape: str, example: str):
     """YAML text -> validated `model`, with `relations(obj)` yielding the cross-object problems."""
     data, positions, problems = load_yaml(text, file)
-    if data is None:
-        raise SpecError(problems)
+    if data is None and problems:
+        raise SpecError(problems)       # a document that is only `~` or `!` is empty: said below
     if not isinstance(data, dict) or not data:
         if data in (None, {}, []) or data == "":
             raise SpecError(problems + [Problem("the file is empty", file=file, line=1, col=1,
@@ -93,9 +88,9 @@ def is_scenario(path: str | Path) -> bool:
     if "scenarios" in path.parent.parts:
         return True
     try:
-        return bool(_SCENARIO_KEY.search(path.read_text()))
-    except OSError:
-        return False
+        return bool(_SCENARIO_KEY.search(read_spec(path)))
+    except SpecError:
+        return False      # unreadable, too large or not text: the topology loader says which
 
 
 _PYDANTIC_HINTS = {
@@ -117,7 +112,12 @@ _PYDANTIC_HINTS = {
     "dict_type": "write a mapping: key: value",
     "bool_parsing": "write true or false",
     "too_long": "remove the extra entries",
+    "invalid_key": "write the key as text; quote it if YAML reads it as a number, a boolean or null",
+    "float_type": "write a number",
+    "int_from_float": "write a whole number",
 }
+# A kind of problem not named above still gets a hint: where the allowed shapes are written down.
+_FALLBACK_HINT = "`cloudnet-emu schema` shows what this key takes"
 
 _VALUE_HINTS = {
     "subnet": "write an IPv4 network with zero host bits, e.g. 10.1.1.0/24",
@@ -159,6 +159,9 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
         msg = f"expected a mapping (key: value), got {'an empty value' if got is None else type(got).__name__}"
     elif kind == "missing":
         msg = f"missing required key {loc[-1]!r}"
+    elif kind == "invalid_key":
+        key = err.get("input", loc[-1])         # loc holds True as 1: the input is the key as YAML read it
+        msg = f"a key must be text, got {type(key).__name__} {key!r}"
     elif kind == "string_too_long":
         msg = f"{err['input']!r} is too long ({len(str(err['input']))} characters, at most {err['ctx']['max_length']})"
     elif kind == "string_pattern_mismatch" and loc[-1] == "mac":
@@ -167,9 +170,9 @@ def _from_pydantic(err: dict, root: type[BaseModel] = Topology) -> Problem:
         msg = f"{err['input']!r} is not a valid name"
     elif "input" in err and not isinstance(err["input"], (dict, list)):
         msg = f"{msg}, got {err['input']!r}"
-    if kind in ("too_short", "too_long") and loc[-1] == "endpoints":
+    if kind in ("too_short", "too_long") and loc and loc[-1] == "endpoints":
         hint = "a link joins two nodes: endpoints: [A, B]"
-    return Problem(msg, path=loc, hint=hint, at_value=kind not in ("missing",))
+    return Problem(msg, path=loc, hint=hint or _FALLBACK_HINT, at_value=kind not in ("missing", "invalid_key"))
 
 
 _UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\])$")

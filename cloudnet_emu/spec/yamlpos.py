@@ -3,8 +3,10 @@
 `load_yaml(text, file)` returns (data, positions, problems): plain dicts/lists/scalars,
 a map from data path (tuple of keys and indexes) to (line, col), 1-based (the value
 of a key at path + ('<value>',)), and the
-problems found while reading (syntax errors, duplicate keys).  Keys are recorded at
-their own position, so an unknown key points at the key, not at its value.
+problems found while reading (syntax errors, duplicate keys, the limits of bounds.py).
+Keys are recorded at their own position, so an unknown key points at the key, not at its value.
+Every YAML description is read here and nowhere else: the limits are checked on the event
+stream first, so nothing below (composing, walking, merging) can recurse or expand unboundedly.
 """
 from __future__ import annotations
 
@@ -12,13 +14,23 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from ..errors import Problem
+from .bounds import check_text
 
 Positions = dict[tuple, tuple[int, int]]
 
 
 def load_yaml(text: str, file: str) -> tuple[object, Positions, list[Problem]]:
+    breach = check_text(text, file)
+    if breach:
+        return None, {}, breach
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:    # a character YAML refuses: no mark, an offset
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, {}, [Problem(f"YAML refuses the character U+{exc.character:04X} here ({exc.reason})",
+                                  file=file, line=line, col=col,
+                                  hint="remove it; a description file is printable text")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

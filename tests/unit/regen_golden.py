@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from cloudnet_emu.errors import SpecError  # noqa: E402
 from cloudnet_emu.scenario.model import load_scenario  # noqa: E402
-from cloudnet_emu.spec.load import parse_topology  # noqa: E402
+from cloudnet_emu.spec.load import load_topology  # noqa: E402
 
 
 def topology_files() -> list[Path]:
@@ -67,7 +67,8 @@ def problems_of(path: Path) -> list:
             with in_tests_unit():
                 load_scenario(label(path))
         else:
-            parse_topology(path.read_text(), label(path))
+            with in_tests_unit():
+                load_topology(label(path))      # read as bytes: some corpus files are not UTF-8
     except SpecError as exc:
         return exc.problems
     return []
