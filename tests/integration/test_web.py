@@ -131,6 +131,11 @@ def test_read_only_bad_input_and_a_clean_stop(testbed, web, cli):
     assert taken.returncode == 2 and taken.stderr.count("\n") == 1 and f"port {port}" in taken.stderr, taken.stderr
     unknown = subprocess.run([cli, "web", "nosuch"], capture_output=True, text=True, timeout=30)
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "nosuch" in unknown.stderr, unknown.stderr
+    for where in ("192.0.2.1", "no-such-host.invalid"):     # TEST-NET-1: not an address of this machine
+        elsewhere = subprocess.run([cli, "web", testbed["testbed"], "--bind", where, "--port", "0"],
+                                   capture_output=True, text=True, timeout=30)
+        assert elsewhere.returncode == 2 and elsewhere.stderr.count("\n") == 1, elsewhere.stderr
+        assert elsewhere.stderr.startswith(f"error: cannot listen on {where}"), elsewhere.stderr
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     # the port is free again (nothing listens), and the clean-machine guard checks the rest
