@@ -42,6 +42,12 @@ case " $* " in
         # tests/unit/test_vagrantfile.py runs `vagrant validate` (skips without it).
         PKGS+=("vagrant?") ;;
 esac
+case " $* " in
+    *" test "*|*" test-native "*)
+        # the live view's browser test (tests/integration/test_web.py) drives headless Chromium;
+        # Ubuntu's apt name is a snap wrapper, so it is optional there (the test skips without it).
+        PKGS+=("chromium|chromium-browser?") ;;
+esac
 
 # venv support is needed only if there is no working .venv and the python3 on
 # PATH cannot make one (Debian/Ubuntu system python without python3-venv).

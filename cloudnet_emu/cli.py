@@ -62,6 +62,7 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cloudnet-emu", prog_name="cloudnet-emu", message="%(prog)s %(version)s")
 def main():
     """Emulate CloudNet: enterprise sites and cloud data centers joined by provider VPNs."""
 
@@ -253,8 +254,8 @@ def demo(topology, realize, keep):
 @main.command("run")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(), metavar="SCENARIO...")
 @click.option("--report-dir", type=click.Path(),
-              help="write report.json and report.xml here (several scenarios: one directory each, "
-                   "and the combined report.xml)")
+              help="write report.json, report.xml and report.html here (several scenarios: one directory "
+                   "each, and the combined report.xml)")
 @click.option("--testbed", "-t", help="act on this running testbed instead of bringing the topology up")
 @click.option("--json", "as_json", is_flag=True, help="print report.json instead of the table")
 def run_cmd(scenarios, report_dir, testbed, as_json):
@@ -450,17 +451,17 @@ def graph(topology, output):
 @click.option("-w", "write", type=click.Path(), help="write a pcap for Wireshark instead of printing")
 @click.option("-c", "count", type=args.POSITIVE, help="stop after COUNT packets")
 def capture(where, testbed, write, count):
-    """Record the link NODE:IFACE (tcpdump inside the node's namespace)."""
+    """Record the link NODE:IFACE (tcpdump inside the node's namespace), or a port of the testbed in
+    the root namespace: root:PORT or PORT alone (VM ports cnv-VM, trunks cnt-SERVER, OVS ports)."""
+    from .cli_capture import target
     _need_root()
-    node, _, iface = where.partition(":")
-    name = args.testbed(testbed)
-    _check_node(name, node)
-    argv = ["ip", "netns", "exec", naming.netns(name, node), "tcpdump", "-nn", "-e", "-i", iface or "any"]
+    netns, iface = target(args.testbed(testbed), where)
+    argv = (["ip", "netns", "exec", netns] if netns else []) + ["tcpdump", "-nn", "-e", "-i", iface]
     if write:
         argv += ["-w", write]
     if count:
         argv += ["-c", str(count)]
-    os.execvp("ip", argv)
+    os.execvp(argv[0], argv)
 
 
 from .cli_reserve import reserve  # noqa: E402  (its own module: the reserve group)
@@ -474,6 +475,10 @@ main.add_command(acl)
 from .cli_ci import ci  # noqa: E402  (its own module: the ci group)
 
 main.add_command(ci)
+
+from .cli_web import web  # noqa: E402  (its own module: the live view)
+
+main.add_command(web)
 
 if __name__ == "__main__":
     main()

@@ -59,17 +59,25 @@ class Units(dict):
             pass
 
 
+def data_path(testbed: str, name: str) -> str:
+    return os.path.join(STATE_ROOT, testbed, name, "data.json")
+
+
+def read_data(testbed: str, name: str) -> dict:
+    """A manager's data.json alone (VMs, VLANs), without loading its units: for readers."""
+    try:
+        with open(data_path(testbed, name)) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
 class Ledger:
     def __init__(self, testbed: str, name: str):
         self.testbed = testbed
-        base = os.path.join(STATE_ROOT, testbed, name)
-        self.path = os.path.join(base, "data.json")
-        self.units = Units(os.path.join(base, "units"))
-        try:
-            with open(self.path) as f:
-                self.data = json.load(f)
-        except FileNotFoundError:
-            self.data = {}
+        self.path = data_path(testbed, name)
+        self.units = Units(os.path.join(os.path.dirname(self.path), "units"))
+        self.data = read_data(testbed, name)
         self.pending_ovs: list | None = None     # batching (see bulk())
         self.dirty = False
 

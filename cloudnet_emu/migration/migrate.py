@@ -87,6 +87,23 @@ def _signal_all(pids, sig):
 
 def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pause_ms: float = 50,
             garp: bool = True, policy: Optional[str] = None) -> dict:
+    """Move VM `name`; while it moves, its record carries `migration: {phase, to}` (saved at
+    each phase, so a reader of cloud/data.json such as `cloudnet-emu web` sees the phases live)."""
+    try:
+        return _migrate(cloud, name, to_site, to_server, pause_ms, garp, policy)
+    finally:
+        vm = cloud.data["vms"].get(name)
+        if vm is not None and vm.pop("migration", None) is not None:
+            cloud.ledger.save()
+
+
+def _phase(cloud, vm: dict, phase: str, to: str) -> None:
+    vm["migration"] = {"phase": phase, "to": to}
+    cloud.ledger.save()
+
+
+def _migrate(cloud, name: str, to_site: str, to_server: Optional[str], pause_ms: float,
+             garp: bool, policy: Optional[str]) -> dict:
     vm = cloud.data["vms"].get(name)
     if vm is None:
         raise StateError(f"no VM {name!r}; VMs: {', '.join(cloud.data['vms']) or 'none'}")
@@ -108,6 +125,8 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
     phases: dict[str, float] = {}
 
     # 1. prepare: destination VLAN endpoint (Cloud Manager) and VPN extension (Network Manager)
+    dest = f"{to_site}/{dst_server}"
+    _phase(cloud, vm, "prepare", dest)
     t = time.perf_counter()
     vlan = cloud._vlan(to_site, vpc)
     lce = f"lce:{to_site}/{vpc}"
@@ -123,6 +142,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
                       stdin=True) if garp else None
 
     # 2. pre-copy: the VM's memory across the WAN, from the source site's CE router to the destination's
+    _phase(cloud, vm, "precopy", dest)
     t = time.perf_counter()
     times["precopy_start"] = time.time()
     dst_wan = cloud.info["clouds"][to_site]["wan"].split("/")[0]
@@ -143,6 +163,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
     if announcer is not None:
         announcer.wait_ready()
     pids = [p for p in ns.pids(vm_ns) if announcer is None or p not in _tree(announcer.proc.pid)]
+    _phase(cloud, vm, "pause", dest)
     t = time.perf_counter()
     times["pause"] = time.time()
     _signal_all(pids, signal.SIGSTOP)
@@ -169,6 +190,7 @@ def migrate(cloud, name: str, to_site: str, to_server: Optional[str] = None, pau
     phases["pause"] = time.perf_counter() - t
 
     # 4. announce
+    _phase(cloud, vm, "announce", dest)
     t = time.perf_counter()
     sent_garps = []
     if announcer is not None:

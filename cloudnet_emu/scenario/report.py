@@ -1,4 +1,5 @@
-"""Scenario reports: report.json (the contract in the README), JUnit report.xml, a terminal table.
+"""Scenario reports: report.json (the contract in the README), JUnit report.xml, report.html
+(report_html.py: one self-contained page), a terminal table.
 
 Every entry (an action step, a check) carries its `status` (the verdict: pass/fail/error/not
 checked), `ok` (verdict.outcome: expect applied; null for not checked) and `result` (what it
@@ -22,6 +23,8 @@ def write(report: dict, directory: str) -> None:
         json.dump(report, f, indent=1)
     ET.ElementTree(junit(report)).write(os.path.join(directory, "report.xml"), encoding="unicode",
                                         xml_declaration=True)
+    from .report_html import write as write_html
+    write_html(report, directory)
 
 
 def entries(report: dict) -> list[tuple[str, dict]]:

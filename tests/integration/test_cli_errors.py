@@ -7,6 +7,7 @@ were (a typo never half-builds anything).
 """
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -45,7 +46,8 @@ CASES = [
     (["vpc", "delete", "charlie-vpc"],
      "error: no VPC 'charlie-vpc' in testbed 'cloudnet'; name one of: acme-vpc, bravo-vpc (`cloudnet-emu vpc list`)"),
     (["exec", "pe9", "--", "true"], f"error: no node 'pe9' in testbed 'cloudnet'; name one of: {NODES}"),
-    (["capture", "pe9:p1", "-c", "1"], f"error: no node 'pe9' in testbed 'cloudnet'; name one of: {NODES}"),
+    (["capture", "pe9:p1", "-c", "1"], f"error: no node 'pe9' in testbed 'cloudnet'; name one of: {NODES} "
+                                       "(or root:PORT for a port in the root namespace)"),
 ]
 
 
@@ -97,3 +99,32 @@ def test_vpc_create_refuses_a_pinned_vlan_twice(figure1, cli):
         assert "acme-db2" not in listed and "acme-db" in listed
     finally:
         assert _run(cli, "vpc", "delete", "acme-db", "--testbed", tb).returncode == 0
+
+
+def test_capture_listens_on_every_port_the_testbed_owns(figure1, cli):
+    """root:PORT (what scenario checks capture on), a VM's port alone, a VM's own interface: each
+    records a real packet; a root device that is not the testbed's is one line naming what is."""
+    tb = figure1["testbed"]
+    bad = _run(cli, "capture", "--testbed", tb, "root:lo", "-c", "1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert bad.stderr.startswith("error: 'root:lo' is neither a node") and "cnt-dc1-s1" in bad.stderr
+    attached = _run(cli, "vm", "attach", "bravo-vpc", "--site", "dc1", "--server", "dc1-s1", "--name", "c1",
+                    "--testbed", tb, "--json")
+    assert attached.returncode == 0, attached.stderr
+    vm = json.loads(attached.stdout)
+    try:
+        for where in ("root:cnt-dc1-s1", "cnv-c1", "c1:eth0"):
+            dump = subprocess.Popen([cli, "capture", "--testbed", tb, where, "-c", "1"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                said = [dump.stderr.readline() for _ in range(2)]      # "verbose output suppressed", "listening on"
+                assert "listening on" in said[-1], said
+                ns.run(["ping", "-c", "5", "-i", "0.2", vm["gateway"]], netns=naming.netns(tb, "c1"), check=False)
+                _, err = dump.communicate(timeout=30)
+            finally:
+                if dump.poll() is None:
+                    dump.kill()
+                    dump.wait()
+            assert dump.returncode == 0 and "1 packet captured" in err, (where, err)
+    finally:
+        assert _run(cli, "vm", "detach", "c1", "--testbed", tb).returncode == 0

@@ -29,6 +29,9 @@ def test_migrate_scenario(clean_machine, tmp_path):
         assert m[f"migration_probe_rate_pps.{n}"] >= (200 if FULL_KERNEL else 900)
         assert m[f"migration_probes_lost.{n}"] < 1000
         assert (tmp_path / f"migration-{n}-proc.png").stat().st_size > 10_000
+    page = (tmp_path / "report.html").read_text()       # the same report as one page, timelines inlined
+    pngs = sorted(tmp_path.glob("migration-*.png"))
+    assert len(pngs) >= 2 and page.count('src="data:image/png;base64,') == len(pngs) and "migration_pause_ms.2" in page
     # the negative control really ran without GARP, and its checks were expected to fail
     control = [c for c in report["checks"] if c["expected"] == "fail"]
     assert len(control) == 4 and all(c["ok"] and c["status"] == "fail" for c in control)

@@ -165,3 +165,14 @@ def test_missing_files(tmp_path, monkeypatch):
         what = "Is a directory" if argv[1] == str(tmp_path) else "No such file or directory"
         assert result.stderr == (f"{argv[1]}: cannot read file: {what}\n    hint: check the path\n"
                                  "1 problem(s); nothing was built.\n"), argv
+
+
+def test_version():
+    from importlib.metadata import version
+    result = run(["--version"])
+    assert (result.exit_code, result.output) == (0, f"cloudnet-emu {version('cloudnet-emu')}\n")
+
+
+def test_web_port_out_of_range_is_one_line():
+    result = run(["web", "--port", "70000"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "not a TCP port (0-65535)" in result.output
