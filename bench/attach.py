@@ -5,7 +5,7 @@ Prints p50/p95/max per attach step (vm, vlan, lce, vpn) and in total, beside the
 measured in the same run: the same kernel objects for a VM (namespace, veth with MAC and
 address, default route, OVS access port, the host route on each PE of the tenant) made by
 direct netlink and OVSDB calls in a loop, without the managers and without a fork (OVSDB
-in-process, kernel/ovsdb.py; the PEs' netlink handles opened once).  Last line:
+in-process, kernel/ovsdb.py; raw netlink requests, kernel/rtnl.py; the PEs' handles opened once).  Last line:
 
     attach p50 23.4 ms (floor 9.1 ms, ratio 2.57), p95 ..., detach p50 ...
 
@@ -33,20 +33,21 @@ def floor_loop(testbed: str, count: int, record: dict) -> list[float]:
     """The same per-VM kernel objects by hand: what attach cannot go below."""
     vrfs = [v for k, v in record["info"]["vrfs"].items() if k.endswith("/bravo")]
     times = []
-    root = ns.rtnl(None)
-    pes = [ns.rtnl(naming.netns(testbed, v["node"])) for v in vrfs]    # kept open, as the product keeps them
+    # the product's own netlink handles (raw requests, kernel/rtnl.py); the PEs' kept open across VMs
+    root = ns.rtnl_fast(None)
+    pes = [ns.rtnl_fast(naming.netns(testbed, v["node"])) for v in vrfs]
     for i in range(count):
         name = f"fl{i}"
         t = time.perf_counter()
         netns = naming.netns(testbed, name)
         ns.create(netns)
-        ip = ns.rtnl(netns)
+        ip = ns.rtnl_fast(netns)
         ip.link("add", ifname="eth0", kind="veth", address=f"02:00:00:00:{i // 256:02x}:{i % 256:02x}",
                 peer={"ifname": f"cnv-{name}", "net_ns_fd": os.open("/proc/self/ns/net", os.O_RDONLY)})
         idx = ip.link_lookup(ifname="eth0")[0]
         ip.addr("add", index=idx, address=f"10.1.101.{i % 250 + 2}", prefixlen=24)
         ip.link("set", index=idx, state="up")
-        ip.route("add", dst="0.0.0.0/0", gateway="10.1.101.1")
+        ip.route("replace", dst="0.0.0.0/0", gateway="10.1.101.1")
         root.link("set", index=root.link_lookup(ifname=f"cnv-{name}")[0], state="up")
         offload.tx_checksum_off(netns, "eth0")
         offload.tx_checksum_off(None, f"cnv-{name}")

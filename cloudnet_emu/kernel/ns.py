@@ -203,6 +203,14 @@ def rtnl(name: Optional[str]) -> IPRoute:
     return IPRoute(use_socket=sock)
 
 
+def rtnl_fast(name: Optional[str]):
+    """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
+    from .rtnl import Handle
+    if name is None:
+        return Handle(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
+    return Handle(lambda: enter(name, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0)))
+
+
 def sysctl(name: Optional[str], key: str, value) -> None:
     """Write net.* sysctl KEY (dotted or slashed) inside namespace NAME."""
     sysctls(name, [(key, value)])

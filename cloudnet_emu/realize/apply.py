@@ -68,7 +68,7 @@ class Kernel:
     def ip(self, node: Optional[str]):
         name = self.netns(node)
         if name not in self._handles:
-            self._handles[name] = ns.rtnl(name)
+            self._handles[name] = ns.rtnl_fast(name)
         return self._handles[name]
 
     def index(self, node: Optional[str], ifname: str) -> int:

@@ -11,7 +11,7 @@ import pytest
 from cloudnet_emu.errors import RealizeError
 from cloudnet_emu.kernel import ovs, ovsdb, unixctl
 
-BR = "cnxinproc"
+BR = "cnxbrtest"
 MAC = "02:aa:bb:cc:dd:01"
 OTHER = "02:aa:bb:cc:dd:02"
 
