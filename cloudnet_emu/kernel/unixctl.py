@@ -11,14 +11,14 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 from ..errors import RealizeError
 from . import jsonrpc
 
 TIMEOUT_S = 20
 
-_conn: dict = {"pid": None, "stream": None}
+_conn: dict = {"pid": None, "stream": None, "waiter": None}
 _lock = threading.RLock()     # one request at a time on the shared connection (API server threads)
 
 
@@ -41,9 +41,10 @@ def _stream() -> jsonrpc.Stream:
 
 
 def close() -> None:
-    if _conn["stream"] is not None:
-        _conn["stream"].close()
-    _conn.update(pid=None, stream=None)
+    for key in ("stream", "waiter"):
+        if _conn[key] is not None:
+            _conn[key].close()
+    _conn.update(pid=None, stream=None, waiter=None)
 
 
 def _exchange(method: str, params: list[str]) -> dict:
@@ -73,3 +74,26 @@ def call(method: str, *params) -> str:
     if msg.get("error") is not None:
         raise RealizeError(f"ovs-appctl {method} {' '.join(map(str, params))}", 0, str(msg["error"]).strip())
     return msg.get("result") or ""
+
+
+def revalidated_after(trigger: Callable[[], None]) -> None:
+    """Run trigger() (commands that start a revalidation round, such as an FDB change), and return once
+    a round has ended after the wait was asked for.  `revalidator/wait` answers at the end of the next
+    round; asked first, on a second connection (ovs-vswitchd answers one request per connection at a
+    time), the round that trigger() starts is the one it waits for, milliseconds, not the 500 ms of the
+    periodic round that a wait asked too late sits out."""
+    with _lock:
+        _stream()
+        if _conn["waiter"] is None:
+            _conn["waiter"] = jsonrpc.Stream(os.path.join(_rundir(), f"ovs-vswitchd.{_conn['pid']}.ctl"), TIMEOUT_S)
+        waiter = _conn["waiter"]
+        waiter.next_id += 1
+        ident = waiter.next_id
+        try:
+            waiter.send({"method": "revalidator/wait", "params": [], "id": ident})
+            trigger()
+            while waiter.read().get("id") != ident:
+                pass
+        except OSError as exc:
+            close()
+            raise RealizeError("ovs-appctl revalidator/wait", exc.errno or errno.EIO, str(exc)) from None
