@@ -206,9 +206,11 @@ def rtnl(name: Optional[str]) -> IPRoute:
 def rtnl_fast(name: Optional[str]):
     """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
     from .rtnl import Handle
-    if name is None:
-        return Handle(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0))
-    return Handle(lambda: enter(name, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0)))
+
+    def two():
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0), socket.socket(socket.AF_NETLINK,
+                                                                                     socket.SOCK_DGRAM, 0)
+    return Handle(*(two() if name is None else enter(name, two)))
 
 
 def sysctl(name: Optional[str], key: str, value) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Callable, Optional
+from typing import Optional
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -37,10 +37,11 @@ def _attr(kind: int, payload: bytes) -> bytes:
 
 
 class Handle:
-    def __init__(self, open_socket: Callable[[], socket.socket]):
-        """open_socket(): a NETLINK_ROUTE socket in the wanted namespace (called once per socket)."""
-        self._open = open_socket
-        self._sock = open_socket()
+    def __init__(self, sock: socket.socket, spare: socket.socket):
+        """Two NETLINK_ROUTE sockets opened in the wanted namespace (one entry into it): ours, and
+        the one a full IPRoute gets if one is needed.  close() closes both (an open socket would
+        keep a deleted namespace alive)."""
+        self._sock, self._spare = sock, spare
         self._sock.bind((0, 0))
         self._seq = 0
         self._ipr: Optional[IPRoute] = None
@@ -131,7 +132,7 @@ class Handle:
     # --- everything else: pyroute2 -------------------------------------------------------
     def _full(self) -> IPRoute:
         if self._ipr is None:
-            self._ipr = IPRoute(use_socket=self._open())
+            self._ipr, self._spare = IPRoute(use_socket=self._spare), None
         return self._ipr
 
     def __getattr__(self, name):
@@ -139,5 +140,7 @@ class Handle:
 
     def close(self) -> None:
         self._sock.close()
+        if self._spare is not None:
+            self._spare.close()
         if self._ipr is not None:
             self._ipr.close()
