@@ -4,6 +4,8 @@
 Four paths, all measured in the same run, one stream and --streams streams (default 4) each:
 
     veth     two namespaces joined by one veth pair: what the machine can do
+    veth-no-offload  the same with TSO, GSO, GRO and TX checksumming off: what is left of the pair
+             when every packet is MTU-sized, as the userspace datapath makes them
     ovs      two namespaces on one plain OVS bridge of the same datapath type as the testbed's
              (TX checksum off on its ports, as the testbed must for the userspace datapath)
     l3vpn    a bravo-vpc VM in dc1 to bravo-h1 at bravo-hq: VM port, server and site switches,
@@ -57,13 +59,16 @@ def iperf(server_ns: str, server_ip: str, client_ns: str, seconds: float, stream
         srv.wait()
 
 
-def pair(prefix: str, datapath: str | None):
+def pair(prefix: str, datapath: str | None, offloads: bool = True):
     """Two namespaces a (10.99.0.1) and b (10.99.0.2), joined by a veth pair or through an OVS bridge."""
     a, b = f"{prefix}-a", f"{prefix}-b"
     for n in (a, b):
         ns.create(n)
     if datapath is None:
         ns.run(["ip", "link", "add", "eth0", "netns", a, "type", "veth", "peer", "name", "eth0", "netns", b])
+        if not offloads:        # what a packet through the userspace datapath gets: MTU-sized, checksummed
+            for n in (a, b):
+                ns.run(["ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off", "gro", "off"], netns=n)
     else:
         br = f"cnx{prefix[-4:]}"
         ovs.vsctl([["add-br", br], ["set", "bridge", br, f"datapath_type={datapath}", "fail_mode=standalone"]])
@@ -82,7 +87,7 @@ def pair(prefix: str, datapath: str | None):
 
 
 def unpair(prefix: str):
-    ovs.delete_bridges([f"cnx{prefix[-4:]}"])
+    ovs.delete_bridges([f"cnx{prefix[-4:]}"])      # --if-exists: none for a veth pair
     ns.delete_many([f"{prefix}-a", f"{prefix}-b"])
 
 
@@ -115,10 +120,10 @@ def main():
             host = hosts[path]
             results[path] = {s: iperf(naming.netns(tb, host), addrs[host], naming.netns(tb, vms[path]["name"]),
                                       args.seconds, s) for s in (1, args.streams)}
-        for path, dp in (("veth", None), ("ovs", datapath)):
+        for path, dp, offloads in (("veth", None, True), ("veth-no-offload", None, False), ("ovs", datapath, True)):
             prefix = f"cnx-tput-{path}"
             try:
-                a, b = pair(prefix, dp)
+                a, b = pair(prefix, dp, offloads)
                 results[path] = {s: iperf(b, "10.99.0.2", a, args.seconds, s) for s in (1, args.streams)}
             finally:
                 unpair(prefix)
@@ -127,8 +132,8 @@ def main():
     print(f"iperf3 TCP, {args.seconds:g} s per run, {'shaped as declared' if args.shaped else 'unshaped'} "
           f"(realizations: {', '.join(f'{k}={v}' for k, v in record['realizations'].items())})")
     base = results["veth"]
-    for path in ("veth", "ovs", "l3vpn", "vpls"):
-        print("  " + f"{path:<6}" + "  ".join(f"{s} stream{'s' if s > 1 else ' '} {g:6.2f} Gbit/s (ratio {g / base[s]:.2f})"
+    for path in ("veth", "veth-no-offload", "ovs", "l3vpn", "vpls"):
+        print("  " + f"{path:<16}" + "  ".join(f"{s} stream{'s' if s > 1 else ' '} {g:6.2f} Gbit/s (ratio {g / base[s]:.2f})"
                                               for s, g in results[path].items()))
     print("; ".join(f"{path} {s} stream{'s' if s > 1 else ''} {results[path][s]:.2f} Gbit/s "
                     f"(veth {base[s]:.2f}, ratio {results[path][s] / base[s]:.2f})"
