@@ -65,9 +65,9 @@ def forget_mac(places: Iterable[tuple[str, int]], mac: str) -> None:
     `fdb/del` removes only static entries (OVS 3.1: "could not find static mac entry"), so each
     entry is first made static (`fdb/add` on the bridge's own port, which overrides a learned
     entry), then deleted.  OVS also learns when it pushes the statistics of datapath flows that
-    carried the MAC's last frames, in the revalidation round the first deletion starts; a second
-    deletion starts another round, we wait for that one to end (milliseconds, not the 500 ms of
-    the periodic round) and forget a third time, which catches what the push relearned.
+    carried the MAC's last frames, in the revalidation round the deletion starts: we wait for that
+    round to end (milliseconds, not the 500 ms of the periodic round; the wait is asked before the
+    deletion, see unixctl.revalidated_after) and forget again, which catches what the push relearned.
     In-process over the control socket: no fork per bridge.
     """
     places = list(places)
@@ -77,6 +77,5 @@ def forget_mac(places: Iterable[tuple[str, int]], mac: str) -> None:
             if unixctl.try_call("fdb/add", bridge, bridge, vlan, mac) is not None:
                 unixctl.try_call("fdb/del", bridge, vlan, mac)
     if places:
-        forget_all()
         unixctl.revalidated_after(forget_all)
         forget_all()
