@@ -7,7 +7,7 @@
 #   make test-unit    pure-Python tests, no root needed
 #   make test-native  integration tests on this kernel (root)
 #   make test-vm      integration tests inside a VM booting a full Debian kernel
-#   make bench        bring-up benchmark
+#   make bench        the benchmarks (bring-up, attach/detach, VPN throughput) as one table
 #   make fuzz         the property tests with a long budget (FUZZ_EXAMPLES per property,
 #                     random, finds kept in .hypothesis/ for replay); make test-unit runs a short one
 #   make clean        remove everything cloudnet-emu left behind
@@ -66,7 +66,7 @@ test-vm:
 	$(call timed,test-vm,scripts/vm-tier tests/integration -m vmtier -v)
 
 bench:
-	$(PYTHON) bench/up.py
+	$(PYTHON) bench/all.py
 
 clean:
 	$(VENV)/bin/cloudnet-emu clean

@@ -203,17 +203,32 @@ def rtnl(name: Optional[str]) -> IPRoute:
     return IPRoute(use_socket=sock)
 
 
+def rtnl_fast(name: Optional[str]):
+    """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
+    from .rtnl import Handle
+
+    def two():
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0), socket.socket(socket.AF_NETLINK,
+                                                                                     socket.SOCK_DGRAM, 0)
+    return Handle(*(two() if name is None else enter(name, two)))
+
+
 def sysctl(name: Optional[str], key: str, value) -> None:
     """Write net.* sysctl KEY (dotted or slashed) inside namespace NAME."""
-    # dotted keys (net.ipv4.ip_forward) or slashed ones, which may hold interface names with dots
-    path = "/proc/sys/" + (key if "/" in key else key.replace(".", "/"))
+    sysctls(name, [(key, value)])
 
+
+def sysctls(name: Optional[str], items: list[tuple[str, object]]) -> None:
+    """Write several sysctls inside namespace NAME, entering it once."""
     def write():
-        try:
-            with open(path, "w") as f:
-                f.write(str(value))
-        except OSError as exc:
-            raise RealizeError(f"sysctl {key}={value}", exc.errno, exc.strerror) from None
+        for key, value in items:
+            # dotted keys (net.ipv4.ip_forward) or slashed ones, which may hold interface names with dots
+            path = "/proc/sys/" + (key if "/" in key else key.replace(".", "/"))
+            try:
+                with open(path, "w") as f:
+                    f.write(str(value))
+            except OSError as exc:
+                raise RealizeError(f"sysctl {key}={value}", exc.errno, exc.strerror) from None
     if name is None:
         write()
     else:

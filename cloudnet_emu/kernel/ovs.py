@@ -9,6 +9,7 @@ import json
 from typing import Iterable
 
 from ..naming import OVS_OWNER_KEY
+from . import unixctl
 from .ns import run
 
 VSCTL = ["ovs-vsctl", "--timeout=20"]
@@ -56,3 +57,25 @@ def delete_bridges(names: Iterable[str]) -> None:
 def ports(bridge: str) -> list[str]:
     res = run(VSCTL + ["list-ports", bridge], check=False)
     return res.stdout.split() if res.returncode == 0 else []
+
+
+def forget_mac(places: Iterable[tuple[str, int]], mac: str) -> None:
+    """Bridges forget one learned MAC (on the given (bridge, VLAN)s), the rest of their tables kept.
+
+    `fdb/del` removes only static entries (OVS 3.1: "could not find static mac entry"), so each
+    entry is first made static (`fdb/add` on the bridge's own port, which overrides a learned
+    entry), then deleted.  OVS also learns when it pushes the statistics of datapath flows that
+    carried the MAC's last frames, in the revalidation round the deletion starts: we wait for that
+    round to end (milliseconds, not the 500 ms of the periodic round; the wait is asked before the
+    deletion, see unixctl.revalidated_after) and forget again, which catches what the push relearned.
+    In-process over the control socket: no fork per bridge.
+    """
+    places = list(places)
+
+    def forget_all():
+        for bridge, vlan in places:
+            if unixctl.try_call("fdb/add", bridge, bridge, vlan, mac) is not None:
+                unixctl.try_call("fdb/del", bridge, vlan, mac)
+    if places:
+        unixctl.revalidated_after(forget_all)
+        forget_all()

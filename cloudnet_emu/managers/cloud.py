@@ -20,6 +20,7 @@ their own processes here, so there is nothing to cap yet.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import time
@@ -30,6 +31,7 @@ from ..errors import PlacementError, StateError
 from ..plan import addressing
 from ..plan.actions import Address, Enslave, Node, OvsPort, Route, Veth
 from ..plan.routers import ROUTERS, Placement
+from ..realize.apply import kept_handles
 from ..spec.model import MAC_RE, NAME_RE
 from ..naming import MAX_NAME
 from .ledger import Ledger
@@ -39,6 +41,15 @@ from . import port_security, reserving
 POLICIES = ("first-fit", "best-fit", "worst-fit", "nearest")
 VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
+
+
+def _kept_handles(method):
+    """The netlink handles of the namespaces a call touches are opened once for the whole call."""
+    @functools.wraps(method)
+    def wrapped(*args, **kw):
+        with kept_handles():
+            return method(*args, **kw)
+    return wrapped
 
 
 class CloudManager:
@@ -194,6 +205,7 @@ class CloudManager:
         return site_vlans[vpc]
 
     # --- attach: the four steps -------------------------------------------------------
+    @_kept_handles
     def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
                policy: Optional[str] = None, near: Optional[str] = None) -> dict:
@@ -333,6 +345,7 @@ class CloudManager:
                           meta={"vm": vm["name"], "site": site})
 
     # --- detach: the steps in reverse -------------------------------------------------
+    @_kept_handles
     def detach(self, name: str) -> dict:
         vm = self.data["vms"].get(name)
         if vm is None:
@@ -364,18 +377,15 @@ class CloudManager:
             reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
 
     def _forget(self, vm: dict):
-        """A detached VM's MAC leaves every switch now, not when it ages out (300 s)."""
-        from ..kernel import ns
-        # `fdb/del` removes only static entries (OVS 3.1: "could not find static mac entry"), so the bridges
-        # that carried the VM's VLAN forget what they learned (the others relearn from their next frame).
-        # OVS also learns when it pushes the stats of datapath flows that carried the VM's frames: let the
-        # revalidators push them first (both found by bench/soak.py)
-        ns.run(["ovs-appctl", "revalidator/wait"], check=False)
+        """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
+        bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
+        from ..kernel import ovs
+        places = []
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
                 bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.info["clouds"][site]["servers"]]
-                for br in bridges:
-                    ns.run(["ovs-appctl", "fdb/flush", br], check=False)
+                places += [(br, vlans[vm["vpc"]]) for br in bridges]
+        ovs.forget_mac(places, vm["mac"])
         if vm["type"] == "vpls":
             self.network("forget", {"vpc": vm["vpc"], "mac": vm["mac"]})
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+from contextlib import contextmanager
 from typing import Callable, Optional
 
 from pyroute2.netlink.exceptions import NetlinkError
 
 from .. import naming
 from ..errors import RealizeError
-from ..kernel import ns, offload, ovs
+from ..kernel import ns, offload, ovs, ovsdb
 from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FrrRouter, MplsRoute, Node, OvsBridge, OvsPort,
                             Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import edge_filter, frr, shaping
@@ -24,20 +26,50 @@ from . import edge_filter, frr, shaping
 Progress = Callable[[str], None]
 
 
+_kept = threading.local()     # handles shared by every Kernel of this thread inside kept_handles()
+
+
+@contextmanager
+def kept_handles():
+    """Within it, the rtnetlink handles every Kernel of this thread opens stay open and are shared
+    (an attach builds five units over the same namespaces); closed at the end, or before their
+    namespace is deleted (an open socket would keep a deleted namespace and its links alive)."""
+    if getattr(_kept, "handles", None) is not None:      # nested: the outer one closes
+        yield
+        return
+    _kept.handles = {}
+    try:
+        yield
+    finally:
+        handles, _kept.handles = _kept.handles, None
+        for h in handles.values():
+            h.close()
+
+
+def drop_handle(netns: Optional[str]) -> None:
+    """Close the kept handle of a namespace about to be deleted."""
+    handles = getattr(_kept, "handles", None)
+    if handles is not None and netns in handles:
+        handles.pop(netns).close()
+
+
 class Kernel:
-    """rtnetlink handles, one per namespace, opened on first use."""
+    """rtnetlink handles, one per namespace, opened on first use (or kept ones, see kept_handles)."""
 
     def __init__(self, testbed: str):
         self.testbed = testbed
-        self._handles = {}
+        kept = getattr(_kept, "handles", None)
+        self._kept = kept is not None
+        self._handles = kept if kept is not None else {}
 
     def netns(self, node: Optional[str]) -> Optional[str]:
         return None if node is None else naming.netns(self.testbed, node)
 
     def ip(self, node: Optional[str]):
-        if node not in self._handles:
-            self._handles[node] = ns.rtnl(self.netns(node))
-        return self._handles[node]
+        name = self.netns(node)
+        if name not in self._handles:
+            self._handles[name] = ns.rtnl_fast(name)
+        return self._handles[name]
 
     def index(self, node: Optional[str], ifname: str) -> int:
         found = self.ip(node).link_lookup(ifname=ifname)
@@ -47,6 +79,8 @@ class Kernel:
         return found[0]
 
     def close(self):
+        if self._kept:
+            return
         for h in self._handles.values():
             h.close()
         self._handles.clear()
@@ -69,17 +103,15 @@ def create_namespaces(k: Kernel, nodes: list[Node]) -> None:
         ip = k.ip(node.name)
         ip.link("set", index=k.index(node.name, "lo"), state="up")
         # IPv4 only: no IPv6 router solicitations or DAD noise in captures.
-        ns.sysctl(name, "net.ipv6.conf.all.disable_ipv6", 1)
-        ns.sysctl(name, "net.ipv6.conf.default.disable_ipv6", 1)
+        ns.sysctls(name, [("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv6.conf.default.disable_ipv6", 1)])
         if node.loopback:
             addr, plen = node.loopback.split("/")
             _nl(f"add {node.loopback} to lo in {name}", ip.addr, "add", index=k.index(node.name, "lo"),
                 address=addr, prefixlen=int(plen))
         if node.forwarding:
-            ns.sysctl(name, "net.ipv4.ip_forward", 1)
             # Asymmetric paths through VRFs are normal here; strict reverse-path checks would drop them.
-            ns.sysctl(name, "net.ipv4.conf.all.rp_filter", 0)
-            ns.sysctl(name, "net.ipv4.conf.default.rp_filter", 0)
+            ns.sysctls(name, [("net.ipv4.ip_forward", 1), ("net.ipv4.conf.all.rp_filter", 0),
+                              ("net.ipv4.conf.default.rp_filter", 0)])
         if node.mpls:
             ns.sysctl(name, "net.mpls.platform_labels", 100000)
 
@@ -149,9 +181,9 @@ def _veth(k: Kernel, a: Veth):
     if a.a_node is None or a.b_node is None:     # one end is (or will be) an OVS port
         for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if)):
             offload.tx_checksum_off(k.netns(node), ifname)
-    if a.proxy_arp:
-        ns.sysctl(k.netns(a.a_node), f"net/ipv4/conf/{a.a_if}/proxy_arp", 1)
-        ns.sysctl(k.netns(a.a_node), f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)   # default: up to 0.8 s
+    if a.proxy_arp:    # proxy_delay default: up to 0.8 s
+        ns.sysctls(k.netns(a.a_node), [(f"net/ipv4/conf/{a.a_if}/proxy_arp", 1),
+                                       (f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)])
 
 
 def _up(k: Kernel, node, ifname, addr=None):
@@ -270,6 +302,16 @@ def apply_ovs(testbed: str, actions: list) -> None:
 
 
 def _ovs(testbed: str, actions: list):
+    if all(isinstance(a, OvsPort) for a in actions):     # the attach path: in-process, no fork
+        try:
+            ovsdb.add_ports([{"bridge": a.bridge, "name": a.name, "tag": a.tag, "trunks": a.trunks, "peer": a.peer,
+                              "type": a.type if a.type == "patch" else None,
+                              "external_ids": {naming.OVS_OWNER_KEY: testbed,
+                                               **{f"cloudnet-emu-{k}": v for k, v in a.ids}}}
+                             for a in actions])
+            return
+        except ovsdb.Taken:
+            pass                # a re-run over ports that exist: ovs-vsctl --may-exist below
     cmds = []
     for a in actions:
         if isinstance(a, OvsBridge):

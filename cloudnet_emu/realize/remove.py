@@ -12,11 +12,11 @@ import os
 from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import RealizeError
-from ..kernel import ns, ovs
+from ..kernel import ns, ovs, ovsdb
 from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Route, Shape,
                             TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import shaping
-from .apply import Kernel
+from .apply import Kernel, drop_handle
 
 GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}
 
@@ -54,7 +54,8 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
     try:
         ports = [a.name for a in actions if isinstance(a, OvsPort)]
         bridges = [a.name for a in actions if isinstance(a, OvsBridge)]
-        ovs.vsctl([["--if-exists", "del-port", p] for p in ports] + [["--if-exists", "del-br", b] for b in bridges])
+        ovsdb.del_ports(ports)
+        ovs.vsctl([["--if-exists", "del-br", b] for b in bridges])
         for a in reversed(actions):
             node = getattr(a, "into", None) or getattr(a, "node", None) or getattr(a, "a_node", None)
             if node is not None and not ns.exists(k.netns(node)):
@@ -83,4 +84,5 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
     finally:
         k.close()
     for node in reversed(nodes):
+        drop_handle(k.netns(node.name))
         ns.delete(k.netns(node.name))
