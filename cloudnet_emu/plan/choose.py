@@ -87,7 +87,13 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
                                            for n in needs if not features.get(n, Feature(False, "")).ok))
             real[construct], reasons[construct] = name, f"forced by {by[construct]}: {WHY[name]}"
         else:
-            name = next(n for n, _ in options if have[n])
+            name = next((n for n, _ in options if have[n]), None)
+            if name is None:    # nothing of this construct can be built here (the last option's needs say why)
+                last, needs = options[-1]
+                missing.append(f"{construct}: no realization can be built here; {last} needs "
+                               + ", ".join(f"{n} ({features.get(n, Feature(False, 'not probed')).detail})"
+                                           for n in needs if not features.get(n, Feature(False, "")).ok))
+                continue
             real[construct], reasons[construct] = name, WHY[name]
     netem = features.get("netem", Feature(False, "")).ok
     degradations = []

@@ -138,3 +138,11 @@ def test_frr_itself_accepts_the_rendered_files(topo, router, tmp_path):
         path.write_text(text)
         res = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True, timeout=10)
         assert res.returncode == 0, f"{daemon}: {res.stdout}{res.stderr}"
+
+
+def test_a_construct_nothing_can_build_is_one_unsupported_problem(topo):
+    """No VXLAN and no MPLS: the core has no realization; that is a problem naming what is missing,
+    not a StopIteration out of the chooser."""
+    with pytest.raises(UnsupportedError) as e:
+        choose(topo, features("vxlan", "mpls", "mpls_iptunnel"))
+    assert e.value.missing == ["core: no realization can be built here; vxlan needs vxlan (vxlan missing here)"]
