@@ -352,12 +352,19 @@ def forget_macs(env: Env, macs: Iterable[str], nodes: Optional[Iterable[str]] = 
                 ns.run(argv, netns=netns, check=False)
                 removed.append(f"{netns}: fdb {f['mac']} dev {f['ifname']}")
     if nodes is None:
+        learned: dict[str, list[tuple[str, int]]] = {}
         for br in ovs.owned_bridges(env.testbed):
             for key in ovs_fdb(br):
                 _, mac, _, vlan = key.split()
                 if mac.lower() in sus:
-                    ns.run(["ovs-appctl", "fdb/del", br, vlan, mac], check=False)
-                    removed.append(f"{br}: fdb {mac} vlan {vlan}")
+                    learned.setdefault(mac, []).append((br, int(vlan)))
+        for mac, places in learned.items():
+            # a learned entry is not one `fdb/del` can remove (OVS 3.1): forget_mac makes it static first
+            ovs.forget_mac(places, mac)
+        still = {(br, key.split()[1], int(key.split()[3])) for br in {b for p in learned.values() for b, _ in p}
+                 for key in ovs_fdb(br)}
+        removed += [f"{br}: fdb {mac} vlan {vlan}" for mac, places in learned.items()
+                    for br, vlan in places if (br, mac, vlan) not in still]
     return removed
 
 
