@@ -1,4 +1,4 @@
-"""Access rules inside a VPC (issue 7 §2), with real traffic and real nft counters at the PEs.
+"""Access rules inside a VPC, with real traffic and real nft counters at the PEs.
 
 bravo-vpc (L3VPN) gets `default: deny` and rules; TCP/UDP/ICMP probes between VMs and an
 enterprise host show allowed pairs passing and denied pairs dropped in both directions,
