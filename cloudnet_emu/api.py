@@ -45,7 +45,7 @@ from typing import Callable, Iterable, Optional
 from pydantic import Field, ValidationError
 
 from . import lifecycle, pipeline, state
-from .api_lines import ClientTimeout, bounded_lines
+from .api_lines import CHUNK, ClientTimeout, bounded_lines
 from .errors import AdmissionError, CloudnetError, PlacementError, Problem, RealizeError, SpecError, StateError
 from .scenario.model import Attach, Detach, Strict
 from .spec.bounds import MAX_LINE, json_depth_problem
@@ -172,7 +172,7 @@ def serve_stdio(testbed: Optional[str]) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     stdin = sys.stdin.buffer
-    serve_lines(bounded_lines(lambda _timeout: stdin.read1(65536)), write, testbed, "<stdin>")
+    serve_lines(bounded_lines(lambda _timeout: stdin.read1(CHUNK)), write, testbed, "<stdin>")
 
 
 def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = lambda: None) -> None:
@@ -203,7 +203,7 @@ def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = 
 
             def read(timeout: Optional[float]) -> bytes:
                 conn.settimeout(timeout)
-                return conn.recv(65536)
+                return conn.recv(CHUNK)
 
             def write(text: str):
                 conn.settimeout(CLIENT_IDLE_S)      # a client that never reads cannot hold its thread

@@ -19,7 +19,7 @@ from typing import Callable, Iterator, Optional
 from .errors import CloudnetError
 from .spec.bounds import MAX_LINE
 
-CHUNK = 65536
+CHUNK = 65536          # bytes read from a client at a time (a line may span several reads)
 
 
 class ClientTimeout(CloudnetError):

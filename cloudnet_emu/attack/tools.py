@@ -361,10 +361,9 @@ def forget_macs(env: Env, macs: Iterable[str], nodes: Optional[Iterable[str]] = 
         for mac, places in learned.items():
             # a learned entry is not one `fdb/del` can remove (OVS 3.1): forget_mac makes it static first
             ovs.forget_mac(places, mac)
-        still = {(br, key.split()[1], int(key.split()[3])) for br in {b for p in learned.values() for b, _ in p}
-                 for key in ovs_fdb(br)}
+        after = {br: ovs_fdb(br) for br in {b for places in learned.values() for b, _ in places}}
         removed += [f"{br}: fdb {mac} vlan {vlan}" for mac, places in learned.items()
-                    for br, vlan in places if (br, mac, vlan) not in still]
+                    for br, vlan in places if f"fdb {mac} vlan {vlan}" not in after[br]]
     return removed
 
 

@@ -65,11 +65,6 @@ def argv(daemon: str, directory: str) -> list[str]:
             "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"]
 
 
-def start(netns: str, directory: str, daemon: str) -> None:
-    """Start one daemon (it forks into the background once its configuration is read)."""
-    ns.run(argv(daemon, directory), netns=netns, timeout=20)
-
-
 def vtysh(directory: str, command: str, timeout: float = 5) -> Optional[dict]:
     """`show ... json` of this instance as data; None while the daemon does not answer."""
     try:

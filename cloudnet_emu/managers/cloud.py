@@ -20,7 +20,6 @@ their own processes here, so there is nothing to cap yet.
 """
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import time
@@ -41,15 +40,6 @@ from . import port_security, reserving
 POLICIES = ("first-fit", "best-fit", "worst-fit", "nearest")
 VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
-
-
-def _kept_handles(method):
-    """The netlink handles of the namespaces a call touches are opened once for the whole call."""
-    @functools.wraps(method)
-    def wrapped(*args, **kw):
-        with kept_handles():
-            return method(*args, **kw)
-    return wrapped
 
 
 class CloudManager:
@@ -205,7 +195,7 @@ class CloudManager:
         return site_vlans[vpc]
 
     # --- attach: the four steps -------------------------------------------------------
-    @_kept_handles
+    @kept_handles()     # the netlink handles of the namespaces a call touches, opened once for it
     def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
                policy: Optional[str] = None, near: Optional[str] = None) -> dict:
@@ -345,7 +335,7 @@ class CloudManager:
                           meta={"vm": vm["name"], "site": site})
 
     # --- detach: the steps in reverse -------------------------------------------------
-    @_kept_handles
+    @kept_handles()
     def detach(self, name: str) -> dict:
         vm = self.data["vms"].get(name)
         if vm is None:

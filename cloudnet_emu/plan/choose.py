@@ -75,6 +75,10 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
     if topo.provider.control and "control" not in forced:
         forced["control"], by["control"] = topo.provider.control, "the topology"
     real, reasons, missing = {}, {}, []
+
+    def lacking(needs) -> str:
+        return ", ".join(f"{n} ({features.get(n, Feature(False, 'not probed')).detail})"
+                         for n in needs if not features.get(n, Feature(False, "")).ok)
     for construct, options in CHOICES.items():
         have = {name: all(features.get(n, Feature(False, "")).ok for n in needs) for name, needs in options}
         if construct in forced:
@@ -82,17 +86,13 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
             if not have[name]:
                 needs = dict(options)[name]
                 asked = f"--realize {construct}={name}" if by[construct] == "--realize" else f"provider.control: {name}"
-                missing.append(f"{asked} needs "
-                               + ", ".join(f"{n} ({features.get(n, Feature(False, 'not probed')).detail})"
-                                           for n in needs if not features.get(n, Feature(False, "")).ok))
+                missing.append(f"{asked} needs {lacking(needs)}")
             real[construct], reasons[construct] = name, f"forced by {by[construct]}: {WHY[name]}"
         else:
             name = next((n for n, _ in options if have[n]), None)
             if name is None:    # nothing of this construct can be built here (the last option's needs say why)
                 last, needs = options[-1]
-                missing.append(f"{construct}: no realization can be built here; {last} needs "
-                               + ", ".join(f"{n} ({features.get(n, Feature(False, 'not probed')).detail})"
-                                           for n in needs if not features.get(n, Feature(False, "")).ok))
+                missing.append(f"{construct}: no realization can be built here; {last} needs {lacking(needs)}")
                 continue
             real[construct], reasons[construct] = name, WHY[name]
     netem = features.get("netem", Feature(False, "")).ok

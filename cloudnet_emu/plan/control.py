@@ -102,7 +102,7 @@ class BgpControl(Control):
             out.append(frr.RouterControl(
                 r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),
                 tuple(dev for pe, _, dev in self.reached if pe == r), neighbors,
-                (self.u.loopback[r],) if r in pes else (), r in rrs))
+                (self.u.loopback[r],) if r in pes else ()))
         return out
 
     def daemons(self):

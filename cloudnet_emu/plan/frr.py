@@ -17,7 +17,7 @@ Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DAEMONS = ("zebra", "staticd", "ospfd", "bgpd")     # start order: zebra first
 
@@ -38,8 +38,6 @@ class RouterControl:
     passive_ifs: tuple = ()                       # advertised only (besides lo)
     neighbors: tuple = ()                         # Neighbor, sorted by address
     networks: tuple = ()                          # originated in BGP ipv4 unicast
-    reflector: bool = False
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 def _head(rc: RouterControl) -> list[str]:

@@ -20,7 +20,6 @@ from typing import Callable, Optional
 from xml.etree import ElementTree as ET
 
 from ..errors import CloudnetError, Problem, SpecError
-from ..verdict import counts
 from .model import load_scenario
 from .report import junit, write
 
@@ -69,11 +68,15 @@ def validate(paths: list[Path]) -> None:
 
 def crashed(path: Path, exc: CloudnetError) -> dict:
     """The report of a scenario whose run raised: one error entry, so JUnit and counts show it."""
+    from .runner import tally, verdict_ok     # the one rule for counts and ok (runner is heavy: not at import)
     name = load_scenario(path).name
     entry = {"name": "run", "action": "run", "status": "error", "ok": False, "result": "error",
              "expected": "pass", "duration_ms": 0.0, "phases": [], "detail": f"the run failed: {exc}"[:500]}
-    return {"scenario": name, "topology": None, "realization": {}, "steps": [entry], "checks": [],
-            "metrics": {}, "counts": counts(["error"]), "ok": False, "error": str(exc)}
+    report = {"scenario": name, "topology": None, "realization": {}, "steps": [entry], "checks": [],
+              "metrics": {}, "error": str(exc)}
+    report["counts"] = tally(report)
+    report["ok"] = verdict_ok(report["counts"])
+    return report
 
 
 def run_all(paths: list[Path], report_dir: Optional[str],

@@ -16,6 +16,7 @@ import time
 from typing import Optional
 
 from .. import state
+from ..errors import StateError
 from ..kernel import facts
 from ..managers.ledger import data_path, read_data
 from ..naming import STATE_ROOT
@@ -96,7 +97,7 @@ class Feed:
             self._stamps = stamps
             try:
                 graph = snapshot(self.testbed)
-            except (ValueError, OSError):    # caught mid-rewrite (replace is atomic, but be safe): next poll
+            except (ValueError, OSError, StateError):    # caught mid-rewrite (replace is atomic, but be safe): next poll
                 self._stamps = []
                 continue
             if graph != self.graph:
