@@ -14,7 +14,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHES = [("up/down vs plain Mininet", ["up.py"]), ("attach/detach (50 VMs)", ["attach.py", "--count", "50"]),
-           ("VPN throughput (iperf3)", ["throughput.py"])]
+           ("VPN throughput (iperf3)", ["throughput.py"]),
+           ("control plane: bgp vs static", ["converge.py"])]
 
 
 def main():

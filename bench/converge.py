@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Benchmark: the provider's control plane, `bgp` (FRR) against `static`, on the same topology in one run.
+
+Figure 1 (topologies/cloudnet.yaml) with one more acme site behind pe4, so that a core link can be
+cut under live traffic.  For each control plane, in the same run:
+
+  up                 wall time of `up` (median of --runs); under bgp also the daemons' own
+                     convergence (FIB + sessions, record["control"]["converged_s"])
+  attach-to-reachable   bravo-vpc VMs attached one by one in dc1/dc2; from the start of the
+                     attach call until bravo-h1's first ping to the VM is answered (p50, p95)
+  link cut           pe4--p1 set down while acme-h1 pings acme-h4 (behind pe4) every ~100 ms;
+                     the time until a reply comes back, median of --cuts (`static` has no second path to learn,
+                     so its figure is the give-up time: "not back in N s")
+
+The baseline is `static`, the planner's own shortest paths: what `bgp` costs or buys.  Last line:
+
+    bgp: up 4.1 s (static 1.3 s, ratio 3.2), attach-to-reachable p50 25 ms (static 24 ms, ...), link cut back in 0.12 s (static: not back in 5 s)
+
+The migration outage is bench/migrate.py's (the VPN data planes do not change with the control
+plane yet: they are the planner's under both).
+
+Run as root: sudo .venv/bin/python bench/converge.py [--runs N] [--attaches N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from cloudnet_emu import lifecycle, naming, pipeline  # noqa: E402
+from cloudnet_emu.links import set_link  # noqa: E402
+
+CUT_GIVE_UP_S = 5.0
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def topology(control: str) -> str:
+    """Figure 1 with an acme site behind pe4 and servers large enough for the attaches."""
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["name"] = f"conv{control[:3]}"
+    data["provider"]["control"] = control
+    data["tenants"][0]["sites"].append({"name": "acme-e4", "pe": "pe4", "subnet": "10.1.4.0/24",
+                                        "hosts": [{"name": "acme-h4"}]})
+    f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, prefix=f"converge-{control}-")
+    yaml.safe_dump(data, f, sort_keys=False)
+    f.close()
+    return f.name
+
+
+def ping(testbed: str, src: str, dst: str, wait_s: float) -> bool:
+    return subprocess.run(["ip", "netns", "exec", naming.netns(testbed, src), "ping", "-n", "-q", "-c", "1", "-W",
+                           str(wait_s), dst], capture_output=True).returncode == 0
+
+
+def time_up(path: str, runs: int) -> tuple[list[float], list[float]]:
+    ups, converged = [], []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        record = pipeline.up(path, degrade=True)
+        ups.append(time.monotonic() - t0)
+        converged.append((record.get("control") or {}).get("converged_s", 0.0))
+        lifecycle.down(record["testbed"])
+    return ups, converged
+
+
+def attach_to_reachable(testbed: str, count: int) -> list[float]:
+    cloud, _ = pipeline.managers(testbed)
+    times = []
+    for i in range(count):
+        t0 = time.monotonic()
+        vm = cloud.attach("bravo-vpc", site="dc1" if i % 2 else "dc2", vcpus=1, mem_mb=64)
+        while not ping(testbed, "bravo-h1", vm["ip"], 0.05):
+            if time.monotonic() - t0 > 10:
+                raise RuntimeError(f"{vm['name']} ({vm['ip']}) not reachable from bravo-h1 10 s after its attach")
+        times.append(time.monotonic() - t0)
+    return times
+
+
+def link_cut(testbed: str, record: dict) -> float | None:
+    """Seconds until acme-h1 reaches acme-h4 again after pe4--p1 went down; None if not within the give-up time.
+
+    Before the cut the link is back in use: the pe4 loopback route at p1 goes out on pe4 again (under
+    bgp OSPF re-forms the adjacency first, about a second after the link came back)."""
+    h4 = record["info"]["sites"]["acme-e4"]["hosts"]["acme-h4"]
+    deadline = time.monotonic() + 10
+    while not (direct(testbed, record) and ping(testbed, "acme-h1", h4, 0.5)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("acme-h1 does not reach acme-h4 over pe4--p1 before the cut")
+        time.sleep(0.1)
+    t0 = time.monotonic()
+    set_link(testbed, "pe4", "p1", False)
+    try:
+        while time.monotonic() - t0 < CUT_GIVE_UP_S:
+            if ping(testbed, "acme-h1", h4, 0.1):
+                return time.monotonic() - t0
+        return None
+    finally:
+        set_link(testbed, "pe4", "p1", True)
+
+
+def direct(testbed: str, record: dict) -> bool:
+    lo = record["info"]["loopbacks"]["pe4"]
+    out = subprocess.run(["ip", "-j", "-n", naming.netns(testbed, "p1"), "route", "show", lo], capture_output=True,
+                         text=True).stdout
+    return any(r.get("dev") == "pe4" for r in json.loads(out or "[]"))
+
+
+def measure(control: str, runs: int, attaches: int, cuts_n: int) -> dict:
+    path = topology(control)
+    try:
+        ups, converged = time_up(path, runs)
+        record = pipeline.up(path, degrade=True)
+        try:
+            reach = attach_to_reachable(record["testbed"], attaches)
+            cuts = [link_cut(record["testbed"], record) for _ in range(cuts_n)]
+        finally:
+            lifecycle.down(record["testbed"])
+    finally:
+        os.unlink(path)
+    return {"up": statistics.median(ups), "converged": statistics.median(converged), "reach": reach,
+            "cut": None if None in cuts else statistics.median(cuts)}
+
+
+def cut_text(cut: float | None) -> str:
+    return f"back in {cut:.2f} s" if cut is not None else f"not back in {CUT_GIVE_UP_S:.0f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3, help="ups per control plane (median)")
+    ap.add_argument("--cuts", type=int, default=3, help="link cuts per control plane (median)")
+    ap.add_argument("--attaches", type=int, default=20, help="VMs attached per control plane")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    res = {c: measure(c, args.runs, args.attaches, args.cuts) for c in ("static", "bgp")}
+    print(f"| control | up (median of {args.runs}) | daemons converged | attach-to-reachable p50 | p95 | link cut |")
+    print("|---|---|---|---|---|---|")
+    for c, r in res.items():
+        print(f"| {c} | {r['up']:.2f} s | {r['converged']:.2f} s | {pct(r['reach'], 50) * 1000:.0f} ms | "
+              f"{pct(r['reach'], 95) * 1000:.0f} ms | {cut_text(r['cut'])} |")
+    b, s = res["bgp"], res["static"]
+    print(f"bgp: up {b['up']:.2f} s (static {s['up']:.2f} s, ratio {b['up'] / s['up']:.2f}), attach-to-reachable p50 "
+          f"{pct(b['reach'], 50) * 1000:.0f} ms (static {pct(s['reach'], 50) * 1000:.0f} ms, ratio "
+          f"{pct(b['reach'], 50) / pct(s['reach'], 50):.2f}), link cut {cut_text(b['cut'])} (static: {cut_text(s['cut'])})")
+
+
+if __name__ == "__main__":
+    main()
