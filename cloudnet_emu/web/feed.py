@@ -4,8 +4,9 @@ A `Feed` watches two files every POLL_S: state.json (what was built) and the Clo
 cloud/data.json (VMs, rewritten by attach, detach and at each migration phase), by mtime and
 size, so a change reaches the page within POLL_S plus one SSE write.  Link state and
 counters come from kernel/facts.py once per COUNTERS_S, as packets per second since the
-previous reading.  Subscribers get ("graph", elements) and ("counters", {edge id: ...}) events;
-every reading is read-only.
+previous reading; under control=bgp each router's daemons and BGP sessions too (realize/frr.sessions,
+vtysh JSON), sent when they change.  Subscribers get ("graph", elements), ("counters", {edge id: ...})
+and ("routing", {router: ...}) events; every reading is read-only.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ..errors import StateError
 from ..kernel import facts
 from ..managers.ledger import data_path, read_data
 from ..naming import STATE_ROOT
-from .model import counted, elements
+from ..realize.frr import sessions
+from .model import counted, elements, routing
 
 POLL_S = 0.1
 COUNTERS_S = 1.0
@@ -48,6 +50,7 @@ class Feed:
         self.files = [os.path.join(STATE_ROOT, testbed, "state.json"), data_path(testbed, "cloud")]
         self.graph = snapshot(testbed)
         self.counters: dict = {}
+        self.routing: dict = {}
         self._stamps = [_stamp(f) for f in self.files]
         self._last: dict = {}
         self._subs: list[queue.Queue] = []
@@ -108,8 +111,19 @@ class Feed:
         while True:
             self.counters = self.read_counters()
             self._publish("counters", self.counters)
+            now = self.read_routing()
+            if now != self.routing:
+                self.routing = now
+                self._publish("routing", now)
             if self._stop.wait(COUNTERS_S):
                 return
+
+    def read_routing(self) -> dict:
+        """{router: {ok, sessions, peers ...}} under control=bgp; {} under static or once the testbed is gone."""
+        record = state.read(self.testbed)
+        if not record or record.get("realizations", {}).get("control") != "bgp":
+            return {}
+        return routing(sessions(self.testbed, record["info"]["control"]))
 
     def read_counters(self) -> dict:
         """{edge id: {state, up, rx_packets, tx_packets, rx_pps, tx_pps}} for the links of the picture."""

@@ -109,3 +109,19 @@ def counted(elems: dict) -> list[tuple[Optional[str], str]]:
     """The distinct (netns, ifname) pairs whose counters the page shows."""
     return sorted({tuple(e["data"]["counter"]) for e in elems["edges"] if e["data"]["counter"]},
                   key=lambda p: (p[0] or "", p[1]))
+
+
+def routing(live: dict) -> dict:
+    """The page's picture of each provider router's control plane, from realize/frr.sessions' reading:
+    router -> {ok, established, sessions, down: [daemons not running], peers: {address: {state, desc,
+    received, sent, uptime}}}.  ok: every daemon running and every session Established."""
+    out = {}
+    for router, m in live.items():
+        down = sorted(d for d, pid in m["daemons"].items() if not pid)
+        peers = {addr: {"state": p.get("state", "?"), "desc": p.get("desc", ""), "received": p.get("pfxRcd"),
+                        "sent": p.get("pfxSnt"), "uptime": p.get("peerUptime", "")}
+                 for addr, p in sorted(m["peers"].items())}
+        established = sum(p["state"] == "Established" for p in peers.values())
+        out[router] = {"ok": not down and bool(peers) and established == len(peers), "established": established,
+                       "sessions": len(peers), "down": down, "peers": peers}
+    return out

@@ -9,7 +9,8 @@ natively and reconnects by itself, and nothing has to be installed.  Only GET is
     /api/graph             the picture now (web/model.py's elements)
     /api/counters          link state and counters now
     /api/node/<id>         one node's facts: namespace, addresses, routes, FDB (kernel/facts.py)
-    /events                SSE: `graph` when the picture changes, `counters` once a second
+    /events                SSE: `graph` when the picture changes, `counters` once a second,
+                           `routing` (control=bgp: daemons and BGP sessions per router) when it changes
 
 Nothing here writes to the testbed; stopping the server leaves nothing behind (no files).
 """
@@ -99,6 +100,8 @@ def handler(feed: Feed) -> type:
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self._event("graph", feed.graph)
+                if feed.routing:
+                    self._event("routing", feed.routing)
                 while not feed.stopped():
                     try:
                         kind, payload = q.get(timeout=KEEPALIVE_S)

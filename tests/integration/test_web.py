@@ -3,6 +3,7 @@ move through its migration phases and land on its new server, pushed without a r
 scenario report page opens the same way.  Also the server's bad input and its clean exit."""
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,7 +17,12 @@ import urllib.request
 
 import pytest
 
-from cloudnet_emu import pipeline, state
+import yaml
+
+from cloudnet_emu import lifecycle, pipeline, state
+from cloudnet_emu.kernel import frr as kfrr
+from cloudnet_emu.plan.frr import DAEMONS
+from tests.conftest import FULL_KERNEL
 from tests.integration.browser import Browser, chromium
 
 pytestmark = pytest.mark.skipif(chromium() is None, reason="needs Debian's chromium package (./setup.sh test-native)")
@@ -25,10 +31,10 @@ PUSH_S = 2.0     # the issue's bound: a change is in the page's DOM within 2 s
 ON_SERVER = "cy.getElementById('vm:web').connectedEdges('.port').targets().map(n => n.id()).join(',')"
 
 
-@pytest.fixture
-def web(testbed, cli):
-    """`cloudnet-emu web` on a free port for the test's testbed: (base URL, process)."""
-    proc = subprocess.Popen([cli, "web", testbed["testbed"], "--port", "0"], stderr=subprocess.PIPE, text=True)
+@contextlib.contextmanager
+def _serving(cli: str, testbed: str):
+    """`cloudnet-emu web` on a free port for TESTBED: (base URL, process)."""
+    proc = subprocess.Popen([cli, "web", testbed, "--port", "0"], stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline()
     m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
     assert m, f"no address in {line!r}"
@@ -38,6 +44,12 @@ def web(testbed, cli):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def web(testbed, cli):
+    with _serving(cli, testbed["testbed"]) as served:
+        yield served
 
 
 @pytest.fixture
@@ -145,6 +157,39 @@ def test_read_only_bad_input_and_a_clean_stop(testbed, web, cli):
     finally:
         again.send_signal(signal.SIGINT)
         assert again.wait(timeout=10) == 0
+
+
+@pytest.mark.skipif(bool(kfrr.missing(DAEMONS)), reason="FRR is not installed (./setup.sh installs it)")
+def test_bgp_sessions_are_on_the_page_and_a_killed_bgpd_turns_red(tmp_path, clean_machine, cli):
+    """Under control=bgp each router's daemons and sessions reach the page; killing pe2's bgpd turns
+    pe2 (not running: bgpd) and then p1's session to pe2 red, within the hold time plus a poll."""
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["name"], data["provider"]["control"] = "webbgp", "bgp"
+    path = tmp_path / "webbgp.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    record = pipeline.up(str(path), degrade=not FULL_KERNEL)
+    try:
+        with _serving(cli, record["testbed"]) as (url, _), contextlib.closing(Browser()) as b:
+            page = b.page(url)
+            routers = "Object.fromEntries([...document.querySelectorAll('li[data-router]')].map(" \
+                      "li => [li.dataset.router, [li.dataset.ok, li.textContent]]))"
+            every_ok, waited = page.wait(f"(r => Object.keys(r).length === 5 && "
+                                         f"Object.values(r).every(v => v[0] === 'true') && r)({routers})", 10)
+            assert every_ok, page.evaluate(routers)
+            print(f"\nBGP sessions on the page {waited * 1000:.0f} ms after load: {every_ok}")
+            assert every_ok["p1"][1] == "p1: 4/4 Established" and every_ok["pe1"][1] == "pe1: 1/1 Established"
+            assert page.evaluate("cy.getElementById('pe2').hasClass('bgp-up')") is True
+            pe2 = f"cn-{record['testbed']}-pe2"
+            os.kill(kfrr.pids(state.daemon_dir(record["testbed"], "pe2"), pe2)["bgpd"], signal.SIGKILL)
+            red, waited = page.wait(f"(r => r.pe2 && r.pe2[0] === 'false' && r.p1[0] === 'false' && r)({routers})", 10)
+            assert red, page.evaluate(routers)
+            print(f"bgpd on pe2 killed: red on the page after {waited * 1000:.0f} ms: {red['pe2'][1]} | {red['p1'][1]}")
+            assert "not running: bgpd" in red["pe2"][1] and "pe2" in red["p1"][1]
+            assert page.evaluate("cy.getElementById('pe2').hasClass('bgp-down')") is True
+            assert red["pe1"][0] == "true"
+    finally:
+        lifecycle.down(record["testbed"])
 
 
 def test_report_page_opens_in_the_browser(tmp_path, clean_machine):

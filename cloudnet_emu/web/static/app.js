@@ -30,6 +30,8 @@ const cy = cytoscape({
     {selector: ".server", style: {"shape": "round-rectangle", "background-color": "#c9ced8", "width": 34, "height": 20,
       "text-valign": "center", "font-size": 9}},
     {selector: ".vm", style: {"shape": "round-rectangle", "width": 16, "height": 12, "font-size": 9}},
+    {selector: ".bgp-up", style: {"border-width": 3, "border-color": "#2e8b57"}},
+    {selector: ".bgp-down", style: {"border-width": 3, "border-color": "#d62728", "border-style": "dashed"}},
     {selector: ".migrating", style: {"border-width": 3, "border-color": "#f0b400", "border-style": "dashed"}},
     {selector: "edge", style: {"width": 1.5, "line-color": "#b3bac8", "curve-style": "bezier", "font-size": 8,
       "label": "data(rate)", "text-rotation": "autorotate", "color": "#5a6275"}},
@@ -99,6 +101,7 @@ function apply(graph) {
   });
   if (changed) layout();
   renderSide(graph);
+  if (Object.keys(routers).length) routing(routers);   // classes were reset from the picture
 }
 
 function el(tag, attrs, ...children) {
@@ -143,6 +146,29 @@ function counters(c) {
   });
 }
 
+// Under control=bgp: each router's border is green while every daemon runs and every session is
+// Established, red and dashed otherwise; the side list says which session or daemon is missing.
+let routers = {};
+function routing(r) {
+  routers = r;
+  cy.batch(() => {
+    for (const [id, row] of Object.entries(r)) {
+      const n = cy.getElementById(id);
+      if (n.empty()) continue;
+      n.toggleClass("bgp-up", row.ok);
+      n.toggleClass("bgp-down", !row.ok);
+    }
+  });
+  document.getElementById("routing").hidden = !Object.keys(r).length;
+  document.getElementById("routers").replaceChildren(...Object.entries(r).map(([id, row]) => {
+    const lacking = Object.entries(row.peers).filter(([, p]) => p.state !== "Established")
+      .map(([a, p]) => `${p.desc || a} ${p.state}`);
+    const text = `${id}: ${row.established}/${row.sessions} Established` +
+      (row.down.length ? `; not running: ${row.down.join(", ")}` : "") + (lacking.length ? `; ${lacking.join(", ")}` : "");
+    return el("li", {"data-router": id, "data-ok": String(row.ok), className: row.ok ? "" : "bgp-down"}, text);
+  }));
+}
+
 function setStatus(cls, text) {
   const s = document.getElementById("status");
   s.className = `status ${cls}`;
@@ -164,6 +190,12 @@ function fmt(obj) {
       for (const f of obj.kernel.fdb) lines.push(`  ${f.mac} dev ${f.dev}${f.vlan ? " vlan " + f.vlan : ""}${f.dst ? " dst " + f.dst : ""}`);
     }
   }
+  if (obj.bgp) {
+    lines.push(`\nBGP: ${obj.bgp.established}/${obj.bgp.sessions} Established` +
+      (obj.bgp.down.length ? `; not running: ${obj.bgp.down.join(", ")}` : ""));
+    for (const [a, p] of Object.entries(obj.bgp.peers))
+      lines.push(`  ${a} ${p.desc} ${p.state} up ${p.uptime} received ${p.received} sent ${p.sent}`);
+  }
   if (obj.ovs) {
     lines.push(`\nOVS bridge ${obj.ovs.bridge} ports:`);
     for (const p of obj.ovs.ports) lines.push(`  ${p.port}${p.vlan != null ? " tag " + p.vlan : " trunk"}`);
@@ -183,10 +215,13 @@ cy.on("tap", "node, edge", async evt => {
   }
   box.replaceChildren(el("h2", {}, `node ${d.label}`), el("p", {className: "hint"}, "reading..."));
   const res = await fetch(`/api/node/${encodeURIComponent(d.id)}`);
-  box.replaceChildren(el("h2", {}, `node ${d.label}`), el("pre", {"data-node": d.id}, fmt(await res.json())));
+  const facts = await res.json();
+  if (routers[d.id]) facts.bgp = routers[d.id];
+  box.replaceChildren(el("h2", {}, `node ${d.label}`), el("pre", {"data-node": d.id}, fmt(facts)));
 });
 
 const events = new EventSource("/events");
 events.addEventListener("graph", e => apply(JSON.parse(e.data)));
 events.addEventListener("counters", e => counters(JSON.parse(e.data)));
+events.addEventListener("routing", e => routing(JSON.parse(e.data)));
 events.onerror = () => setStatus("lost", "reconnecting");

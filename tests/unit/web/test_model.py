@@ -7,7 +7,7 @@ from cloudnet_emu import naming
 from cloudnet_emu.plan.build import build_plan
 from cloudnet_emu.plan.choose import choose
 from cloudnet_emu.spec.load import load_topology
-from cloudnet_emu.web.model import counted, elements
+from cloudnet_emu.web.model import counted, elements, routing
 from tests.unit.plan.test_plan import REDUCED
 
 
@@ -72,3 +72,18 @@ def test_meta_carries_realizations_and_degradations(record):
     meta = elements(record, [])["meta"]
     assert meta["realizations"] == record["realizations"] and meta["degradations"] == record["degradations"]
     assert meta["degradations"] and meta["tenants"] == ["acme", "bravo"]
+
+
+def test_routing_is_ok_only_with_every_daemon_and_every_session_up():
+    """The reading realize/frr.sessions gives (vtysh JSON fields), as the page shows it."""
+    up = {"state": "Established", "pfxRcd": 3, "pfxSnt": 1, "peerUptime": "00:00:07", "desc": "p1"}
+    live = {"pe1": {"daemons": {"zebra": 10, "bgpd": 11}, "peers": {"100.127.255.5": up}},
+            "pe2": {"daemons": {"zebra": 12, "bgpd": None}, "peers": {}},
+            "p1": {"daemons": {"zebra": 13, "bgpd": 14},
+                   "peers": {"100.127.255.1": up, "100.127.255.2": {**up, "state": "Active", "desc": "pe2"}}}}
+    r = routing(live)
+    assert r["pe1"] == {"ok": True, "established": 1, "sessions": 1, "down": [],
+                        "peers": {"100.127.255.5": {"state": "Established", "desc": "p1", "received": 3, "sent": 1,
+                                                    "uptime": "00:00:07"}}}
+    assert not r["pe2"]["ok"] and r["pe2"]["down"] == ["bgpd"] and r["pe2"]["sessions"] == 0
+    assert not r["p1"]["ok"] and (r["p1"]["established"], r["p1"]["sessions"]) == (1, 2)
