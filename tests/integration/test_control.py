@@ -17,6 +17,7 @@ from cloudnet_emu.kernel import frr as kfrr
 from cloudnet_emu.links import set_link
 from cloudnet_emu.plan.frr import DAEMONS
 from cloudnet_emu.realize.frr import sessions
+from cloudnet_emu.scenario import runner
 
 from tests.conftest import FULL_KERNEL
 
@@ -152,6 +153,24 @@ def test_a_cut_core_link_is_routed_around(bgp_testbed):
         ["ip", "-j", "-n", f"cn-{tb}-p1", "route", "show", "100.127.255.4"], capture_output=True,
         text=True).stdout)[0]["dev"] == "pe4")
     assert _ping(tb, "acme-h1", h4, 2)
+
+
+def test_attach_scenario_routes_around_a_cut_link_and_static_does_not(clean_machine, tmp_path):
+    """scenarios/attach-bgp.yaml passes under bgp; the same file on a statically routed core turns
+    exactly the two checks made while pe4--p1 is down red (there is no second path to learn)."""
+    bgp = runner.run("scenarios/attach-bgp.yaml", str(tmp_path / "bgp"))
+    assert bgp["realization"]["control"] == "bgp"
+    assert bgp["ok"], [c for c in bgp["steps"] + bgp["checks"] if not c["ok"]]
+    static = tmp_path / "attach-static.yaml"
+    static.write_text(open("scenarios/attach-bgp.yaml").read().replace("realize: control=bgp", "realize: control=static")
+                      .replace("../topologies/", os.path.abspath("topologies") + "/"))
+    report = runner.run(str(static), str(tmp_path / "static"))
+    cut = ["with pe4--p1 down b2 (dc2 on pe4) still reaches bravo-hq (rerouted by OSPF)",
+           "and a2 still reaches acme-hq over the VPLS"]
+    assert report["realization"]["control"] == "static"
+    # a check step is both a step and a verdict of the report
+    assert [c["name"] for c in report["steps"] if not c["ok"]] == cut
+    assert [c["name"] for c in report["checks"] if not c["ok"]] == cut
 
 
 def pipeline_wait(pred, timeout: float = 30) -> bool:
