@@ -2,7 +2,9 @@
 
 Provider routers in the middle, enterprise sites in tenant-coloured boxes, cloud
 sites as boxes of servers around their OVS switch, VPCs as dashed clusters naming
-the sites they join.
+the sites they join.  Under `provider.control: bgp` the route reflectors are marked (RR, filled)
+and every iBGP session is a dotted blue edge between loopbacks (every PE to every reflector,
+reflectors with each other), the sessions plan/frr.py configures.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import RealizeError
+from .plan.control import reflectors
 from .spec.model import Topology
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -23,10 +26,13 @@ def to_dot(t: Topology) -> str:
     lines = [f"graph {_q(t.name)} {{", "  graph [rankdir=LR, fontname=Helvetica, label=" + _q(t.name) + "];",
              "  node [fontname=Helvetica, fontsize=10]; edge [fontsize=8];"]
     lines.append('  subgraph cluster_provider { label="provider (MPLS/VPN)"; style=rounded; color=gray;')
+    rrs = reflectors(t) if t.provider.control == "bgp" else []
     for r in t.provider.routers:
         shape = "doublecircle" if r.role == "p" else "circle"
-        lines.append(f"    {_q(r.name)} [shape={shape}];")
+        mark = f", style=filled, fillcolor=\"#cfe0f7\", label={_q(r.name + ' RR')}" if r.name in rrs else ""
+        lines.append(f"    {_q(r.name)} [shape={shape}{mark}];")
     lines.append("  }")
+    lines += _sessions(t, rrs)
     for link in t.provider.links:
         label = " ".join(x for x in (f"{link.bw:g}M" if link.bw else "", link.delay or "") if x)
         lines.append(f"  {_q(link.endpoints[0])} -- {_q(link.endpoints[1])} [label={_q(label)}, penwidth=2];")
@@ -61,6 +67,15 @@ def to_dot(t: Topology) -> str:
             lines.append(f"  {_q('vpc:' + v.name)} -- {_q(s)} [style=dashed, color={_q(colour)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _sessions(t: Topology, rrs: list[str]) -> list[str]:
+    pes = [r.name for r in t.provider.routers if r.role == "pe"]
+    pairs = [(pe, rr) for pe in pes for rr in rrs if pe != rr]
+    pairs += [(a, b) for i, a in enumerate(rrs) for b in rrs[i + 1:]]
+    pairs = list(dict.fromkeys(tuple(sorted(p)) for p in pairs))     # a PE that reflects: one session, not two
+    return [f"  {_q(a)} -- {_q(b)} [style=dotted, color=\"#1f5fbf\", constraint=false, label=\"iBGP\"];"
+            for a, b in pairs]
 
 
 def render(t: Topology, output: str) -> None:

@@ -65,14 +65,19 @@ class StaticControl(Control):
                 for router in self.u.index if router != pe]
 
 
+def reflectors(topo) -> list[str]:
+    """The route reflectors: `provider.reflectors`, else the P routers, else the first PE."""
+    routers = topo.provider.routers
+    if topo.provider.reflectors:
+        return list(topo.provider.reflectors)
+    return [r.name for r in routers if r.role == "p"] or [next(r.name for r in routers if r.role == "pe")]
+
+
 class BgpControl(Control):
     name = "bgp"
 
     def reflectors(self) -> list[str]:
-        routers = self.topo.provider.routers
-        if self.topo.provider.reflectors:
-            return list(self.topo.provider.reflectors)
-        return [r.name for r in routers if r.role == "p"] or [next(r.name for r in routers if r.role == "pe")]
+        return reflectors(self.topo)
 
     def core_routes(self):
         return []
