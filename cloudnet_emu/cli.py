@@ -450,9 +450,12 @@ def graph(topology, output):
 @click.option("--testbed", "-t")
 @click.option("-w", "write", type=click.Path(), help="write a pcap for Wireshark instead of printing")
 @click.option("-c", "count", type=args.POSITIVE, help="stop after COUNT packets")
-def capture(where, testbed, write, count):
+@click.option("-v", "verbose", is_flag=True, help="decode protocols in full (BGP messages, OSPF LSAs, ...)")
+@click.argument("expression", nargs=-1)
+def capture(where, testbed, write, count, verbose, expression):
     """Record the link NODE:IFACE (tcpdump inside the node's namespace), or a port of the testbed in
-    the root namespace: root:PORT or PORT alone (VM ports cnv-VM, trunks cnt-SERVER, OVS ports)."""
+    the root namespace: root:PORT or PORT alone (VM ports cnv-VM, trunks cnt-SERVER, OVS ports).
+    EXPRESSION is a tcpdump filter, e.g. `capture p1:pe1 -v tcp port 179` for the BGP messages."""
     from .cli_capture import target
     _need_root()
     netns, iface = target(args.testbed(testbed), where)
@@ -461,7 +464,9 @@ def capture(where, testbed, write, count):
         argv += ["-w", write]
     if count:
         argv += ["-c", str(count)]
-    os.execvp(argv[0], argv)
+    if verbose:
+        argv.append("-v")
+    os.execvp(argv[0], argv + list(expression))
 
 
 from .cli_reserve import reserve  # noqa: E402  (its own module: the reserve group)

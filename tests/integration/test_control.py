@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import time
@@ -114,6 +116,12 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
         sorted(f"{x}.pid" for x in DAEMONS)
     # and the tenants' VPNs ride on the IGP's routes
     assert _ping(tb, "acme-h1", "10.1.2.2", 2) and _ping(tb, "bravo-h1", "10.1.2.2", 2)
+    # a capture of a core link shows BGP's own messages: p1 re-sends its UPDATEs to pe1 on request
+    updates = _updates_seen(cli, tb)
+    print(f"captured on pe1:p1 after `clear bgp * soft out` at p1:\n{updates[0]}")
+    # from p1's loopback to pe1's, reflected (p1 in the cluster list), carrying another PE's loopback
+    assert updates and re.search(r"100\.127\.255\.5\.\d+ > 100\.127\.255\.1\.\d+", updates[0]), updates
+    assert "Cluster List" in updates[0] and re.search(r"Updated routes:\s+100\.127\.255\.[234]/32", updates[0])
     # `check` judges the control plane: green now, red where a bgpd was killed
     before = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
     assert len(before) == 5 and all(v.passed for v in before.values()), [v.reason for v in before.values()]
@@ -123,6 +131,28 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
     assert not after["control plane at pe2"].passed
     assert "not running: bgpd" in after["control plane at pe2"].reason
     assert "session to 100.127.255.5" in after["control plane at pe2"].reason
+
+
+def _updates_seen(cli: str, tb: str, timeout: float = 15) -> list[str]:
+    """Packets of `capture pe1:p1 -v tcp port 179` that carry a BGP UPDATE, after p1 was told to re-send."""
+    cap = subprocess.Popen([cli, "capture", "-t", tb, "pe1:p1", "-v", "tcp", "port", "179"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    try:
+        assert b"listening on p1" in cap.stderr.readline()
+        subprocess.run([cli, "exec", "-t", tb, "p1", "--", "vtysh", "-c", "clear bgp ipv4 unicast * soft out"],
+                       check=True, capture_output=True, timeout=30)
+        text, deadline = b"", time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if select.select([cap.stdout], [], [], 0.2)[0]:
+                text += os.read(cap.stdout.fileno(), 65536)
+            blocks = re.split(r"\n(?=\d\d:\d\d:)", text.decode(errors="replace"))[:-1]   # whole packets only
+            seen = [b for b in blocks if "Update Message" in b]
+            if seen:
+                return seen
+        return []
+    finally:
+        cap.terminate()
+        cap.wait(timeout=10)
 
 
 @pytest.mark.parametrize("bgp_testbed", [True], indirect=True)
