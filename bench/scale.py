@@ -3,9 +3,13 @@
 
 The topology: 2 tenants x 2 sites on 4 PEs around one P router, 4 cloud sites (one per PE,
 each with enough servers), 100 L3VPN VPCs (50 per tenant) with their VMs declared in the
-file, so `up` attaches them all by the four steps.  Per size: up and down time, the peak
-memory of this process, and the growth exponent between sizes (time ~ VMs^k: k = 1 is
-linear).  The baseline is the same topology with no VMs, measured in the same run.
+file, so `up` attaches them all by the four steps.  Per size: up and down time, the time per phase
+of `up` (namespaces, links/VRFs/tunnels/routes, Open vSwitch, shaping, then the VMs' attaches split
+by Figure 2's steps vm/vlan/lce/vpn as the Cloud Manager timed them), the memory per VM (the
+kernel's and ovs-vswitchd's, testbed_mb, against the no-VM baseline), the peak RSS of this process, and
+the growth exponent between sizes (time ~ VMs^k: k = 1 is linear).  The baseline is the same
+topology with no VMs, measured in the same run; beside it, the memory of a bare namespace with one
+veth (NS_SAMPLE of them made and removed in a loop), the kernel's own cost of a node.
 
 Run as root: sudo .venv/bin/python bench/scale.py [--sizes 100,300,1000]
 """
@@ -24,8 +28,41 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cloudnet_emu import lifecycle, pipeline  # noqa: E402
+from cloudnet_emu.kernel import ns  # noqa: E402
+from cloudnet_emu.managers.ledger import read_data  # noqa: E402
 
 SITES = 4
+NS_SAMPLE = 200
+PHASES = ("namespaces", "links, VRFs, tunnels, routes", "Open vSwitch", "link shaping", "attaching")
+
+
+def _kb(path: str, keys: tuple) -> int:
+    with open(path) as f:
+        return sum(int(line.split()[1]) for line in f if line.split(":")[0] in keys)
+
+
+def testbed_mb() -> float:
+    """The memory a testbed is made of, in MB: the kernel's (slab, per-CPU, page tables, stacks:
+    namespaces, devices, routes, FDBs; a VM here is a namespace and holds no process) plus
+    ovs-vswitchd's resident set (the userspace datapath keeps its ports and flows there).  Not
+    MemAvailable: other processes on the machine move it by more than a testbed does."""
+    kernel = _kb("/proc/meminfo", ("Slab", "Percpu", "PageTables", "KernelStack"))
+    with open("/run/openvswitch/ovs-vswitchd.pid") as f:
+        vswitchd = _kb(f"/proc/{f.read().strip()}/status", ("VmRSS",))
+    return (kernel + vswitchd) / 1024
+
+
+def namespace_mb() -> float:
+    """MB of memory per bare namespace with one veth pair (one end inside), made and removed here."""
+    names = [f"cn-benchns-{i}" for i in range(NS_SAMPLE)]
+    before = testbed_mb()
+    try:
+        for n in names:
+            ns.create(n)
+            ns.run(["ip", "link", "add", "eth0", "netns", n, "type", "veth", "peer", "name", "cnv-" + n[-6:]])
+        return (testbed_mb() - before) / NS_SAMPLE
+    finally:
+        ns.delete_many(names)
 
 
 def topology(vms: int) -> dict:
@@ -48,17 +85,30 @@ def topology(vms: int) -> dict:
             "cloud_sites": clouds, "vpcs": vpcs}
 
 
-def measure(vms: int) -> tuple[float, float]:
+def measure(vms: int) -> dict:
+    """up and down of the topology with VMS VMs: times, phases, memory."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(topology(vms), f)
+    marks = []
     try:
+        before = testbed_mb()
         t0 = time.perf_counter()
-        pipeline.up(f.name, degrade=True)
+        pipeline.up(f.name, degrade=True, progress=lambda text: marks.append((time.perf_counter(), text)))
         t1 = time.perf_counter()
+        used = testbed_mb() - before
+        steps = [vm.get("steps_ms", {}) for vm in read_data("scale", "cloud").get("vms", {}).values()]
         lifecycle.down("scale")
-        return t1 - t0, time.perf_counter() - t1
+        down = time.perf_counter() - t1
     finally:
         os.unlink(f.name)
+    phases = {}
+    for (t, text), nxt in zip(marks, [m[0] for m in marks[1:]] + [t1]):
+        name = next((p for p in PHASES if text.startswith(p)), None)
+        if name:
+            phases[name] = phases.get(name, 0.0) + nxt - t
+    for k in ("vm", "vlan", "lce", "vpn"):
+        phases[f"  {k}"] = sum(s.get(k, 0.0) for s in steps) / 1000
+    return {"up": t1 - t0, "down": down, "mem_mb": used, "phases": phases}
 
 
 def main():
@@ -68,20 +118,25 @@ def main():
     if os.geteuid() != 0:
         sys.exit("run as root")
     sizes = [int(x) for x in args.sizes.split(",")]
-    base_up, base_down = measure(0)
-    print(f"baseline (no VMs): up {base_up:.2f} s, down {base_down:.2f} s")
+    per_ns = namespace_mb()
+    base = measure(0)
+    print(f"baseline (no VMs): up {base['up']:.2f} s, down {base['down']:.2f} s, {base['mem_mb']:.0f} MB; "
+          f"a bare namespace with a veth: {per_ns:.2f} MB")
     rows = []
     for n in sizes:
-        up, down = measure(n)
+        r = measure(n)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows.append((n, up, down))
-        print(f"{n:5d} VMs: up {up:7.2f} s ({(up - base_up) / n * 1000:5.1f} ms per VM), down {down:6.2f} s, "
+        rows.append((n, r))
+        print(f"{n:5d} VMs: up {r['up']:7.2f} s ({(r['up'] - base['up']) / n * 1000:5.1f} ms per VM), "
+              f"down {r['down']:6.2f} s, memory {(r['mem_mb'] - base['mem_mb']) / n:.2f} MB per VM, "
               f"peak RSS {rss:.0f} MB", flush=True)
-    for (n1, u1, _), (n2, u2, _) in zip(rows, rows[1:]):
-        k = math.log((u2 - base_up) / (u1 - base_up)) / math.log(n2 / n1)
+        print("       phases: " + ", ".join(f"{k.strip()} {v:.2f} s" for k, v in r["phases"].items()), flush=True)
+    for (n1, r1), (n2, r2) in zip(rows, rows[1:]):
+        k = math.log((r2["up"] - base["up"]) / (r1["up"] - base["up"])) / math.log(n2 / n1)
         print(f"growth {n1} -> {n2} VMs: exponent {k:.2f} (1.00 = linear)")
-    n, up, down = rows[-1]
-    print(f"{n} VMs up {up:.1f} s, down {down:.1f} s; baseline up {base_up:.2f} s")
+    n, r = rows[-1]
+    print(f"{n} VMs up {r['up']:.1f} s, down {r['down']:.1f} s, {(r['mem_mb'] - base['mem_mb']) / n:.2f} MB per VM "
+          f"(a bare namespace {per_ns:.2f} MB); baseline up {base['up']:.2f} s")
 
 
 if __name__ == "__main__":
