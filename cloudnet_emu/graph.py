@@ -6,10 +6,11 @@ the sites they join.
 """
 from __future__ import annotations
 
-import subprocess
+import errno
 from pathlib import Path
 
 from .errors import RealizeError
+from .kernel.exec import run
 from .spec.model import Topology
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -70,8 +71,10 @@ def render(t: Topology, output: str) -> None:
         Path(output).write_text(dot)
         return
     try:
-        res = subprocess.run(["dot", f"-T{fmt}", "-o", output], input=dot, text=True, capture_output=True)
-    except FileNotFoundError:
+        res = run(["dot", f"-T{fmt}", "-o", output], check=False, timeout=None, input=dot)
+    except RealizeError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
         raise RealizeError("dot", 2, "graphviz is not installed (./setup.sh installs it)") from None
     if res.returncode != 0:
         raise RealizeError(f"dot -T{fmt}", 0, res.stderr.strip())
