@@ -287,14 +287,8 @@ def snapshot(env: Env, nodes: Iterable[str], ovs_bridges: Iterable[str] = ()) ->
 
 def ovs_fdb(bridge: str) -> dict[str, str]:
     """OVS MAC table of BRIDGE: 'fdb MAC vlan V' -> port name."""
-    out = ns.run(["ovs-appctl", "fdb/show", bridge], check=False).stdout
     names = {str(n): p for p, n in ovs_port_numbers(bridge).items()}
-    table = {}
-    for line in out.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 3:
-            table[f"fdb {parts[2]} vlan {parts[1]}"] = names.get(parts[0], parts[0])
-    return table
+    return {f"fdb {row['mac']} vlan {row['vlan']}": names.get(row["port"], row["port"]) for row in ovs.fdb(bridge)}
 
 
 def ovs_port_numbers(bridge: str) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+from . import ovs
 from .exec import run
 
 
@@ -54,13 +55,7 @@ def node(netns: str) -> dict:
 
 def ovs_fdb(bridge: str) -> list[dict]:
     """The MAC table of an Open vSwitch bridge: port number, VLAN, MAC, age (ovs-appctl fdb/show)."""
-    res = run(["ovs-appctl", "fdb/show", bridge], check=False, timeout=5)
-    rows = []
-    for line in res.stdout.splitlines()[1:] if res.returncode == 0 else []:
-        cols = line.split()
-        if len(cols) >= 4:
-            rows.append({"port": cols[0], "vlan": cols[1], "mac": cols[2], "age": cols[3]})
-    return rows
+    return ovs.fdb(bridge, timeout=5)
 
 
 def ovs_ports(bridge: str) -> list[dict]:
