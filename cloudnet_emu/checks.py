@@ -13,28 +13,22 @@ Every result is a `verdict.Verdict` (pass / fail / error / not checked, with its
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 
 from . import isolation, naming
 from .errors import RealizeError
-from .kernel.sniff import wait_listening
+from .kernel import ping, sniff
+from .kernel.exec import finish
 from .verdict import Sent, Status, Verdict, Watch
-
-
-def _ping_argv(testbed: str, src: str, dst: str, count: int = 2, wait: float = 1.0, size: int = 56) -> list[str]:
-    return ["ip", "netns", "exec", naming.netns(testbed, src), "ping", "-n", "-q", "-c", str(count),
-            "-i", "0.2", "-W", str(wait), "-s", str(size), dst]
 
 
 def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict:
     """Ping all (src node, dst address) pairs in parallel: pair -> (exit status, last output line)."""
-    procs = {pair: subprocess.Popen(_ping_argv(testbed, *pair, count=count, size=size), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True) for pair in pairs}
+    procs = {(src, dst): ping.spawn(naming.netns(testbed, src), dst, count=count, wait=1.0, size=size)
+             for src, dst in pairs}
     out = {}
     for pair, p in procs.items():
         text, _ = p.communicate(timeout=30)
-        lines = (text or "").strip().splitlines()
-        out[pair] = (p.returncode, lines[-1] if lines else "")
+        out[pair] = (p.returncode, ping.last_line(text))
     return out
 
 
@@ -107,10 +101,8 @@ def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[Verdict
 def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: float = 5) -> str:
     """Decoded packets (tcpdump -e -v, one line per packet) on netns:iface while action() runs.
     Raises RealizeError if tcpdump dies or does not attach its filter: a blind capture is no evidence."""
-    argv = (["ip", "netns", "exec", netns] if netns else []) + \
-        ["tcpdump", "-l", "-nn", "-e", "-v", "-c", str(count), "-i", iface, "--immediate-mode", bpf]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready, said = wait_listening(proc)
+    proc = sniff.start(netns or None, sniff.tcpdump_argv(iface, bpf, verbose=True, count=count, flush=False))
+    ready, said = sniff.wait_listening(proc)
     if not ready:
         died = proc.returncode is not None
         if not died:
@@ -118,12 +110,8 @@ def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: f
             proc.wait()
         raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0,
                            (said or "tcpdump died") if died else "its filter was not attached in time")
-    try:
-        action()
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
+    action()
+    out, _ = finish(proc, timeout)
     return " ".join(out.split())
 
 

@@ -14,6 +14,7 @@ import click
 from . import cli_args as args
 from . import lifecycle, naming, pipeline, probe, report, state
 from .errors import CloudnetError, SpecError, UnsupportedError
+from .kernel.exec import in_netns
 
 
 def _need_root():
@@ -187,7 +188,8 @@ def exec_cmd(testbed, node, command):
     name = args.testbed(testbed)
     _check_node(name, node)
     from .cli_control import with_vty_socket
-    os.execvp("ip", ["ip", "netns", "exec", naming.netns(name, node), *with_vty_socket(name, node, command)])
+    argv = in_netns(naming.netns(name, node), with_vty_socket(name, node, command))
+    os.execvp(argv[0], argv)
 
 
 def _check_node(testbed: str, node: str):
@@ -459,7 +461,7 @@ def capture(where, testbed, write, count, verbose, expression):
     from .cli_capture import target
     _need_root()
     netns, iface = target(args.testbed(testbed), where)
-    argv = (["ip", "netns", "exec", netns] if netns else []) + ["tcpdump", "-nn", "-e", "-i", iface]
+    argv = in_netns(netns or None, ["tcpdump", "-nn", "-e", "-i", iface])
     if write:
         argv += ["-w", write]
     if count:

@@ -16,11 +16,11 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from typing import Optional
 
+from .kernel.exec import DEVNULL, spawn
 from .migration.migrate import Agent
 
 ETHERTYPE = 0x88B5
@@ -84,11 +84,8 @@ class Stream(Agent):
 
     def __init__(self, netns: Optional[str], role: str, *args):
         argv = [sys.executable, "-m", "cloudnet_emu.frames", role, *map(str, args)]
-        if netns:
-            argv = ["ip", "netns", "exec", netns] + argv
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = spawn(argv, netns or None, stdin=DEVNULL, env=env)
         self.role, self.netns = f"frames {role}", netns
         self.wait_ready()
 

@@ -1,4 +1,4 @@
-"""`cloudnet-emu graph`: the topology as a graphviz drawing (description only, no kernel).
+"""`cloudnet-emu graph`: the topology as a graphviz drawing (from the description; the kernel is not read).
 
 Provider routers in the middle, enterprise sites in tenant-coloured boxes, cloud
 sites as boxes of servers around their OVS switch, VPCs as dashed clusters naming
@@ -8,10 +8,11 @@ reflectors with each other), the sessions plan/frr.py configures.
 """
 from __future__ import annotations
 
-import subprocess
+import errno
 from pathlib import Path
 
 from .errors import RealizeError
+from .kernel.exec import run
 from .plan.control import reflectors
 from .spec.model import Topology
 
@@ -85,8 +86,10 @@ def render(t: Topology, output: str) -> None:
         Path(output).write_text(dot)
         return
     try:
-        res = subprocess.run(["dot", f"-T{fmt}", "-o", output], input=dot, text=True, capture_output=True)
-    except FileNotFoundError:
+        res = run(["dot", f"-T{fmt}", "-o", output], check=False, timeout=None, input=dot)
+    except RealizeError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
         raise RealizeError("dot", 2, "graphviz is not installed (./setup.sh installs it)") from None
     if res.returncode != 0:
         raise RealizeError(f"dot -T{fmt}", 0, res.stderr.strip())

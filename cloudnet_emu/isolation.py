@@ -20,8 +20,6 @@ when the address does not also exist in the sender's own tenant.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -29,7 +27,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import naming
-from .kernel.sniff import READY_S, wait_listening
+from .kernel import ping, sniff
+from .kernel.exec import Popen, stop
 from .verdict import Sent, Status, Verdict, Watch, judge_watch
 
 CONTROL_LEN = 599          # IP total length of the watchers' control pings
@@ -69,28 +68,20 @@ class _Sniffer:
 
     def __init__(self, netns: str, path: str, lo: int, hi: int):
         self.path = path
-        argv = ["ip", "netns", "exec", netns, "tcpdump", "-i", "any", "-nn", "-U", "--immediate-mode",
-                "-w", path, f"icmp and ip[2:2] >= {lo} and ip[2:2] <= {hi}"]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = sniff.start(netns, sniff.tcpdump_argv("any", f"icmp and ip[2:2] >= {lo} and ip[2:2] <= {hi}",
+                                                          write=path))
         self.error = ""
 
     def wait_ready(self) -> bool:
-        ready, said = wait_listening(self.proc)
+        ready, said = sniff.wait_listening(self.proc)
         if not ready:
             self.error = (said or f"tcpdump exited with {self.proc.returncode}" if self.proc.returncode is not None
-                          else f"not ready within {READY_S:g} s")
+                          else f"not ready within {sniff.READY_S:g} s")
         return ready
 
     def stop(self) -> Counter:
         """IP total length -> packets seen."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stderr.close()
+        stop(self.proc)
         return lengths(self.path)
 
 
@@ -111,24 +102,17 @@ def lengths(path: str) -> Counter:
     return out
 
 
-def _ping(netns: str, dst: str, length: int, count: int) -> subprocess.Popen:
-    argv = ["ip", "netns", "exec", netns, "ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "1",
-            "-s", str(length - 28), dst]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _ping(netns: str, dst: str, length: int, count: int) -> Popen:
+    return ping.spawn(netns, dst, count=count, wait=1, size=length - 28)
 
 
-_STATS = re.compile(r"(\d+) packets transmitted, (\d+) received")
-
-
-def _ping_result(proc: subprocess.Popen) -> tuple[int, int, str]:
+def _ping_result(proc: Popen) -> tuple[int, int, str]:
     """(transmitted, received, what went wrong) of a finished ping; iputils: exit 1 is 'no reply',
     anything but 0 and 1 is a ping that could not do its job."""
     out, _ = proc.communicate(timeout=60)
-    m = _STATS.search(out or "")
-    sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    sent, got = ping.stats(out) or (0, 0)
     if proc.returncode not in (0, 1):
-        last = (out or "").strip().splitlines()
-        return 0, 0, last[-1] if last else f"ping exited with {proc.returncode}"
+        return 0, 0, ping.last_line(out) or f"ping exited with {proc.returncode}"
     return sent, got, ""
 
 

@@ -16,7 +16,7 @@ from .realize.apply import apply_actions
 
 def set_link(testbed: str, a: str, b: str, up: bool) -> None:
     for node, peer in ((a, b), (b, a)):
-        ns.run(["ip", "-n", naming.netns(testbed, node), "link", "set", peer, "up" if up else "down"])
+        ns.run(["ip", "link", "set", peer, "up" if up else "down"], netns=naming.netns(testbed, node))
     if up:
         apply_actions(testbed, [], _routes_of(testbed, {a, b}))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 
@@ -130,8 +129,8 @@ def _probe_in(scratch: str, f: dict[str, Feature]) -> None:
         for qd, args in (("htb", ["htb", "default", "1"]), ("tbf", ["tbf", "rate", "10mbit", "burst", "32k",
                                                                       "latency", "50ms"]),
                          ("netem", ["netem", "delay", "1ms"])):
-            f[qd] = _try(lambda args=args: ns.run(["tc", "-n", scratch, "qdisc", "replace", "dev", "pa", "root"]
-                                                  + args) and f"{args[0]} qdisc installed")
+            f[qd] = _try(lambda args=args: ns.run(["tc", "qdisc", "replace", "dev", "pa", "root"] + args,
+                                                  netns=scratch) and f"{args[0]} qdisc installed")
     finally:
         ipr.close()
 
@@ -150,7 +149,7 @@ def _frr(scratch: str) -> Feature:
         if sorted(running) != sorted(FRR_DAEMONS):
             return Feature(False, f"FRR daemons did not stay up: only {', '.join(sorted(running)) or 'none'} "
                                   f"of {', '.join(FRR_DAEMONS)} running")
-        version = subprocess.run([f"{kfrr.SBIN}/zebra", "--version"], capture_output=True, text=True).stdout
+        version = ns.run([f"{kfrr.SBIN}/zebra", "--version"], check=False).stdout
         return Feature(True, f"{(version.splitlines() or ['FRR'])[0]}: {', '.join(FRR_DAEMONS)} run in a namespace")
     except (RealizeError, OSError) as exc:
         return Feature(False, f"FRR daemons do not start: {exc}")
@@ -166,8 +165,8 @@ def _mpls(scratch: str) -> str:
         with open("/proc/sys/net/mpls/platform_labels", "w") as fh:
             fh.write("1000")
     ns.enter(scratch, check)
-    ns.run(["ip", "-n", scratch, "-f", "mpls", "route", "add", "100", "as", "200", "via", "inet",
-            "192.0.2.2", "dev", "pa"])
+    ns.run(["ip", "-f", "mpls", "route", "add", "100", "as", "200", "via", "inet", "192.0.2.2", "dev", "pa"],
+           netns=scratch)
     return "MPLS label swap route installed"
 
 

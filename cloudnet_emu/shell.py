@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import cmd
 import shlex
-import subprocess
 
 from . import checks, naming, report
+from .kernel.exec import interactive
 
 
 class Shell(cmd.Cmd):
@@ -30,7 +30,7 @@ class Shell(cmd.Cmd):
         if words[0] not in self.nodes:
             print(f"unknown node or command {words[0]!r}; 'nodes' lists the nodes")
             return
-        subprocess.call(["ip", "netns", "exec", naming.netns(self.testbed, words[0])] + (words[1:] or ["bash"]))
+        interactive(words[1:] or ["bash"], naming.netns(self.testbed, words[0]))
 
     def do_nodes(self, _):
         """List the nodes."""

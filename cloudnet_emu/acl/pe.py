@@ -13,29 +13,16 @@ the topology's) and "acl_at" (vpc -> the PEs its rules were last applied at).
 """
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
 from typing import Optional
 
 from .. import naming
-from ..errors import Problem, RealizeError, SpecError
+from ..errors import Problem, SpecError
+from ..kernel import nft as knft
 from ..kernel import ns
 from .checks import check_acl, parse_cidr
 from .model import Acl
 from .nft import TABLE, VpcRules, VrfScope, parse_counters, removal, render, split_counter, ident
-
-
-def nft(netns: str, args: list[str], text: Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Run nft inside a namespace (argv list; a ruleset goes in on stdin with `-f -`)."""
-    argv = ["ip", "netns", "exec", netns, "nft"] + args
-    try:
-        res = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=30)
-    except FileNotFoundError:
-        raise RealizeError(" ".join(argv), 2, "nft is not installed") from None
-    if check and res.returncode != 0:
-        raise RealizeError(" ".join(argv), 0, res.stderr.strip() + (f"\n{text}" if text else ""))
-    return res
 
 
 class AclAtPes:
@@ -145,9 +132,9 @@ class AclAtPes:
             if v["tenant"] not in scopes:
                 scopes[v["tenant"]] = VrfScope(v["tenant"], here[0], *self._members(netns, here[0]))
         if not vpcs:
-            nft(netns, ["-f", "-"], removal())
+            knft.load(netns, removal())
             return
-        nft(netns, ["-f", "-"], render(list(scopes.values()), vpcs, self._counters(netns)))
+        knft.load(netns, render(list(scopes.values()), vpcs, self._counters(netns)))
 
     @staticmethod
     def _members(netns: str, master: Optional[str]) -> tuple[list[str], list[str]]:
@@ -168,10 +155,8 @@ class AclAtPes:
 
     @staticmethod
     def _counters(netns: str) -> dict[str, tuple[int, int]]:
-        res = nft(netns, ["-j", "list", "counters", "table", "inet", TABLE], check=False)
-        if res.returncode != 0:          # no table (yet)
-            return {}
-        return parse_counters(json.loads(res.stdout))
+        listed = knft.counters(netns, "inet", TABLE)
+        return {} if listed is None else parse_counters(listed)     # None: no table (yet)
 
     # --- reading -------------------------------------------------------------------------
     def listing(self, vpc: Optional[str] = None) -> list[dict]:

@@ -19,10 +19,10 @@ inside the attacker's namespace; sniffers are tcpdump inside the victims'.
 """
 from __future__ import annotations
 
-import subprocess
 from typing import Callable, Optional
 
 from ..errors import CloudnetError
+from ..kernel.exec import SubprocessError
 from .result import Result, failed
 from .tools import Env, forget_macs
 
@@ -86,7 +86,7 @@ def run_case(env: Env, name: str, fn: Callable[[Env], Result]) -> Result:
     that died in a control, a command that failed)."""
     try:
         return fn(env)
-    except (CloudnetError, OSError, LookupError, subprocess.SubprocessError) as e:
+    except (CloudnetError, OSError, LookupError, SubprocessError) as e:
         return failed(name, env.realization(), f"{type(e).__name__}: {e}")
 
 

@@ -9,10 +9,11 @@ the victim's tenant reaches the migrated VM with a packet of the same shape.
 """
 from __future__ import annotations
 
-import subprocess
 import time
 
 from .. import links, pipeline
+from ..kernel import ping as kping
+from ..kernel.exec import DEVNULL, Popen
 from .actors import vm
 from ..verdict import Sent
 from .result import Result
@@ -22,23 +23,17 @@ LEN, CONTROL_LEN = 1281, 1283
 RATE_INTERVAL = "0.01"
 
 
-def _streams(env: Env, sources: list[str], dst: str) -> list[subprocess.Popen]:
-    return [subprocess.Popen(["ip", "netns", "exec", env.netns(s), "ping", "-n", "-q", "-i", RATE_INTERVAL,
-                              "-s", str(LEN - 28), dst], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True) for s in sources]
+def _streams(env: Env, sources: list[str], dst: str) -> list[Popen]:
+    return [kping.spawn(env.netns(s), dst, stderr=DEVNULL, interval=RATE_INTERVAL, size=LEN - 28)
+            for s in sources]
 
 
 def _stop(procs) -> tuple[int, int]:
     """(transmitted, received) summed over the streams."""
     tx = rx = 0
     for p in procs:
-        p.send_signal(2)          # SIGINT: ping prints its summary
-        out, _ = p.communicate(timeout=10)
-        for line in out.splitlines():
-            if "transmitted" in line:
-                parts = line.split()
-                tx += int(parts[0])
-                rx += int(parts[3])
+        sent, got = kping.stats(kping.interrupt(p)) or (0, 0)
+        tx, rx = tx + sent, rx + got
     return tx, rx
 
 

@@ -15,15 +15,15 @@ import json
 import os
 import re
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from .. import naming, state
 from ..errors import CloudnetError
-from ..kernel import ns, ovs
-from ..kernel.sniff import READY_S, wait_listening
+from ..kernel import ns, ovs, sniff
+from ..kernel import ping as kping
+from ..kernel.exec import Popen, stop
 from ..verdict import Watch as VWatch
 
 
@@ -127,27 +127,24 @@ class Watch:
     silent skip (`errors`).  With a CONTROL, `evidence()` gives each watcher's control count."""
 
     def __init__(self, places: dict[str, tuple[Optional[str], str]], bpf: str, inbound: bool = False,
-                 control: Optional[Control] = None, ready_s: float = READY_S):
+                 control: Optional[Control] = None, ready_s: float = sniff.READY_S):
         self.places, self.bpf, self.ctl, self.ready_s = places, bpf, control, ready_s  # label -> (netns, iface)
-        self.extra = ["-Q", "in"] if inbound else []  # only what enters through the interface
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.inbound = inbound                         # only what enters through the interface
+        self.procs: dict[str, Popen] = {}
         self.lines: dict[str, list[str]] = {}
         self.controls: dict[str, int] = {}
         self.errors: list[str] = []
         self.gone: list[str] = []          # watchers whose namespace was removed during the watch
         self._stderr: dict[str, str] = {}
 
-    def _argv(self, netns: Optional[str], iface: str) -> list[str]:
+    def _argv(self, iface: str) -> list[str]:
         flt = f"({self.bpf}) or ({self.ctl.bpf})" if self.ctl else self.bpf
-        return ((["ip", "netns", "exec", netns] if netns else []) +
-                ["tcpdump", "-l", "-nn", "-e", "-i", iface, "--immediate-mode", "-U"] +
-                (["-v"] if self.ctl else []) + self.extra + [flt])
+        return sniff.tcpdump_argv(iface, flt, verbose=bool(self.ctl), inbound=self.inbound)
 
     def __enter__(self) -> "Watch":
         self._ids = {label: _netns_id(netns) for label, (netns, _) in self.places.items()}
         for label, (netns, iface) in self.places.items():
-            self.procs[label] = subprocess.Popen(self._argv(netns, iface), stdout=subprocess.PIPE,
-                                                 stderr=subprocess.PIPE, text=True)
+            self.procs[label] = sniff.start(netns or None, self._argv(iface))
         try:
             for label, p in self.procs.items():
                 self._ready(label, p)
@@ -157,8 +154,8 @@ class Watch:
         time.sleep(0.05)
         return self
 
-    def _ready(self, label: str, p: subprocess.Popen) -> None:
-        ready, said = wait_listening(p, self.ready_s)
+    def _ready(self, label: str, p: Popen) -> None:
+        ready, said = sniff.wait_listening(p, self.ready_s)
         if not ready and p.returncode is not None:
             self.errors.append(f"sniffer at {label} died (exit {p.returncode}): {said or 'no output'}")
         elif not ready:
@@ -200,27 +197,13 @@ class Watch:
         mark = re.compile(self.ctl.mark) if self.ctl else None
         for label, p in self.procs.items():
             died = p.poll()
-            if died is None:
-                p.terminate()
-            try:
-                out, err = p.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
+            out, err = stop(p)
             if died is not None and self.replaced(label):
                 self.gone.append(label)   # its namespace was removed, and its processes killed, by the testbed
             elif died is not None and not any(e.startswith(f"sniffer at {label} ") for e in self.errors):
                 self.errors.append(f"sniffer at {label} died during the watch (exit {died}): "
                                    f"{(self._stderr.get(label, '') + (err or '')).strip()[-300:] or 'no output'}")
-            # one packet per line that does not start with blanks (-v continues a packet indented)
-            packets: list[str] = []
-            for line in (out or "").splitlines():
-                if not line.strip():
-                    continue
-                if line[0].isspace() and packets:
-                    packets[-1] += " " + line.strip()
-                else:
-                    packets.append(line)
+            packets = sniff.packets(out)
             ctl = [line for line in packets if mark and mark.search(line)]
             self.controls[label] = len(ctl)
             self.lines[label] = [line for line in packets if not (mark and mark.search(line))]
@@ -304,14 +287,8 @@ def snapshot(env: Env, nodes: Iterable[str], ovs_bridges: Iterable[str] = ()) ->
 
 def ovs_fdb(bridge: str) -> dict[str, str]:
     """OVS MAC table of BRIDGE: 'fdb MAC vlan V' -> port name."""
-    out = ns.run(["ovs-appctl", "fdb/show", bridge], check=False).stdout
     names = {str(n): p for p, n in ovs_port_numbers(bridge).items()}
-    table = {}
-    for line in out.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 3:
-            table[f"fdb {parts[2]} vlan {parts[1]}"] = names.get(parts[0], parts[0])
-    return table
+    return {f"fdb {row['mac']} vlan {row['vlan']}": names.get(row["port"], row["port"]) for row in ovs.fdb(bridge)}
 
 
 def ovs_port_numbers(bridge: str) -> dict[str, int]:
@@ -401,9 +378,7 @@ def ping(env: Env, node: str, dst: str, size: int, count: int = 2, tries: int = 
     """iputils ping from NODE; SIZE is the ICMP payload (IP total length SIZE + 28).  Retried: the
     first packets of a cold path wait for ARP at every hop (slow under emulation, as in the VM tier)."""
     for _ in range(tries):
-        res = ns.run(["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", "-s", str(size), dst],
-                     netns=env.netns(node), check=False)
-        if res.returncode == 0:
+        if kping.run(env.netns(node), dst, count=count, wait=2, size=size).returncode == 0:
             return True
     return False
 

@@ -3,19 +3,20 @@ addresses, routes and forwarding table.
 
 Every function here only reads (`ip -j`, `bridge -j`, `ovs-appctl fdb/show`), never changes
 anything, and answers an empty list for a namespace or bridge that has just gone (a VM detached
-between two polls is not an error).  `ip -n NAME` reads the bind mount under /run/netns, which
-kernel/ns.py makes exactly as `ip netns add` does, without forking an `ip netns exec` shell.
+between two polls is not an error).  A namespace is entered the one way kernel/exec.py builds
+(`ip netns exec NAME ...`); a namespace that is gone makes it exit non-zero, read as empty.
 """
 from __future__ import annotations
 
 import json
 from typing import Optional
 
-from .ns import run
+from . import ovs
+from .exec import run
 
 
-def _json(argv: list[str]) -> list:
-    res = run(argv, check=False, timeout=5)
+def _json(argv: list[str], netns: Optional[str] = None) -> list:
+    res = run(argv, netns=netns or None, check=False, timeout=5)
     if res.returncode != 0:
         return []
     try:
@@ -24,14 +25,10 @@ def _json(argv: list[str]) -> list:
         return []
 
 
-def _ip(netns: Optional[str], *args: str) -> list[str]:
-    return ["ip", "-j", *(["-n", netns] if netns else []), *args]
-
-
 def links(netns: Optional[str]) -> list[dict]:
     """Every interface of NETNS (None: the root namespace): name, operstate, peer, packet and byte counters."""
     out = []
-    for link in _json(_ip(netns, "-s", "link", "show")):
+    for link in _json(["ip", "-j", "-s", "link", "show"], netns):
         stats = link.get("stats64") or link.get("stats") or {}
         rx, tx = stats.get("rx", {}), stats.get("tx", {})
         out.append({"ifname": link.get("ifname"), "state": link.get("operstate", "UNKNOWN"),
@@ -46,25 +43,19 @@ def node(netns: str) -> dict:
     table all` and `bridge fdb` show inside it)."""
     addrs = [{"ifname": a.get("ifname"), "master": a.get("master"),
               "addresses": [f"{i['local']}/{i['prefixlen']}" for i in a.get("addr_info", []) if i.get("family") == "inet"]}
-             for a in _json(_ip(netns, "addr", "show"))]
+             for a in _json(["ip", "-j", "addr", "show"], netns)]
     routes = [{k: r[k] for k in ("dst", "gateway", "dev", "table", "type", "protocol", "encap", "metric") if k in r}
-              for r in _json(_ip(netns, "-4", "route", "show", "table", "all"))
+              for r in _json(["ip", "-j", "-4", "route", "show", "table", "all"], netns)
               if r.get("table") not in ("local",)]
     fdb = [{"mac": f.get("mac"), "dev": f.get("ifname"), "master": f.get("master"), "vlan": f.get("vlan"),
-            "dst": f.get("dst")} for f in _json(["bridge", "-j", "-n", netns, "fdb", "show"])
+            "dst": f.get("dst")} for f in _json(["bridge", "-j", "fdb", "show"], netns)
            if "permanent" not in f.get("state", "") or f.get("dst")]
     return {"netns": netns, "interfaces": addrs, "routes": routes, "fdb": fdb}
 
 
 def ovs_fdb(bridge: str) -> list[dict]:
     """The MAC table of an Open vSwitch bridge: port number, VLAN, MAC, age (ovs-appctl fdb/show)."""
-    res = run(["ovs-appctl", "fdb/show", bridge], check=False, timeout=5)
-    rows = []
-    for line in res.stdout.splitlines()[1:] if res.returncode == 0 else []:
-        cols = line.split()
-        if len(cols) >= 4:
-            rows.append({"port": cols[0], "vlan": cols[1], "mac": cols[2], "age": cols[3]})
-    return rows
+    return ovs.fdb(bridge, timeout=5)
 
 
 def ovs_ports(bridge: str) -> list[dict]:

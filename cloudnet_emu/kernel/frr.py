@@ -24,6 +24,7 @@ from typing import Optional
 
 from ..errors import RealizeError
 from . import ns
+from .exec import in_netns
 
 SBIN = "/usr/lib/frr"
 USER = "frr"
@@ -185,7 +186,7 @@ def start_many(instances: list[tuple[str, str, str]], timeout: float = 20) -> No
     has read its configuration.  The first failure is a RealizeError naming the instance."""
     procs = []
     for netns, directory, daemon in instances:
-        cmd = ["ip", "netns", "exec", netns] + argv(daemon, directory)
+        cmd = in_netns(netns, argv(daemon, directory))
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
     failed = None
     for cmd, proc in procs:

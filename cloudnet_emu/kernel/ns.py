@@ -14,7 +14,6 @@ import errno
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from typing import Callable, Optional, TypeVar
@@ -22,6 +21,7 @@ from typing import Callable, Optional, TypeVar
 from pyroute2 import IPRoute
 
 from ..errors import RealizeError
+from .exec import run  # noqa: F401 (ns.run: the callers' name for exec.run)
 
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -233,23 +233,6 @@ def sysctls(name: Optional[str], items: list[tuple[str, object]]) -> None:
         write()
     else:
         enter(name, write)
-
-
-def run(argv: list[str], netns: Optional[str] = None, check: bool = True, timeout: float = 30,
-        capture: bool = True) -> subprocess.CompletedProcess:
-    """Run argv (in namespace NETNS via `ip netns exec`); raise RealizeError on failure."""
-    if netns is not None:
-        argv = ["ip", "netns", "exec", netns] + list(argv)
-    try:
-        res = subprocess.run(argv, capture_output=capture, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise RealizeError(" ".join(argv), errno.ENOENT, f"{argv[0]} is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise RealizeError(" ".join(argv), errno.ETIMEDOUT, f"no answer within {timeout} s") from None
-    if check and res.returncode != 0:
-        raise RealizeError(" ".join(argv), 0, (res.stderr or res.stdout or "").strip()
-                           or f"exit status {res.returncode}")
-    return res
 
 
 def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:

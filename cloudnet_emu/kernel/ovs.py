@@ -59,6 +59,22 @@ def ports(bridge: str) -> list[str]:
     return res.stdout.split() if res.returncode == 0 else []
 
 
+def fdb(bridge: str, timeout: float = 30) -> list[dict]:
+    """BRIDGE's MAC table (ovs-appctl fdb/show, text: OVS has no JSON for it, read here alone):
+    rows {port: number or "LOCAL", vlan, mac, age}; none if the bridge is gone."""
+    res = run(["ovs-appctl", "fdb/show", bridge], check=False, timeout=timeout)
+    return parse_fdb(res.stdout) if res.returncode == 0 else []
+
+
+def parse_fdb(text: str) -> list[dict]:
+    rows = []
+    for line in text.splitlines()[1:]:        # the header: port VLAN MAC Age
+        cols = line.split()
+        if len(cols) >= 4:
+            rows.append({"port": cols[0], "vlan": cols[1], "mac": cols[2], "age": cols[3]})
+    return rows
+
+
 def forget_mac(places: Iterable[tuple[str, int]], mac: str) -> None:
     """Bridges forget one learned MAC (on the given (bridge, VLAN)s), the rest of their tables kept.
 

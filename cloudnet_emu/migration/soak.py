@@ -14,30 +14,32 @@ Used by bench/soak.py (300 migrations) and tests/integration/test_migration.py (
 from __future__ import annotations
 
 import statistics
-import subprocess
 import time
+from typing import Optional
 
 from .. import naming, pipeline
+from ..kernel import ns
+from ..kernel.exec import run
 from .measure import outage
 from .migrate import Agent
 
 AGENT_MODULE = "cloudnet_emu.migration.agent"
 
 
-def _out(argv: list[str]) -> str:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
+def _out(argv: list[str], netns: Optional[str] = None) -> str:
+    return run(argv, netns=netns, check=False, timeout=60).stdout
 
 
 def snapshot(testbed: str) -> dict:
     """Everything of the testbed a detach must restore: links, addresses, routes (all tables), OVS."""
-    def stateless(argv):
+    def stateless(argv, netns):
         # without the operational state column: a bridge goes from UNKNOWN to UP on its own
-        return [" ".join(line.split()[:1] + line.split()[2:]) for line in _out(argv).splitlines()]
+        return [" ".join(line.split()[:1] + line.split()[2:]) for line in _out(argv, netns).splitlines()]
     out = {}
-    for name in sorted(_out(["ip", "netns", "list"]).split()):
+    for name in ns.listing():
         if name.startswith(f"cn-{testbed}-"):
-            out[name] = [stateless(["ip", "-n", name, "-br", "link"]), stateless(["ip", "-n", name, "-br", "addr"]),
-                         _out(["ip", "-n", name, "route", "show", "table", "all"])]
+            out[name] = [stateless(["ip", "-br", "link"], name), stateless(["ip", "-br", "addr"], name),
+                         _out(["ip", "route", "show", "table", "all"], name)]
     out["ovs"] = "\n".join(line for line in _out(["ovs-vsctl", "show"]).splitlines() if "ovs_version" not in line)
     return out
 
@@ -48,8 +50,8 @@ def leftovers(mac: str) -> list[str]:
     for br in _out(["ovs-vsctl", "list-br"]).split():
         if mac in _out(["ovs-appctl", "fdb/show", br]):
             found.append(f"FDB entry for {mac} on OVS bridge {br}")
-    for ns_name in _out(["ip", "netns", "list"]).split():
-        if mac in _out(["bridge", "-n", ns_name, "fdb", "show"]):
+    for ns_name in ns.listing():
+        if mac in _out(["bridge", "fdb", "show"], ns_name):
             found.append(f"FDB entry for {mac} in {ns_name}")
     agents = _out(["pgrep", "-af", AGENT_MODULE]).strip()
     if agents:

@@ -272,14 +272,14 @@ def _route(k: Kernel, r: Route):
 
 
 def _mpls_route(k: Kernel, m: MplsRoute):
-    argv = ["ip", "-n", k.netns(m.node), "-f", "mpls", "route", "replace", str(m.label)]
+    argv = ["ip", "-f", "mpls", "route", "replace", str(m.label)]
     if m.out:
         argv += ["as", "/".join(map(str, m.out))]
     if m.via:
         argv += ["via", "inet", m.via]
     if m.dev:
         argv += ["dev", m.dev]
-    ns.run(argv)
+    ns.run(argv, netns=k.netns(m.node))
 
 
 def _enable_mpls(k: Kernel, nodes: list[str]):

@@ -19,10 +19,7 @@ anyone outside the backbone can put frames into a tenant's VPN by addressing a V
 """
 from __future__ import annotations
 
-import subprocess
-
 from .. import naming, state
-from ..errors import RealizeError
 from ..kernel import ns
 
 TABLE = "cloudnet_edge"
@@ -60,10 +57,7 @@ def ruleset(info: dict, router: str) -> str:
 def apply(testbed: str, info: dict) -> None:
     """Install the edge table in every provider router (idempotent: the table is flushed first)."""
     for router in provider_routers(info):
-        argv = ["ip", "netns", "exec", naming.netns(testbed, router), "nft", "-f", "-"]
-        res = subprocess.run(argv, input=ruleset(info, router), capture_output=True, text=True, timeout=30)
-        if res.returncode != 0:
-            raise RealizeError(" ".join(argv), 0, res.stderr.strip() or f"exit status {res.returncode}")
+        ns.run(["nft", "-f", "-"], netns=naming.netns(testbed, router), input=ruleset(info, router))
     for router in sorted({v["pe"] for v in info.get("vrfs", {}).values() if v.get("master")}):
         local_after_l3mdev(naming.netns(testbed, router))
 

@@ -54,7 +54,7 @@ def _start_bgpd(testbed: str, routers: list[str]) -> None:
 
 
 def _fib(testbed: str, router: str) -> set[str]:
-    res = ns.run(["ip", "-j", "-n", naming.netns(testbed, router), "route", "show"], check=False)
+    res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, router), check=False)
     try:
         rows = json.loads(res.stdout or "[]")
     except ValueError:

@@ -71,7 +71,7 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
             elif isinstance(a, Route):
                 _route(k, a)
             elif isinstance(a, MplsRoute):
-                ns.run(["ip", "-n", k.netns(a.node), "-f", "mpls", "route", "del", str(a.label)], check=False)
+                ns.run(["ip", "-f", "mpls", "route", "del", str(a.label)], netns=k.netns(a.node), check=False)
             elif isinstance(a, FdbAppend):
                 ns.run(["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", a.dev, "dst", a.dst],
                        netns=k.netns(a.node), check=False)

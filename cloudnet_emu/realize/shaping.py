@@ -19,8 +19,7 @@ BEST_EFFORT = "1:2"
 
 
 def _tc(netns: Optional[str], *args: str):
-    argv = ["tc"] + (["-n", netns] if netns else []) + list(args)
-    ns.run(argv)
+    ns.run(["tc"] + list(args), netns=netns or None)
 
 
 def _netem(s: Shape) -> list[str]:
@@ -68,8 +67,7 @@ def add_class(netns: Optional[str], c: TcClass) -> None:
 
 
 def del_class(netns: Optional[str], c: TcClass) -> None:
-    argv = ["tc"] + (["-n", netns] if netns else []) + ["class", "del", "dev", c.ifname, "classid", c.classid]
-    ns.run(argv, check=False)
+    ns.run(["tc", "class", "del", "dev", c.ifname, "classid", c.classid], netns=netns or None, check=False)
 
 
 def add_filter(netns: Optional[str], f: TcFilter) -> None:
@@ -78,9 +76,8 @@ def add_filter(netns: Optional[str], f: TcFilter) -> None:
 
 
 def del_filter(netns: Optional[str], f: TcFilter) -> None:
-    argv = ["tc"] + (["-n", netns] if netns else []) + ["filter", "del", "dev", f.ifname, "parent", "1:",
-                                                          "protocol", f.protocol, "prio", str(f.prio)]
-    ns.run(argv, check=False)
+    ns.run(["tc", "filter", "del", "dev", f.ifname, "parent", "1:", "protocol", f.protocol, "prio", str(f.prio)],
+           netns=netns or None, check=False)
 
 
 def best_effort(netns: Optional[str], ifname: str, rate: float, ceil: float) -> None:
@@ -90,5 +87,4 @@ def best_effort(netns: Optional[str], ifname: str, rate: float, ceil: float) -> 
 
 
 def remove(netns: Optional[str], ifname: str) -> None:
-    argv = ["tc"] + (["-n", netns] if netns else []) + ["qdisc", "del", "dev", ifname, "root"]
-    ns.run(argv, check=False)
+    ns.run(["tc", "qdisc", "del", "dev", ifname, "root"], netns=netns or None, check=False)

@@ -17,15 +17,13 @@ whose path's shaping was degraded.  Both return (status, detail) (verdict.Status
 """
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import time
 from typing import Optional
 
 from pydantic import ConfigDict, Field
 
 from ..errors import StateError
+from ..kernel import iperf, ping
 from ..plan.reserve import End, Links
 from ..spec.model import Name, Strict
 from ..verdict import Status
@@ -80,32 +78,20 @@ def run_reserve(w, r: ReserveStep) -> str:
     return f"{'changed' if r.change else 'reserved'} {r.name}: {reservation_text(meta)}"
 
 
-def _iperf_server(w, name: str, port: int) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", w.netns(name), "iperf3", "-s", "-1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _iperf_server(w, name: str, port: int):
+    return iperf.server(w.netns(name), port)
 
 
-def _iperf_client(w, src: str, dst: str, port: int, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", w.netns(src), "iperf3", "-c", w.address(dst), "-p", str(port),
-                             "-t", str(seconds + 1), "-O", "1", "-J", "--connect-timeout", "3000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _iperf_client(w, src: str, dst: str, port: int, seconds: float):
+    # one second more than measured: the first (TCP's slow start) is omitted from the result
+    return iperf.client(w.netns(src), w.address(dst), port, seconds + 1, omit=1)
 
 
-def _mbit(proc: subprocess.Popen, timeout: float) -> float:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    try:
-        data = json.loads(out)
-    except ValueError:
-        raise StateError(f"iperf3 gave no result: {(err or out)[-300:]}") from None
-    if "error" in data:
-        raise StateError(f"iperf3: {data['error']}")
+def _mbit(proc, timeout: float) -> float:
+    data = iperf.report(proc, timeout)
     # HTB counts frames: Ethernet (14) + IP (20) + TCP with timestamps (32) ride on every MSS of payload
-    mss = data.get("start", {}).get("tcp_mss_default") or 1448
-    return data["end"]["sum_received"]["bits_per_second"] / 1e6 * (mss + 66) / mss
+    mss = iperf.mss(data)
+    return iperf.received_bps(data) / 1e6 * (mss + 66) / mss
 
 
 def _path_links(w, a: End, b: End) -> set[str]:
@@ -178,12 +164,11 @@ def latency(w, c: LatencyCheck) -> tuple[Status, str]:
     if realized != declared:
         lost = degraded(w, a, b, ("delay",)) or [f"declared one-way {declared:g} ms, realized {realized:g} ms"]
         return Status.NOT_CHECKED, "delay degraded on this path: " + "; ".join(lost)
-    out = subprocess.run(["ip", "netns", "exec", w.netns(c.src), "ping", "-n", "-q", "-c", str(c.count), "-i", "0.05",
-                          "-W", "2", w.address(c.to)], capture_output=True, text=True)
-    m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)", out.stdout)
-    if not m:
+    out = ping.run(w.netns(c.src), w.address(c.to), count=c.count, interval="0.05", wait=2, timeout=None)
+    rtt = ping.rtt(out.stdout)
+    if rtt is None:
         raise StateError(f"no ping replies from {c.to}: {out.stdout.strip()[-200:]}")
-    rtt_min, rtt_avg = float(m.group(1)), float(m.group(2))
+    rtt_min, rtt_avg, _ = rtt
     expected = 2 * realized
     detail = (f"RTT min {rtt_min:.2f} ms, avg {rtt_avg:.2f} ms; expected {expected:.2f} ms "
               f"+/- {c.tolerance_ms:g} (path one-way {realized:g} ms)")
