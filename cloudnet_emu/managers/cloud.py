@@ -203,16 +203,21 @@ class CloudManager(Moves):
             self.ledger.save()
         return site_vlans[vpc]
 
+    @staticmethod
+    def _policy(v: dict, policy: Optional[str]) -> str:
+        """The placement policy asked for, else the VPC's, else first-fit."""
+        policy = policy or v.get("placement") or "first-fit"
+        if policy not in POLICIES:
+            raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
+        return policy
+
     # --- attach: the four steps -------------------------------------------------------
     @kept_handles()     # the netlink handles of the namespaces a call touches, opened once for it
     def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
                policy: Optional[str] = None, near: Optional[str] = None) -> dict:
         v = self.vpc(vpc)
-        near = near or v.get("near")
-        policy = policy or v.get("placement") or "first-fit"
-        if policy not in POLICIES:
-            raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
+        near, policy = near or v.get("near"), self._policy(v, policy)
         steps: dict[str, float] = {}
         t0 = time.perf_counter()
         # 1. VM creation after placement

@@ -36,11 +36,15 @@ ANNOUNCE_MS = (0, 50, 150, 250, 350)     # delays between rounds, like QEMU's an
 PRECOPY_PORT = 7471
 
 
+ARP_ROLES = ("garp", "sniff")             # agent_arp.py's (scapy); the others are agent.py's
+
+
 class Agent:
-    """A cloudnet_emu.migration.agent program running inside a namespace."""
+    """A cloudnet_emu.migration.agent (or .agent_arp) program running inside a namespace."""
 
     def __init__(self, netns: Optional[str], role: str, *args, ready: bool = False, stdin: bool = False):
-        argv = [sys.executable, "-m", "cloudnet_emu.migration.agent", role, *map(str, args)]
+        module = "cloudnet_emu.migration.agent_arp" if role in ARP_ROLES else "cloudnet_emu.migration.agent"
+        argv = [sys.executable, "-m", module, role, *map(str, args)]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
