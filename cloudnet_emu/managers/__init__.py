@@ -23,16 +23,17 @@ state directory), grouped in units with users; detach undoes exactly what attach
 
 import json as _json
 
+from .cloud import CloudManager
+from .network import NetworkManager
 
-def open_managers(testbed: str, record: dict):
-    """(CloudManager, NetworkManager) of a running testbed, joined by a data-only channel."""
-    from .cloud import CloudManager
-    from .network import NetworkManager
 
-    network = NetworkManager(testbed, record)
+def open_managers(testbed: str, record: dict, executor=None):
+    """(CloudManager, NetworkManager) of a running testbed, joined by a data-only channel;
+    `executor` for both ledgers (default: the kernel; managers/paper.py's Paper: on paper)."""
+    network = NetworkManager(testbed, record, executor)
 
     def call(method: str, message: dict) -> dict:
         reply = getattr(network, method)(_json.loads(_json.dumps(message)))
         return _json.loads(_json.dumps(reply))
 
-    return CloudManager(testbed, record, call), network
+    return CloudManager(testbed, record, call, executor), network

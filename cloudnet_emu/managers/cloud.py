@@ -27,14 +27,17 @@ from typing import Callable, Optional
 
 from .. import naming
 from ..errors import PlacementError, StateError
+from ..migration import migrate as migration
 from ..plan import addressing
-from ..plan.actions import Address, Enslave, Node, OvsPort, Route, Veth
+from ..plan.actions import Address, Enslave, ForgetMac, Node, OvsPort, Route, Veth
+from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
 from ..realize.apply import kept_handles
 from ..spec.model import MAC_RE, NAME_RE
 from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
+from .moving import Moves
 from . import port_security, reserving
 
 POLICIES = ("first-fit", "best-fit", "worst-fit", "nearest")
@@ -42,14 +45,17 @@ VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
 
 
-class CloudManager:
-    def __init__(self, testbed: str, record: dict, network: NetworkCall):
+class CloudManager(Moves):
+    """`executor`: what the ledger hands its actions to (default: the kernel, realize/executor.py;
+    managers/paper.py's Paper records them, for tests without root)."""
+
+    def __init__(self, testbed: str, record: dict, network: NetworkCall, executor=None):
         self.testbed = testbed
         self.record = record
         self.info = record["info"]
         self.real = record["realizations"]
         self.network = network
-        self.ledger = Ledger(testbed, "cloud")
+        self.ledger = Ledger(testbed, "cloud", executor)
         self.data = self.ledger.data
         self.data.setdefault("vms", {})
         self.data.setdefault("vlans", {})
@@ -59,9 +65,10 @@ class CloudManager:
         return {name: {"site": site, **srv} for site, c in self.info.get("clouds", {}).items()
                 for name, srv in c["servers"].items()}
 
-    def free(self, server: str) -> tuple[int, int]:
+    def free(self, server: str, exclude: Optional[str] = None) -> tuple[int, int]:
+        """(vCPUs, MB) left on a server; `exclude`: as if that VM were not there (it is the one moving)."""
         s = self.servers()[server]
-        used = [vm for vm in self.data["vms"].values() if vm["server"] == server]
+        used = [vm for vm in self.data["vms"].values() if vm["server"] == server and vm["name"] != exclude]
         return s["vcpus"] - sum(v["vcpus"] for v in used), s["mem_mb"] - sum(v["mem_mb"] for v in used)
 
     def vms(self) -> list[dict]:
@@ -95,7 +102,6 @@ class CloudManager:
     def wan_delay(self, vpc: str, cloud_site: str, near: Optional[str] = None) -> float:
         """Declared one-way WAN delay (ms) from enterprise site `near` (default: the VPC's first
         site) to a cloud site: what placement policy `nearest` minimizes."""
-        from ..plan.reserve import End, Links
         sites = self.info.get("sites", {})
         near = near or next(iter(self.vpc(vpc)["sites"]), None)
         if near not in sites:
@@ -106,8 +112,11 @@ class CloudManager:
         return Links(self.info).one_way_delay(a, b, declared=True)
 
     def place(self, vpc: str, site: Optional[str], server: Optional[str], vcpus: int, mem_mb: int,
-              policy: str, near: Optional[str] = None) -> str:
+              policy: str, near: Optional[str] = None, exclude: Optional[str] = None) -> str:
+        """The server a VM goes to, or a PlacementError saying why none; `exclude`: a VM that does
+        not count against the servers' capacity (a migrating VM is not placed against itself)."""
         servers = self.servers()
+        free = lambda s: self.free(s, exclude)     # noqa: E731
         if server is not None:
             if server not in servers:
                 raise PlacementError(f"no server {server!r}; servers: {', '.join(servers)}")
@@ -118,17 +127,17 @@ class CloudManager:
             if site is not None and site not in self.info.get("clouds", {}):
                 raise PlacementError(f"no cloud site {site!r}; sites: {', '.join(self.info.get('clouds', {}))}")
             candidates = [s for s, v in servers.items() if site is None or v["site"] == site]
-        fits = [s for s in candidates if all(f >= need for f, need in zip(self.free(s), (vcpus, mem_mb)))]
+        fits = [s for s in candidates if all(f >= need for f, need in zip(free(s), (vcpus, mem_mb)))]
         if not fits:
-            best = max(candidates, key=lambda s: self.free(s), default=None)
-            slot = f"{best} with {self.free(best)[0]} vCPU and {self.free(best)[1]} MB free" if best else "none"
+            best = max(candidates, key=free, default=None)
+            slot = f"{best} with {free(best)[0]} vCPU and {free(best)[1]} MB free" if best else "none"
             raise PlacementError(f"no server {'in ' + site if site else ''} has {vcpus} vCPU and {mem_mb} MB free "
                                  f"for a VM of {vpc}; the biggest free slot is {slot}".replace("  ", " "))
         if policy == "first-fit":
             return fits[0]
         if policy == "nearest":
             return min(fits, key=lambda s: self.wan_delay(vpc, servers[s]["site"], near))
-        key = lambda s: (self.free(s)[0] - vcpus, self.free(s)[1] - mem_mb)   # noqa: E731
+        key = lambda s: (free(s)[0] - vcpus, free(s)[1] - mem_mb)   # noqa: E731
         return min(fits, key=key) if policy == "best-fit" else max(fits, key=key)
 
     def _plan_of(self, vpc: str) -> tuple[ipaddress.IPv4Network, str, set]:
@@ -194,16 +203,21 @@ class CloudManager:
             self.ledger.save()
         return site_vlans[vpc]
 
+    @staticmethod
+    def _policy(v: dict, policy: Optional[str]) -> str:
+        """The placement policy asked for, else the VPC's, else first-fit."""
+        policy = policy or v.get("placement") or "first-fit"
+        if policy not in POLICIES:
+            raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
+        return policy
+
     # --- attach: the four steps -------------------------------------------------------
     @kept_handles()     # the netlink handles of the namespaces a call touches, opened once for it
     def attach(self, vpc: str, site: Optional[str] = None, server: Optional[str] = None, vcpus: int = 1,
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
                policy: Optional[str] = None, near: Optional[str] = None) -> dict:
         v = self.vpc(vpc)
-        near = near or v.get("near")
-        policy = policy or v.get("placement") or "first-fit"
-        if policy not in POLICIES:
-            raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
+        near, policy = near or v.get("near"), self._policy(v, policy)
         steps: dict[str, float] = {}
         t0 = time.perf_counter()
         # 1. VM creation after placement
@@ -228,10 +242,9 @@ class CloudManager:
             # 2. VLAN configuration on the switch
             vlan = self._vlan(site, vpc)
             vm["vlan"] = vlan
-            self.ledger.build(f"port:{name}", [], [OvsPort(naming.bridge(host), port, tag=vlan,
-                                                           ids=(("vm", name), ("vpc", vpc)))])
+            self.ledger.build(f"port:{name}", [], [self._port(vm)])
             if v.get("port_security") and self.ledger.pending_ovs is None:   # bulk: after the transaction
-                port_security.apply(vm)
+                port_security.secure(self, vm)
             t2 = time.perf_counter()
             steps["vlan"] = t2 - t1
             # 3. logical CE (first VM of the VPC in this site) and 4. VPN setup on the PE
@@ -259,6 +272,11 @@ class CloudManager:
         vm["reused_lce"] = reused
         self.ledger.save()
         return dict(vm)
+
+    @staticmethod
+    def _port(vm: dict) -> OvsPort:
+        """The VM's access port on its server's bridge, on the VPC's VLAN there."""
+        return OvsPort(naming.bridge(vm["server"]), vm["port"], tag=vm["vlan"], ids=(("vm", vm["name"]), ("vpc", vm["vpc"])))
 
     def _logical_ce(self, vpc: str, site: str, vlan: int, gateway: str, plen: int, user: str) -> str:
         v = self.vpc(vpc)
@@ -355,8 +373,7 @@ class CloudManager:
             for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
                          and e["meta"]["vm"] == name]:
                 self.ledger.undo(unit)
-        if port_security.enabled(self, vm):
-            port_security.remove(vm)
+        self.ledger.undo(port_security.unit(name))
         self.ledger.undo(f"port:{name}")
         self.ledger.undo(f"vm:{name}")
         self._forget(vm)
@@ -369,13 +386,13 @@ class CloudManager:
     def _forget(self, vm: dict):
         """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
         bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
-        from ..kernel import ovs
         places = []
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
                 bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.info["clouds"][site]["servers"]]
                 places += [(br, vlans[vm["vpc"]]) for br in bridges]
-        ovs.forget_mac(places, vm["mac"])
+        if places:
+            self.ledger.run([ForgetMac(tuple(places), vm["mac"])])
         if vm["type"] == "vpls":
             self.network("forget", {"vpc": vm["vpc"], "mac": vm["mac"]})
 
@@ -401,6 +418,6 @@ class CloudManager:
 
     def migrate(self, name: str, to_site: str, to_server: Optional[str] = None, pause_ms: float = 50,
                 garp: bool = True) -> dict:
-        """Live-migrate VM `name` to another cloud site (Figure 3); see migration/migrate.py."""
-        from ..migration.migrate import migrate
-        return migrate(self, name, to_site, to_server, pause_ms, garp)
+        """Live-migrate VM `name` to another cloud site (Figure 3): migration/migrate.py runs the
+        phases, asking this manager for its steps (moving.py) with MoveRequest/MovePlan messages."""
+        return migration.migrate(self, name, to_site, to_server, pause_ms, garp)

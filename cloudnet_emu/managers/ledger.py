@@ -3,8 +3,11 @@
     unit "vm:web1"             nodes + actions that made VM web1 (users: -)
     unit "lce:dc1/acme-vpc"    the logical CE of acme-vpc in dc1 (users: the VMs behind it)
 
-`build()` applies and records a unit; `release()` drops a user and undoes the unit when
+`build()` records and applies a unit; `release()` drops a user and undoes the unit when
 the last one leaves.  Undo is the exact inverse of what was applied, in reverse order.
+`run()` applies actions that leave nothing to undo (a switch forgetting a MAC).  The ledger
+only hands actions to its executor (realize/executor.py's Realizer; managers/paper.py's
+Paper records them instead): nothing here touches the kernel.
 
 On disk: /run/cloudnet-emu/<testbed>/<manager>/ holds one small file per unit and
 data.json for the rest (VMs, VLANs, address allocations), so recording a change costs
@@ -15,11 +18,11 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from contextlib import contextmanager
 
 from ..naming import STATE_ROOT
 from ..plan.actions import from_json, to_json
-from ..realize.apply import apply_actions, apply_ovs
-from ..realize.remove import undo
+from ..realize.executor import Realizer
 
 
 def _write(path: str, obj) -> None:
@@ -73,28 +76,25 @@ def read_data(testbed: str, name: str) -> dict:
 
 
 class Ledger:
-    def __init__(self, testbed: str, name: str):
+    def __init__(self, testbed: str, name: str, executor=None):
         self.testbed = testbed
+        self.executor = executor or Realizer(testbed)
         self.path = data_path(testbed, name)
         self.units = Units(os.path.join(os.path.dirname(self.path), "units"))
         self.data = read_data(testbed, name)
         self.pending_ovs: list | None = None     # batching (see bulk())
         self.dirty = False
 
+    @contextmanager
     def bulk(self):
         """Within `with ledger.bulk():`, OVS changes and data.json writes wait for the end."""
-        from contextlib import contextmanager
-
-        @contextmanager
-        def batch():
-            self.pending_ovs = []
-            try:
-                yield
-            finally:
-                pending, self.pending_ovs = self.pending_ovs, None
-                apply_ovs(self.testbed, pending)
-                self.save()
-        return batch()
+        self.pending_ovs = []
+        try:
+            yield
+        finally:
+            pending, self.pending_ovs = self.pending_ovs, None
+            self.executor.flush_ovs(pending)
+            self.save()
 
     def save(self) -> None:
         if self.pending_ovs is not None:     # in bulk mode: once, at the end
@@ -109,7 +109,7 @@ class Ledger:
         self.units[unit] = {"nodes": [to_json(n) for n in nodes], "actions": [to_json(a) for a in actions],
                             "users": list(users), "meta": meta or {}}
         try:
-            apply_actions(self.testbed, nodes, actions, mpls_nodes=mpls_nodes, ovs_later=self.pending_ovs)
+            self.executor.apply(nodes, actions, mpls_nodes=mpls_nodes, ovs_later=self.pending_ovs)
         except BaseException:
             self.undo(unit)
             raise
@@ -136,8 +136,13 @@ class Ledger:
         entry = self.units.get(unit)
         if entry is None:
             return
-        undo(self.testbed, [from_json(n) for n in entry["nodes"]], [from_json(a) for a in entry["actions"]])
+        self.executor.undo([from_json(n) for n in entry["nodes"]], [from_json(a) for a in entry["actions"]])
         del self.units[unit]
+
+    def run(self, actions: list) -> None:
+        """Apply actions that leave nothing behind to undo (no unit is kept for them)."""
+        if actions:
+            self.executor.apply([], actions)
 
     def meta(self, unit: str) -> dict:
         return self.units[unit]["meta"]

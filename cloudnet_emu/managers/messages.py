@@ -39,3 +39,29 @@ class ReleaseRequest:
 def wire(message) -> dict:
     """What crosses between the managers: a JSON round trip of the message."""
     return json.loads(json.dumps(asdict(message)))
+
+
+@dataclass
+class MoveRequest:
+    """Migration -> Cloud Manager: move VM `vm` to a cloud site (and server)."""
+    vm: str
+    to_site: str
+    to_server: Optional[str] = None
+    policy: Optional[str] = None   # placement policy at the destination (default: the VPC's)
+
+
+@dataclass
+class MovePlan:
+    """Cloud Manager -> migration: where the VM goes, decided before anything moves; passed back to
+    each of the Cloud Manager's migration steps (prepare, phase, switch, finish)."""
+    vm: str
+    vpc: str
+    src_site: str
+    src_server: str
+    dst_site: str
+    dst_server: str
+    ip: str
+    mac: str
+    mem_mb: int                    # what pre-copy sends
+    precopy_to: str                # the destination CE router's WAN address (the pre-copy stream's sink)
+    vlan: Optional[int] = None     # the VPC's VLAN at the destination (set by prepare)

@@ -23,10 +23,11 @@ from dataclasses import asdict
 from .. import naming
 from ..errors import StateError
 from ..plan import addressing
-from ..plan.actions import Adopt, Enslave, Route, Veth
+from ..plan.actions import Adopt, Enslave, FdbForget, Route, Veth
 from ..plan.core import CORES, Underlay
 from ..plan.routers import ROUTERS, Placement
 from ..acl.pe import AclAtPes
+from . import flap
 from .ledger import Ledger
 from .messages import EndpointReply, EndpointRequest, ReleaseRequest, wire
 from .reservations import ReservationBook
@@ -35,13 +36,15 @@ ACCESS_BASE = 8192      # attachment /30s for cloud endpoints: after the plan's 
 
 
 class NetworkManager:
-    def __init__(self, testbed: str, record: dict):
+    """`executor`: what the ledger hands its actions to (as for the Cloud Manager)."""
+
+    def __init__(self, testbed: str, record: dict, executor=None):
         self.testbed = testbed
         self.info = record["info"]
         self.real = record["realizations"]
         self.u = Underlay.from_dict(self.info["underlay"])
         self.core = CORES[self.real["core"]](self.u)
-        self.ledger = Ledger(testbed, "network")
+        self.ledger = Ledger(testbed, "network", executor)
         self.acls = AclAtPes(self)
         self.book = ReservationBook(testbed, self.info, self.real["core"], self.ledger, self._t)
 
@@ -101,23 +104,14 @@ class NetworkManager:
 
     def sample_macs(self, message: dict) -> dict:
         """{vpc}: locate the VPC's MACs on its VPLS bridges, record moves; flags MAC flapping (flap.py)."""
-        from . import flap
         return flap.sample(self, message["vpc"], message.get("time"))
 
     def forget(self, message: dict) -> dict:
         """A VPLS VM is gone: its MAC leaves the VPLS bridges and the enterprise LAN bridge."""
-        from ..kernel import ns
         vpc, mac = message["vpc"], message["mac"]
         places = [(u.split("@")[1], naming.vpls_bridge(vpc)) for u in self.ledger.units if u.startswith(f"vpls:{vpc}@")]
         places += [(s, "lan") for s in self.info["vpcs"].get(vpc, {}).get("sites", [])]
-        for node, bridge in places:
-            netns = naming.netns(self.testbed, node)
-            out = ns.run(["bridge", "-n", netns, "fdb", "show", "br", bridge], check=False).stdout
-            for line in out.splitlines():
-                if line.startswith(mac) and " dev " in line:
-                    dev = line.split(" dev ")[1].split()[0]
-                    ns.run(["bridge", "-n", netns, "fdb", "del", mac, "dev", dev, "master"], check=False)
-                    ns.run(["bridge", "-n", netns, "fdb", "del", mac, "dev", dev], check=False)
+        self.ledger.run([FdbForget(node, bridge, mac) for node, bridge in places])
         return {"forgot": mac}
 
     def release(self, message: dict) -> dict:

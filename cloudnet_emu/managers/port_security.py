@@ -7,16 +7,18 @@ On the VM's server bridge, OpenFlow rules on its access port (`cnv-<vm>`):
     priority 200  in_port=PORT                                              -> drop  (other MACs,
                   other senders, IPv6, anything tagged)
 
-Every rule of a VM carries the cookie `cookie(vm)`, so removal takes exactly the VM's rules.  The
-Cloud Manager applies them at attach (after the port exists: at `up`, after the bulk OVS
-transaction), removes them at detach, and moves them with the port when the VM migrates.
+Every rule of a VM carries the cookie `cookie(vm)`, so removal takes exactly the VM's rules.  They
+are one OvsFlows action in the Cloud Manager's unit "secure:<vm>": built at attach (after the port
+exists: at `up`, after the bulk OVS transaction, see secure_all), undone at detach, undone and built
+again on the destination bridge when the VM migrates.  Realized by realize/ (add-flow; undo:
+del-flows by cookie).
 """
 from __future__ import annotations
 
 import zlib
 
 from .. import naming
-from ..kernel import ns
+from ..plan.actions import OvsFlows
 
 COOKIE_TAG = 0x5EC << 52           # "sec": tells our port-security rules from any other
 
@@ -32,24 +34,27 @@ def flows(vm: dict) -> list[str]:
             f"cookie={c},priority=200,in_port={port},actions=drop"]
 
 
+def actions(vm: dict) -> list[OvsFlows]:
+    """The VM's rules on its (current) server's bridge."""
+    return [OvsFlows(naming.bridge(vm["server"]), cookie(vm["name"]), tuple(flows(vm)))]
+
+
+def unit(vm_name: str) -> str:
+    return f"secure:{vm_name}"
+
+
 def enabled(cloud, vm: dict) -> bool:
     return bool(cloud.vpc(vm["vpc"]).get("port_security"))
 
 
-def apply(vm: dict, server: str | None = None) -> None:
-    bridge = naming.bridge(server or vm["server"])
-    for flow in flows(vm):
-        ns.run(["ovs-ofctl", "add-flow", bridge, flow])
-
-
-def remove(vm: dict, server: str | None = None) -> None:
-    ns.run(["ovs-ofctl", "del-flows", naming.bridge(server or vm["server"]), f"cookie={cookie(vm['name']):#x}/-1"],
-           check=False)        # the bridge may be gone already (down)
+def secure(cloud, vm: dict) -> None:
+    """Record and apply the VM's rules in the Cloud Manager's ledger."""
+    cloud.ledger.build(unit(vm["name"]), [], actions(vm))
 
 
 def secure_all(cloud) -> int:
     """Rules for every VM of a port-security VPC (after a bulk attach); the number of VMs."""
     vms = [vm for vm in cloud.vms() if enabled(cloud, vm)]
     for vm in vms:
-        apply(vm)
+        secure(cloud, vm)
     return len(vms)

@@ -5,8 +5,9 @@
     workload PORT                   the VM's processes: UDP echo + TCP echo on PORT, until killed
     probe HOST PORT RATE SECONDS    sequence-numbered UDP probes at RATE/s; print sends and echoes
     tcp HOST PORT SECONDS           one TCP connection, a message every 20 ms; print the echoes
-    garp IFACE IP MAC DELAYS_MS     gratuitous ARP after each delay (QEMU-style announce rounds)
-    sniff IFACE SECONDS MAC         gratuitous ARPs from MAC seen on IFACE; print their times
+
+The two roles that speak ARP through scapy, garp and sniff, are agent_arp.py's (a program of
+its own, so that scapy loads only where it is used).
 
 Times are wall-clock (time.time()), the same clock in every namespace of the machine.
 Every role prints one JSON object on stdout when it ends (SIGTERM ends the long-running ones).
@@ -142,44 +143,7 @@ def tcp(host: str, port: str, seconds: str):
     print(json.dumps({"echoes": echoes, "error": None}), flush=True)
 
 
-def garp(iface: str, ip: str, mac: str, delays_ms: str):
-    """Loads scapy, says "ready", and sends the rounds when a line arrives on stdin (the resume)."""
-    from scapy.all import ARP, Ether, conf, sendp
-    conf.verb = 0
-    frame = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=ip, hwdst="00:00:00:00:00:00",
-                                                            pdst=ip)
-    sendp(frame, iface="lo", count=0)      # warm up scapy's sockets without sending anything
-    print("ready", flush=True)
-    sys.stdin.readline()
-    times = []
-    for d in [int(x) for x in delays_ms.split(",")]:
-        time.sleep(d / 1000)
-        sendp(frame, iface=iface)
-        times.append(time.time())
-    print(json.dumps({"sent": times}), flush=True)
-
-
-def sniff(iface: str, seconds: str, mac: str):
-    from scapy.all import ARP, AsyncSniffer, conf
-    conf.verb = 0
-    seen = []
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
-
-    def keep(p):
-        if ARP in p and p[ARP].hwsrc.lower() == mac.lower() and p[ARP].psrc == p[ARP].pdst:
-            seen.append({"time": float(p.time), "ip": p[ARP].psrc, "mac": p[ARP].hwsrc})
-    # trunks carry the frames 802.1Q-tagged: "arp" alone would miss them
-    sniffer = AsyncSniffer(iface=iface, filter="arp or (vlan and arp)", prn=keep, store=False)
-    sniffer.start()
-    time.sleep(0.2)          # the socket is open and filtering
-    print("ready", flush=True)
-    done.wait(float(seconds))
-    sniffer.stop()
-    print(json.dumps({"garps": seen}), flush=True)
-
-
-ROLES = {f.__name__: f for f in (sink, source, workload, probe, tcp, garp, sniff)}
+ROLES = {f.__name__: f for f in (sink, source, workload, probe, tcp)}
 
 if __name__ == "__main__":
     ROLES[sys.argv[1]](*sys.argv[2:])

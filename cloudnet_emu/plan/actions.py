@@ -207,8 +207,36 @@ class Plan:
         return next(n for n in self.nodes if n.name == name)
 
 
+@dataclass(frozen=True)
+class OvsFlows:
+    """OpenFlow rules on an OVS bridge, all carrying one cookie (undo deletes exactly that cookie's)."""
+
+    bridge: str
+    cookie: int
+    flows: tuple               # ovs-ofctl add-flow texts, each with cookie=<cookie>
+
+
+@dataclass(frozen=True)
+class ForgetMac:
+    """OVS bridges forget one learned MAC on the given (bridge, VLAN)s now, not when it ages out.
+    Applied once (a detach); its undo is nothing: a MAC that speaks again is learned again."""
+
+    places: tuple              # ((bridge, vlan), ...)
+    mac: str
+
+
+@dataclass(frozen=True)
+class FdbForget:
+    """A Linux bridge in `node` forgets one MAC (every entry of it on any port). Applied once, no undo."""
+
+    node: str
+    bridge: str
+    mac: str
+
+
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
-                                 OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter)}
+                                 OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter, OvsFlows, ForgetMac,
+                                 FdbForget)}
 
 
 def to_json(obj) -> dict:

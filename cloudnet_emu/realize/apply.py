@@ -9,6 +9,7 @@ with their peer's namespace.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import threading
 from contextlib import contextmanager
@@ -19,8 +20,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs, ovsdb
-from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FrrRouter, MplsRoute, Node, OvsBridge, OvsPort,
-                            Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
+from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, FrrRouter, MplsRoute, Node,
+                            OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import edge_filter, frr, shaping
 
 Progress = Callable[[str], None]
@@ -338,7 +339,27 @@ def _ovs(testbed: str, actions: list):
             ns.run(["ip", "link", "set", a.name, "up"], check=False)
 
 
+def _flows(k: Kernel, f: OvsFlows):
+    for flow in f.flows:
+        ns.run(["ovs-ofctl", "add-flow", f.bridge, flow])
+
+
+def _forget_mac(k: Kernel, f: ForgetMac):
+    ovs.forget_mac([tuple(p) for p in f.places], f.mac)
+
+
+def _fdb_forget(k: Kernel, f: FdbForget):
+    """Every entry of the MAC on the bridge: the port's own entry (`master`) and the device's."""
+    netns = k.netns(f.node)
+    out = ns.run(["bridge", "-n", netns, "-j", "fdb", "show", "br", f.bridge], check=False).stdout
+    for dev in sorted({e["ifname"] for e in json.loads(out or "[]")
+                       if e.get("mac", "").lower() == f.mac.lower() and e.get("ifname")}):
+        ns.run(["bridge", "-n", netns, "fdb", "del", f.mac, "dev", dev, "master"], check=False)
+        ns.run(["bridge", "-n", netns, "fdb", "del", f.mac, "dev", dev], check=False)
+
+
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
          MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address,
          TcClass: lambda k, c: shaping.add_class(k.netns(c.node), c),
-         TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f)}
+         TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f),
+         OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget}

@@ -13,8 +13,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import RealizeError
 from ..kernel import ns, ovs, ovsdb
-from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, MplsRoute, Node, OvsBridge, OvsPort, Route, Shape,
-                            TcClass, TcFilter, Veth, Vrf, Vxlan)
+from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, MplsRoute, Node, OvsBridge,
+                            OvsFlows, OvsPort, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import shaping
 from .apply import Kernel, drop_handle
 
@@ -79,8 +79,10 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                 shaping.del_filter(k.netns(a.node), a)
             elif isinstance(a, TcClass):
                 shaping.del_class(k.netns(a.node), a)
-            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge)):
-                pass
+            elif isinstance(a, OvsFlows):      # the bridge may be gone already (down)
+                ns.run(["ovs-ofctl", "del-flows", a.bridge, f"cookie={a.cookie:#x}/-1"], check=False)
+            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge, ForgetMac, FdbForget)):
+                pass            # gone with their parent, or applied once with nothing to undo
     finally:
         k.close()
     for node in reversed(nodes):

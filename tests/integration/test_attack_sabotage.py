@@ -19,6 +19,7 @@ from cloudnet_emu.attack.tools import Control, Env, Watch, inject, marker_bpf, m
 from cloudnet_emu.attack.result import Result
 from cloudnet_emu.kernel import ns
 from cloudnet_emu.managers import flap, port_security
+from cloudnet_emu.realize.executor import Realizer
 from cloudnet_emu.verdict import Sent, Status
 
 
@@ -164,11 +165,12 @@ def test_a_vm_port_on_the_other_tenants_vlan_fails_vlan_hop_and_arp_spoof(armed)
 
 def test_without_port_security_rules_arp_spoof_fails(armed):
     s1 = armed.vms["atk-s1"]
-    port_security.remove(s1)
+    rules = port_security.actions(s1)
+    Realizer(armed.testbed).undo([], rules)
     try:
         r = _case(armed, "arp_spoof", arp.arp_spoof)
     finally:
-        port_security.apply(s1)
+        Realizer(armed.testbed).apply([], rules)
     assert r.status is Status.FAIL and r.reason.startswith("LEAK: ") and "atk-s2 saw" in r.reason, r.to_dict()
 
 

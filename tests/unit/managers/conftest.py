@@ -1,0 +1,42 @@
+"""The Cloud and Network Managers on paper: Figure 1's plan, the managers' ledgers in a temporary
+directory, every action recorded by the paper executor instead of applied (no root)."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from cloudnet_emu.managers import ledger, open_managers
+from cloudnet_emu.managers.paper import Paper
+from cloudnet_emu.plan.build import build_plan
+from cloudnet_emu.plan.choose import choose
+from cloudnet_emu.probe import Feature
+from cloudnet_emu.spec.load import load_topology
+
+ALL = ["root", "ovs", "vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel", "htb", "tbf",
+       "netem", "ovs_kernel_datapath"]
+
+
+@pytest.fixture(scope="session")
+def figure1_record() -> dict:
+    topo = load_topology("topologies/cloudnet.yaml")
+    plan = build_plan(topo, choose(topo, {name: Feature(True, "test") for name in ALL}))
+    return {"testbed": plan.testbed, "realizations": plan.realizations, "info": plan.info,
+            "nodes": [{"name": n.name, "kind": n.kind, "site": n.site, "tenant": n.tenant} for n in plan.nodes]}
+
+
+class OnPaper:
+    def __init__(self, record: dict):
+        self.record = record
+        self.paper = Paper()
+        self.cloud, self.network = open_managers("papertb", record, self.paper)
+
+    def reopen(self):
+        """The managers as the next CLI call sees them: read back from their ledgers."""
+        self.cloud, self.network = open_managers("papertb", self.record, self.paper)
+
+
+@pytest.fixture
+def world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    return OnPaper(copy.deepcopy(figure1_record))

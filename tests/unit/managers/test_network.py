@@ -1,0 +1,105 @@
+"""The Network Manager's decisions, on paper: L3VPN and VPLS endpoints (attachment addresses, the
+VPN the PE joins), host routes, release, forgetting a MAC, reservation admission."""
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from cloudnet_emu import naming
+from cloudnet_emu.errors import AdmissionError, StateError
+from cloudnet_emu.managers import reserving
+from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
+from cloudnet_emu.managers.network import ACCESS_BASE
+from cloudnet_emu.plan import addressing
+from cloudnet_emu.plan.actions import Adopt, FdbForget, MplsRoute, Route, Veth
+
+
+def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
+    return wire(EndpointRequest("bravo-vpc", "bravo", "l3vpn", site, pe, vlan, f"cnh-{site}", subnet="10.1.100.0/24"))
+
+
+def vpls_request(site="dc1", pe="pe3", vlan=100) -> dict:
+    return wire(EndpointRequest("acme-vpc", "acme", "vpls", site, pe, vlan, f"cnh-{site}", join_site="acme-hq"))
+
+
+def test_l3vpn_endpoint_adopts_the_cable_and_addresses_the_attachment(world):
+    reply = world.network.endpoint(l3vpn_request())
+    pe_addr, ce_addr = addressing.p2p(world.network.u.pools["access"], ACCESS_BASE)
+    assert (reply["pe_if"], reply["pe_addr"], reply["ce_addr"]) == ("dc1.100", pe_addr, ce_addr)
+    assert ipaddress.ip_interface(pe_addr).network == ipaddress.ip_interface(ce_addr).network
+    adopt = world.paper.applied(Adopt)
+    assert [(a.node, a.ifname, a.name, a.addr) for a in adopt] == [("pe3", "cnh-dc1", "dc1.100", pe_addr)]
+    assert adopt[0].master == "vrf-bravo"          # the tenant's VRF, made on pe3 for this endpoint
+    assert world.network.ledger.has("vrf:pe3/bravo") and world.network.ledger.has("member:pe3/bravo")
+    # pe3 joins bravo's VPN: its VPN label pops into the VRF, and it reaches both enterprise subnets
+    assert [(m.node, m.dev) for m in world.paper.applied(MplsRoute)] == [("pe3", "vrf-bravo")]
+    labelled = {r.dst for r in world.paper.applied(Route) if r.node == "pe3" and len(r.labels) == 2}
+    assert labelled == {"10.1.1.0/24", "10.1.2.0/24"} and reply["vpn"]
+
+
+def test_a_second_endpoint_gets_the_next_attachment_and_a_duplicate_is_refused(world):
+    world.network.endpoint(l3vpn_request())
+    second = world.network.endpoint(l3vpn_request("dc2", "pe4", 100))
+    assert second["pe_addr"] == addressing.p2p(world.network.u.pools["access"], ACCESS_BASE + 1)[0]
+    with pytest.raises(StateError, match="already has an endpoint in dc1"):
+        world.network.endpoint(l3vpn_request())
+
+
+def test_host_routes_go_to_every_pe_of_the_tenant_and_come_back(world):
+    reply = world.network.endpoint(l3vpn_request())
+    world.paper.clear()
+    assert world.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"}) == \
+        {"advertised": "10.1.100.7/32", "pe": "pe3"}
+    routes = world.paper.applied(Route)
+    local = [r for r in routes if r.node == "pe3"]
+    assert [(r.dst, r.via, r.dev) for r in local] == [("10.1.100.7/32", reply["ce_addr"].split("/")[0], "dc1.100")]
+    assert {r.node for r in routes} >= {"pe1", "pe2"}
+    world.paper.clear()
+    world.network.withdraw({"vpc": "bravo-vpc", "ip": "10.1.100.7"})
+    assert set(world.paper.undone(Route)) == set(routes)
+
+
+def test_release_takes_the_endpoint_its_membership_and_its_address(world):
+    world.network.endpoint(l3vpn_request())
+    assert world.network.release(wire(ReleaseRequest("bravo-vpc", "dc1"))) == {"released": True}
+    assert not world.network.ledger.has("ep:bravo-vpc@dc1") and not world.network.ledger.has("member:pe3/bravo")
+    assert world.network.ledger.data["access"] == {}
+    assert world.network.release(wire(ReleaseRequest("bravo-vpc", "dc1"))) == {"released": False}
+    assert set(world.paper.applied()) == set(world.paper.undone())          # everything it built, undone
+
+
+def test_vpls_endpoint_grows_the_instance_to_both_pes(world):
+    reply = world.network.endpoint(vpls_request())
+    assert reply["vpn"]["pes"] == ["pe1", "pe3"] and reply["pe_if"] == "dc1.100"
+    assert world.network.ledger.has("vpls:acme-vpc@pe1") and world.network.ledger.has("vpls:acme-vpc@pe3")
+    lan = [v for v in world.paper.applied(Veth) if v.role == "vpls"]
+    assert [(v.a_node, v.a_if, v.b_node) for v in lan] == [("acme-hq", "v-acme-vpc", "pe1")]
+    adopt = world.paper.applied(Adopt)
+    assert [(a.node, a.master) for a in adopt] == [("pe3", naming.vpls_bridge("acme-vpc"))]
+    world.network.endpoint(vpls_request("dc2", "pe4"))
+    assert world.network.ledger.units["vpls:acme-vpc@pe1"]["users"] == ["ep:acme-vpc@dc1", "ep:acme-vpc@dc2"]
+
+
+def test_forget_names_every_bridge_the_mac_may_be_on(world):
+    world.network.endpoint(vpls_request())
+    world.paper.clear()
+    world.network.forget({"vpc": "acme-vpc", "mac": "02:00:00:00:00:01"})
+    assert sorted(world.paper.applied(FdbForget), key=lambda f: f.node) == [
+        FdbForget("acme-hq", "lan", "02:00:00:00:00:01"),
+        FdbForget("pe1", naming.vpls_bridge("acme-vpc"), "02:00:00:00:00:01"),
+        FdbForget("pe3", naming.vpls_bridge("acme-vpc"), "02:00:00:00:00:01")]
+    assert world.paper.undone() == []
+
+
+def test_reservation_admission_counts_against_the_link_and_refuses_what_does_not_fit(world):
+    world.cloud.attach("bravo-vpc", site="dc1", name="db")
+    ok = world.cloud.network("reserve", dict(world_request(world, 60), dry_run=True))
+    assert ok["hops"] and all(isinstance(h, str) for hops in ok["hops"] for h in hops)
+    with pytest.raises(AdmissionError, match="bravo-h1|bravo-hq|free"):
+        world.cloud.network("reserve", dict(world_request(world, 150), dry_run=True))
+    assert world.network.book.names() == []
+
+
+def world_request(world, bw: float) -> dict:
+    return reserving.request(world.cloud, "r1", "bravo-vpc", between=["db", "bravo-h1"], bw=bw)
