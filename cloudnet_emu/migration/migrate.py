@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from typing import Optional
@@ -31,6 +30,7 @@ from typing import Optional
 from .. import naming
 from ..errors import StateError
 from ..kernel import ns
+from ..kernel.exec import DEVNULL, PIPE, finish, spawn
 
 ANNOUNCE_MS = (0, 50, 150, 250, 350)     # delays between rounds, like QEMU's announce (initial 50, step 100)
 PRECOPY_PORT = 7471
@@ -44,12 +44,9 @@ class Agent:
 
     def __init__(self, netns: Optional[str], role: str, *args, ready: bool = False, stdin: bool = False):
         module = "cloudnet_emu.migration.agent_arp" if role in ARP_ROLES else "cloudnet_emu.migration.agent"
-        argv = [sys.executable, "-m", module, role, *map(str, args)]
-        if netns:
-            argv = ["ip", "netns", "exec", netns] + argv
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                                     stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
+        self.proc = spawn([sys.executable, "-m", module, role, *map(str, args)], netns, env=env,
+                          stdin=PIPE if stdin else DEVNULL)
         self.role, self.netns = role, netns
         if ready:
             self.wait_ready()
@@ -67,11 +64,7 @@ class Agent:
     def result(self, timeout: float = 120, stop: bool = False) -> dict:
         if stop:
             self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
+        out, err = finish(self.proc, timeout)
         lines = [l for l in out.splitlines() if l.startswith("{")]
         if not lines:
             raise StateError(f"agent {self.proc.args[-4:]} gave no result: {err[-400:]}")
