@@ -46,7 +46,7 @@ from pydantic import Field, ValidationError
 
 from . import lifecycle, pipeline, state
 from .api_lines import CHUNK, ClientTimeout, bounded_lines
-from .errors import AdmissionError, CloudnetError, PlacementError, Problem, RealizeError, SpecError, StateError
+from .errors import CloudnetError, Problem, SpecError, StateError
 from .scenario.model import Attach, Detach, Strict
 from .spec.bounds import MAX_LINE, json_depth_problem
 
@@ -125,9 +125,7 @@ def _error(exc: CloudnetError) -> dict:
         return {"kind": "bad-request", "exit": 2, "message": "\n".join(p.format() for p in exc.problems),
                 "problems": [{"line": p.line, "col": p.col, "path": ".".join(map(str, p.path)), "message": p.message,
                               "hint": p.hint} for p in exc.problems]}
-    kind = {PlacementError: "placement", AdmissionError: "admission", StateError: "state",
-            RealizeError: "realize"}.get(type(exc), "error")
-    return {"kind": kind, "exit": 1, "message": str(exc)}
+    return {"kind": exc.kind, "exit": exc.exit_code, "message": str(exc)}
 
 
 def execute(op: str, body, testbed: Optional[str]) -> dict:

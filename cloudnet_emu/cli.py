@@ -15,6 +15,7 @@ from . import cli_args as args
 from . import lifecycle, naming, pipeline, probe, report, state
 from .errors import CloudnetError, SpecError, UnsupportedError
 from .kernel.exec import in_netns
+from .spec.model import POLICIES
 
 
 def _need_root():
@@ -26,15 +27,15 @@ def _fail(exc: CloudnetError):
         for p in exc.problems:
             click.echo(p.format(), err=True)
         click.echo(f"{len(exc.problems)} problem(s); nothing was built.", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     if isinstance(exc, UnsupportedError):
         click.echo("this kernel cannot build the topology as asked:", err=True)
         for line in exc.missing:
             click.echo(f"  - {line}", err=True)
         click.echo("nothing was built.", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     click.echo(f"error: {exc}", err=True)
-    sys.exit(1)
+    sys.exit(exc.exit_code)
 
 
 class Group(click.Group):
@@ -297,7 +298,7 @@ def vm():
 @click.option("--ip", type=args.IPV4, help="pin the address (default: from the VPC's plan)")
 @click.option("--mac", type=args.MAC, help="pin the MAC (default: derived from the name)")
 @click.option("--name", type=args.VM_NAME, help="VM name (default: vm1, vm2 ...)")
-@click.option("--policy", type=click.Choice(["first-fit", "best-fit", "worst-fit", "nearest"]),
+@click.option("--policy", type=click.Choice(POLICIES),
               help="placement policy")
 @click.option("--near", help="policy nearest: the enterprise site whose WAN delay to the cloud site is minimized")
 @click.option("--testbed", "-t")

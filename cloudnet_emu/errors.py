@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 
 class CloudnetError(Exception):
-    """Base of every exception cloudnet-emu raises on purpose."""
+    """Base of every exception cloudnet-emu raises on purpose.
+
+    Each class carries what the front doors say about it, kept here once: `kind` (the API's
+    error kind) and `exit_code` (the CLI's exit status and the API's `exit`): 2 for a description
+    that is wrong or asks for what this machine cannot build (nothing was built), 1 for a refusal
+    or a failure while acting."""
+
+    kind = "error"
+    exit_code = 1
 
 
 @dataclass
@@ -42,6 +50,8 @@ class Problem:
 class SpecError(CloudnetError):
     """A description file has one or more problems; nothing was built."""
 
+    kind, exit_code = "bad-request", 2
+
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
         super().__init__("\n".join(p.format() for p in self.problems))
@@ -49,6 +59,8 @@ class SpecError(CloudnetError):
 
 class UnsupportedError(CloudnetError):
     """The topology needs a kernel feature this machine lacks (and --degrade was not given)."""
+
+    kind, exit_code = "unsupported", 2
 
     def __init__(self, missing: list[str]):
         self.missing = missing
@@ -58,6 +70,8 @@ class UnsupportedError(CloudnetError):
 @dataclass
 class RealizeError(CloudnetError):
     """The kernel or OVS refused an operation while building or tearing down."""
+
+    kind = "realize"
 
     op: str
     errno: int = 0
@@ -75,13 +89,19 @@ class RealizeError(CloudnetError):
 class StateError(CloudnetError):
     """About running testbeds: none running, several running, already up, locked."""
 
+    kind = "state"
+
 
 class PlacementError(CloudnetError):
     """No server can take the VM, or a pinned address/name/MAC is taken; nothing was built."""
 
+    kind = "placement"
+
 
 class AdmissionError(CloudnetError):
     """A bandwidth reservation does not fit on its path; nothing was reserved or changed."""
+
+    kind = "admission"
 
     def __init__(self, message: str, hint: str = ""):
         self.hint = hint

@@ -33,14 +33,13 @@ from ..plan.actions import Address, Enslave, ForgetMac, Node, OvsPort, Route, Ve
 from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
 from ..realize.apply import kept_handles
-from ..spec.model import MAC_RE, NAME_RE
+from ..spec.model import MAC_RE, NAME_RE, POLICIES
 from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
 from .moving import Moves
 from . import port_security, reserving
 
-POLICIES = ("first-fit", "best-fit", "worst-fit", "nearest")
 VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -187,6 +187,11 @@ class Vm(Strict):
     _ip = field_validator("ip")(classmethod(lambda cls, v: v if v is None else _address(v)))
 
 
+# the placement policies, kept once: the files' and the scenarios' schema, the CLI's choices, the Cloud Manager
+Policy = Literal["first-fit", "best-fit", "worst-fit", "nearest"]
+POLICIES = get_args(Policy)
+
+
 class Vpc(Strict):
     name: Name
     tenant: Name
@@ -194,7 +199,7 @@ class Vpc(Strict):
     subnet: Optional[str] = Field(None, description="address plan; for vpls defaults to the joined site's subnet")
     sites: list[Name] = Field([], description="enterprise sites of the tenant this VPC joins")
     vlan: Optional[int] = Field(None, ge=1, le=4094, description="802.1Q VLAN id in cloud sites (default: allocated)")
-    placement: Literal["first-fit", "best-fit", "worst-fit", "nearest"] = "first-fit"
+    placement: Policy = "first-fit"
     near: Optional[Name] = Field(None, description="placement `nearest`: the enterprise site whose declared WAN "
                                                    "delay to the cloud site is minimized (default: the first of sites)")
     vms: list[Vm] = []
