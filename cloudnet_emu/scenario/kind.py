@@ -12,7 +12,7 @@ one of them given.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Iterator, Optional
 
 from pydantic import Field, create_model, model_validator
 
@@ -45,7 +45,7 @@ class StepKind:
     field: Any = None
 
 
-def nothing(*_args) -> iter:
+def nothing(*_args) -> Iterator:
     """The paper check of a kind that refers to nothing in the topology."""
     return iter(())
 
