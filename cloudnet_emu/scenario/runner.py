@@ -20,7 +20,7 @@ from ..verdict import Status, counts, outcome, result
 from .judge import run_check
 from .model import Scenario, Step, load_scenario
 from .refusals import refusal_kind
-from .report import write
+from .report import entries, write
 from .steps import BY_NAME as STEPS
 from .world import World
 
@@ -80,8 +80,7 @@ def verdict_ok(c: dict[str, int]) -> bool:
 def tally(report: dict) -> dict[str, int]:
     """Counts of results (pass/fail/error/not checked, expect applied) over a report's action steps
     and its checks (a check step is counted once, as its check)."""
-    entries = [s for s in report["steps"] if s["action"] != "check"] + report["checks"]
-    return counts(e["result"] for e in entries)
+    return counts(e["result"] for _, e in entries(report))
 
 
 def run(path: str, report_dir: Optional[str] = None, testbed: Optional[str] = None,
