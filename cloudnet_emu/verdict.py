@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Optional
+from typing import NamedTuple, Optional
 
 
 class Status(str, Enum):
@@ -121,3 +121,17 @@ def result(status: Status, expect: str = "pass") -> Status:
     if Status(status) is Status.ERROR:
         return Status.ERROR
     return Status.PASS if ok else Status.FAIL
+
+
+class Judged(NamedTuple):
+    """A scenario check's verdict: its status, what it saw (DETAIL) and its EVIDENCE as report.json
+    carries it ({"sent": [...]}, {"verdicts": [...]}, ...).  `entry` is its report.json entry."""
+    status: Status
+    detail: str
+    evidence: dict = {}
+
+    def entry(self, name: str, check: str, label: str, expect: str) -> dict:
+        """The check's report entry: its verdict, `ok` and `result` with EXPECT applied (outcome, result)."""
+        return {"name": name, "kind": label, "check": check, "expected": expect, "status": str(self.status),
+                "ok": outcome(self.status, expect), "result": str(result(self.status, expect)),
+                "detail": self.detail[:500], "evidence": self.evidence}

@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import CloudnetError, Problem, SpecError
 from .model import load_scenario
+from .runner import tally, verdict_ok     # the one rule for counts and ok
 from .report import junit, write
 
 SUFFIXES = (".yaml", ".yml")
@@ -68,7 +69,6 @@ def validate(paths: list[Path]) -> None:
 
 def crashed(path: Path, exc: CloudnetError) -> dict:
     """The report of a scenario whose run raised: one error entry, so JUnit and counts show it."""
-    from .runner import tally, verdict_ok     # the one rule for counts and ok (runner is heavy: not at import)
     name = load_scenario(path).name
     entry = {"name": "run", "action": "run", "status": "error", "ok": False, "result": "error",
              "expected": "pass", "duration_ms": 0.0, "phases": [], "detail": f"the run failed: {exc}"[:500]}

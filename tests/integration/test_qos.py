@@ -10,7 +10,7 @@ import pytest
 
 from cloudnet_emu import naming, pipeline
 from cloudnet_emu.errors import AdmissionError, StateError
-from cloudnet_emu.scenario import runner
+from cloudnet_emu.scenario import runner, sending
 from cloudnet_emu.verdict import Status
 from tests.conftest import FULL_KERNEL
 
@@ -167,7 +167,7 @@ def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
     moved = cloud.migrate("v3", "dc1", "dc1-s2", pause_ms=10)
     assert moved["to"] == "dc1/dc1-s2" and moved["reservations"] == ["local"]
     w = runner.World(tb)
-    assert all(runner._reach_all(w, [("v3", "bravo-h1"), ("v3", "v4")]).values())
+    assert all(sending.reach_all(w, [("v3", "bravo-h1"), ("v3", "v4")]).values())
 
 
 @pytest.mark.vmtier

@@ -1,0 +1,37 @@
+"""The check kinds: one module each (its model, paper check, run and title: kind.py), registered here.
+
+Adding a check kind is adding its module and one entry in KINDS.  KINDS' order is the order error
+messages list the kinds in; SCHEMA_ORDER the order of the keys in the `Check` model (its JSON
+schema and the "allowed keys" hints), kept as the keys were first declared.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Literal, Optional
+
+from ...errors import Problem
+from ..kind import CheckKind, OneOf, one_of
+from ..paper import Paper
+from . import attack, encap, fdb, flow, garp, isolated, latency, reach, route, tcp, throughput
+
+KINDS: tuple[CheckKind, ...] = tuple(m.KIND for m in (
+    reach, isolated, encap, route, fdb, garp, tcp, flow, throughput, latency, attack))
+BY_NAME = {k.name: k for k in KINDS}
+SCHEMA_ORDER = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "attack", "throughput", "latency", "flow")
+
+
+class _CheckBase(OneOf):
+    NOUN = "check"
+    name: Optional[str] = None
+    expect: Literal["pass", "fail"] = "pass"
+
+    @property
+    def kind(self) -> str:
+        return self.chosen()
+
+
+Check = one_of("Check", _CheckBase, KINDS, SCHEMA_ORDER, __name__)
+
+
+def problems(w: Paper, c: Check, path: tuple) -> Iterator[Problem]:
+    """A check's references to the topology at this point of the steps (its kind's paper check)."""
+    yield from BY_NAME[c.kind].paper(w, getattr(c, c.kind), path + (c.kind,))

@@ -1,0 +1,48 @@
+"""`reach: {from, to}`: every sender gets an ICMP echo reply from every destination."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Union
+
+from pydantic import ConfigDict, Field
+
+from ...spec.model import Strict
+from ...verdict import Judged, Sent, Status
+from ..kind import CheckKind
+from ..paper import Paper, known
+from ..sending import names, no_namespace, reach_all
+from ..world import World
+
+Targets = Union[str, list[str]]
+
+
+class Pair(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    src: Targets = Field(alias="from", description="node or VM name(s)")
+    to: Targets = Field(description="node or VM name(s), or addresses")
+
+
+def paper(w: Paper, body: Pair, at: tuple):
+    """Both ends: nodes, VMs attached at this step, `root` or addresses (shared with `isolated`)."""
+    for key, value in (("from", body.src), ("to", body.to)):
+        many = not isinstance(value, str)
+        for k, n in enumerate(names(value)):
+            yield from known(w, n, at + ((key, k) if many else (key,)))
+
+
+def run(w: World, body: Pair, expect: str) -> Judged:
+    pairs = [(s, d) for s in names(body.src) for d in names(body.to) if s != d]
+    dead = no_namespace(w, [s for s, _ in pairs])
+    if dead:
+        return Judged(Status.ERROR, f"sender(s) could not send: no namespace for {', '.join(dead)}")
+    got = reach_all(w, pairs)
+    detail = ", ".join(f"{s}->{d} {'reply' if v else 'no reply'}" for (s, d), v in got.items())
+    sent = [asdict(Sent(s, f"ICMP echo to {d} ({w.address(d)})", 1)) for s, d in pairs]
+    return Judged(Status.PASS if all(got.values()) else Status.FAIL, detail, {"sent": sent})
+
+
+def title_of(kind: str, body: Pair) -> str:
+    return f"{kind} {','.join(names(body.src))} -> {','.join(names(body.to))}"
+
+
+KIND = CheckKind("reach", Pair, paper, run, lambda body: title_of("reach", body), "reachability")

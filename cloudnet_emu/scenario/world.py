@@ -1,0 +1,61 @@
+"""The runner's adapter from a scenario's names to the running testbed: namespaces, addresses, VRFs,
+MACs, and what the steps so far measured (migrations, metrics).  Every step and check runs against one."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Optional
+
+from .. import naming, pipeline, state
+from ..errors import CloudnetError
+
+
+class World:
+    """Names in a scenario -> namespaces and addresses in the running testbed."""
+
+    def __init__(self, testbed: str, report_dir: Optional[str] = None):
+        self.testbed = testbed
+        self.report_dir = report_dir
+        self.migrations: dict[str, dict] = {}     # vm -> what its last migration saw
+        self.metrics: dict[str, float] = {}
+        self.refresh()
+
+    def refresh(self):
+        self.record = state.read(self.testbed)
+        self.cloud, self.network = pipeline.managers(self.testbed)
+        info = self.record["info"]
+        self.addr: dict[str, str] = {}
+        for site, m in info.get("sites", {}).items():
+            self.addr.update(m["hosts"])
+            self.addr[site] = m["gateway"]
+        if info.get("internet"):
+            self.addr[info["internet"]["node"]] = info["internet"]["address"].split("/")[0]
+        for router, lo in info.get("loopbacks", {}).items():
+            self.addr[router] = lo.split("/")[0]
+        for vm in self.cloud.vms():
+            self.addr[vm["name"]] = vm["ip"]
+
+    def vrf(self, node: str, tenant: str) -> dict:
+        key = f"{node}/{tenant}"
+        vrfs = self.record["info"].get("vrfs", {})
+        if key in vrfs:
+            return vrfs[key]
+        unit = self.network.ledger.units.get(f"vrf:{key}")
+        if unit is None:
+            raise CloudnetError(f"no VRF of {tenant} on {node}")
+        return unit["meta"]["placement"]
+
+    def netns(self, node: str) -> Optional[str]:
+        return None if node == "root" else naming.netns(self.testbed, node)
+
+    def address(self, name: str) -> str:
+        try:
+            return str(ipaddress.IPv4Address(name))
+        except ValueError:
+            pass
+        if name not in self.addr:
+            raise CloudnetError(f"{name!r} has no address in testbed {self.testbed}")
+        return self.addr[name]
+
+    def mac(self, name: str) -> str:
+        vm = self.cloud.data["vms"].get(name)
+        return vm["mac"] if vm else name.lower()
