@@ -22,7 +22,7 @@ Accessors (all plain attributes; parts in world/parts.py):
     lsp          "router->pe" -> transport label (MPLS core only), or None
     control      Control (realization; under bgp what FRR must converge to)
     reasons      construct -> why its realization was chosen
-The dict keys `plan` leaves out when there is nothing to say (no sites, clouds, VRFs, VPNs, core
+The dict keys `plan` leaves out when there is nothing to say (no underlay, sites, clouds, VRFs, VPNs, core
 links, Internet or LSPs) stay out of `to_info()` then too.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ..spec.model import Vpc as VpcSpec
 from .parts import CoreLink, Cloud, Control, Internet, Site, Underlay, Vpc, Vpn, Vrf
 
 # info's keys in the order plan has always written them; False: left out while empty
-_KEYS = (("reasons", True), ("core_links", False), ("loopbacks", True), ("underlay", True), ("internet", False),
+_KEYS = (("reasons", True), ("core_links", False), ("loopbacks", True), ("underlay", False), ("internet", False),
          ("lsp", False), ("vrfs", False), ("sites", False), ("vpn", False), ("clouds", False), ("control", True),
          ("tenants", True), ("vpcs", True))
 

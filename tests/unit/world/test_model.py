@@ -79,3 +79,9 @@ def test_add_vpc_takes_the_next_index_and_keeps_near_and_acl():
 def test_pool_overlaps_name_the_pool():
     [problem] = World.from_info(OLD).pool_overlaps("VPC lab", "100.127.0.0/16")
     assert problem.message == "VPC lab: 100.127.0.0/16 overlaps the provider's loopbacks pool 100.127.255.0/24"
+
+
+def test_an_empty_world_writes_only_what_plan_always_writes():
+    assert World().to_info() == {"reasons": {}, "loopbacks": {}, "control": {"realization": "static"},
+                                 "tenants": [], "vpcs": {}}
+    assert World.of(World.from_info(OLD)).vpcs.keys() == {"lab"}
