@@ -19,6 +19,7 @@ from .errors import RealizeError
 from .kernel import ping, sniff
 from .kernel.exec import finish
 from .verdict import Sent, Status, Verdict, Watch
+from .world import World
 
 
 def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict:
@@ -51,18 +52,19 @@ def _reach_verdict(label: str, src: str, dst: str, rc: int, why: str, count: int
     return Verdict(label, "reach", Status.ERROR, f"ping could not run: {why}", sent)
 
 
-def endpoints(info: dict, vms: list[dict]) -> list[tuple[str, str, str, str]]:
+def endpoints(info: dict | World, vms: list[dict]) -> list[tuple[str, str, str, str]]:
     """(place, node, address, tenant) of every enterprise host and VM."""
-    hosts = [(site, name, ip, meta["tenant"]) for site, meta in info.get("sites", {}).items()
-             for name, ip in meta["hosts"].items()]
+    hosts = [(site, name, ip, meta.tenant) for site, meta in World.of(info).sites.items()
+             for name, ip in meta.hosts.items()]
     return hosts + [(f"{vm['site']}/{vm['vpc']}", vm["name"], vm["ip"], vm["tenant"]) for vm in vms]
 
 
 def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[Verdict]:
     """Same-tenant sites and VMs reach each other; no other tenant and not the Internet sees a
     packet of theirs, wherever it could land (addresses both tenants use included)."""
-    sites = info.get("sites", {})
-    hosts = endpoints(info, list(vms))
+    world = World.of(info)
+    sites = world.sites
+    hosts = endpoints(world, list(vms))
     reach, probes = [], []
     for s1, h1, _, t1 in hosts:
         own = {ip for _, _, ip, t in hosts if t == t1}
@@ -76,17 +78,17 @@ def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[Verdict
                                               + (f": stays in {t1}" if ip2 in own else ""),
                                               reply_is_leak=ip2 not in own))
         for s2, meta in sites.items():
-            ce = meta["access"]["ce"].split("/")[0]
-            if meta["tenant"] != t1 and s2 != s1:
-                probes.append(isolation.Probe(h1, ce, t1, f"{h1} -> CE {s2} ({ce}, tenant {meta['tenant']})"))
-    inet = info.get("internet")
+            ce = meta.access["ce"].split("/")[0]
+            if meta.tenant != t1 and s2 != s1:
+                probes.append(isolation.Probe(h1, ce, t1, f"{h1} -> CE {s2} ({ce}, tenant {meta.tenant})"))
+    inet = world.internet
     if inet:
         # the Internet node's own path must work, or its probes prove nothing
-        me = ipaddress.ip_interface(inet["address"])
+        me = ipaddress.ip_interface(inet.address)
         gw = str(next(h for h in me.network.hosts() if h != me.ip))
-        reach.append((inet["node"], gw, f"{inet['node']} -> its PE {inet['pe']} ({gw}) (control)"))
+        reach.append((inet.node, gw, f"{inet.node} -> its PE {inet.pe} ({gw}) (control)"))
         for _, name, ip, tenant in hosts:
-            probes.append(isolation.Probe(inet["node"], ip, None, f"{inet['node']} -> {name} ({ip}, tenant {tenant})"))
+            probes.append(isolation.Probe(inet.node, ip, None, f"{inet.node} -> {name} ({ip}, tenant {tenant})"))
     codes = ping_codes(testbed, [(s, d) for s, d, _ in reach])
     out = [_reach_verdict(label, s, d, *codes[(s, d)], count=2) for s, d, label in reach]
     alive = {v.sent[0].src for v in out if v.passed}
@@ -118,25 +120,26 @@ def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: f
 def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Verdict]:
     """For every tenant whose VPN spans two PEs: a capture on a core link shows the encapsulation
     `doctor` announced, with the VPN's id, while a host of one site pings a host of the other."""
-    sites = info.get("sites", {})
+    world = World.of(info)
+    sites = world.sites
     out = []
-    for tenant, meta in info.get("vpn", {}).items():
-        tsites = [s for s, m in sites.items() if m["tenant"] == tenant and m["hosts"]]
-        if len({sites[s]["pe"] for s in tsites}) < 2:
+    for tenant, meta in world.vpn.items():
+        tsites = [s for s, m in sites.items() if m.tenant == tenant and m.hosts]
+        if len({sites[s].pe for s in tsites}) < 2:
             continue
         a = tsites[0]
-        b = next(s for s in tsites if sites[s]["pe"] != sites[a]["pe"])
-        src = next(iter(sites[a]["hosts"]))
-        dst_ip = next(iter(sites[b]["hosts"].values()))
-        link = _core_link_on_path(info, sites[a]["pe"])
+        b = next(s for s in tsites if sites[s].pe != sites[a].pe)
+        src = next(iter(sites[a].hosts))
+        dst_ip = next(iter(sites[b].hosts.values()))
+        link = _core_link_on_path(world, sites[a].pe)
         if link is None:
             continue
         router, iface = link
         if realizations["core"] == "mpls":
-            want = str(meta.get("vpn_labels", {}).get(sites[b]["pe"], "?"))
+            want = str((meta.vpn_labels or {}).get(sites[b].pe, "?"))
             bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want}", f"label {want}"
         else:
-            want = str(meta.get("vni"))
+            want = str(meta.vni)
             bpf, what, mark = "udp port 4789", f"VXLAN with VNI {want}", f"vni {want}"
         name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
         replied = {}
@@ -158,13 +161,13 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
     return out
 
 
-def _core_link_on_path(info: dict, pe: str):
+def _core_link_on_path(world: World, pe: str):
     """(router, interface) on the far side of the PE's first core link: packets leave the PE there."""
-    for link in info.get("core_links", []):
-        if link["a"] == pe:
-            return link["b"], link["a"]
-        if link["b"] == pe:
-            return link["a"], link["b"]
+    for link in world.core_links:
+        if link.a == pe:
+            return link.b, link.a
+        if link.b == pe:
+            return link.a, link.b
     return None
 
 
@@ -179,8 +182,8 @@ def all_checks(testbed: str, record: dict) -> list[Verdict]:
 def control_plane(testbed: str, info: dict) -> list[Verdict]:
     """Under control bgp, per provider router: its daemons running (pid file and namespace agree),
     every route `up` waited for still in its kernel FIB, every iBGP session Established."""
-    control = info.get("control") or {}
-    if control.get("realization") != "bgp":
+    control = World.of(info).control
+    if control.realization != "bgp":
         return []
     from .realize.frr import lacking, sessions
     live = sessions(testbed, control)
@@ -191,6 +194,6 @@ def control_plane(testbed: str, info: dict) -> list[Verdict]:
         problems = ([f"not running: {', '.join(dead)}"] if dead else []) + missing.get(router, [])
         out.append(Verdict(f"control plane at {router}", "control", Status.FAIL if problems else Status.PASS,
                            "; ".join(problems) or f"{len(m['daemons'])} daemons running, "
-                           f"{len(control['sessions'].get(router, []))} sessions Established, "
-                           f"{len(control['routes'].get(router, []))} routes in the kernel FIB"))
+                           f"{len(control.sessions.get(router, []))} sessions Established, "
+                           f"{len(control.routes.get(router, []))} routes in the kernel FIB"))
     return out

@@ -16,6 +16,7 @@ from . import lifecycle, naming, pipeline, probe, report, state
 from .errors import CloudnetError, SpecError, UnsupportedError
 from .kernel.exec import in_netns
 from .spec.model import POLICIES
+from .world import World
 
 
 def _need_root():
@@ -169,11 +170,12 @@ def inspect(name, as_json):
     name = args.testbed(name)
     record = state.read(name)
     cloud, _ = pipeline.managers(name)
-    vms, vpcs = cloud.vms(), cloud.info["vpcs"]
+    vms, vpcs = cloud.vms(), World.of(cloud.info).vpcs
     from .cli_control import routing
     live = routing(name, record)
     if as_json:
-        click.echo(json.dumps({**record, "vms": vms, "vpcs": vpcs, **live}, indent=1, default=str))
+        click.echo(json.dumps({**record, "vms": vms, "vpcs": {n: v.to_dict() for n, v in vpcs.items()}, **live},
+                              indent=1, default=str))
     else:
         report.inspect(record, vms, vpcs)
         report.routing(record, live)
@@ -396,8 +398,8 @@ def vpc():
 def vpc_list(testbed, as_json):
     """VPCs with their tenant, type, subnet and VMs."""
     cloud, _ = pipeline.managers(args.testbed(testbed))
-    rows = [{"name": n, **{k: v for k, v in m.items() if k != "vms"},
-             "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in cloud.info["vpcs"].items()]
+    rows = [{"name": n, **{k: v for k, v in m.to_dict().items() if k != "vms"},
+             "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in World.of(cloud.info).vpcs.items()]
     if as_json:
         click.echo(json.dumps(rows, indent=1))
     else:

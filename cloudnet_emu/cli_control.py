@@ -24,8 +24,8 @@ def with_vty_socket(testbed: str, node: str, command) -> list[str]:
 
 def routing(testbed: str, record: dict) -> dict:
     """{"routing": router -> {daemons, peers}} under control bgp (read from the routers now), else {}."""
-    info = (record.get("info") or {}).get("control") or {}
-    if info.get("realization") != "bgp":
+    control = state.world(record).control
+    if control.realization != "bgp":
         return {}
     from .realize.frr import sessions
-    return {"routing": sessions(testbed, info)}
+    return {"routing": sessions(testbed, control)}

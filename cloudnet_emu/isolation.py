@@ -56,10 +56,10 @@ def watchers(testbed: str) -> list[Watcher]:
     """Every namespace of every tenant, and the Internet node: where a leak could land."""
     from .attack.tools import Env
     env = Env.open(testbed)
-    out = [Watcher(node, t) for t in env.info.get("tenants", []) for node in env.tenant_nodes(t)]
-    inet = env.info.get("internet")
+    out = [Watcher(node, t) for t in env.world.tenants for node in env.tenant_nodes(t)]
+    inet = env.world.internet
     if inet:
-        out.append(Watcher(inet["node"], INTERNET))
+        out.append(Watcher(inet.node, INTERNET))
     return out
 
 

@@ -97,8 +97,8 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
             with sigterm_as_interrupt():
                 apply_plan(plan, progress)
                 edge_filter.apply(testbed, plan.info)
-                if plan.info.get("control", {}).get("realization") == "bgp":
-                    record["control"] = frr.converge(testbed, plan.info["control"], progress=progress)
+                if plan.world.control.realization == "bgp":
+                    record["control"] = frr.converge(testbed, plan.world.control, progress=progress)
         except BaseException:
             progress("failed or interrupted: rolling back")
             teardown(testbed, record)

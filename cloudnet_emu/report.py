@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .plan.choose import CHOICES, WHY, parse_forced
+from .state import world as world_of
+from .world import Vpc
 
 import sys
 
@@ -109,38 +111,37 @@ def summary(record: dict):
         console.print(f"[yellow]degraded:[/yellow] {d}")
 
 
-def inspect(record: dict, vms: list = (), vpcs: Optional[dict] = None):
+def inspect(record: dict, vms: list = (), vpcs: Optional[dict[str, Vpc]] = None):
     """What a testbed consists of; VMS and VPCS are the Cloud Manager's (the record holds the plan's)."""
     summary(record)
-    info = record["info"]
+    world = world_of(record)
     t = Table(title="sites")
     for col in ("site", "tenant", "PE", "VRF on", "subnet", "hosts"):
         t.add_column(col)
-    for site, m in info.get("sites", {}).items():
-        t.add_row(site, m["tenant"], m["pe"], m["vrf_node"], m["subnet"],
-                  ", ".join(f"{h} {ip}" for h, ip in m["hosts"].items()))
+    for site, m in world.sites.items():
+        t.add_row(site, m.tenant, m.pe, m.vrf_node, m.subnet, ", ".join(f"{h} {ip}" for h, ip in m.hosts.items()))
     console.print(t)
     t = Table(title="VPN instances")
     for col in ("tenant", "core", "identifiers"):
         t.add_column(col)
-    for tenant, m in info.get("vpn", {}).items():
-        ids = (f"VNI {m['vni']}, transit " + ", ".join(f"{pe} {a}" for pe, a in m["transit"].items())
-               if m["core"] == "vxlan" else ", ".join(f"{pe} label {l}" for pe, l in m["vpn_labels"].items()))
-        t.add_row(tenant, m["core"], ids)
+    for tenant, m in world.vpn.items():
+        ids = (f"VNI {m.vni}, transit " + ", ".join(f"{pe} {a}" for pe, a in m.transit.items())
+               if m.core == "vxlan" else ", ".join(f"{pe} label {l}" for pe, l in m.vpn_labels.items()))
+        t.add_row(tenant, m.core, ids)
     console.print(t)
     t = Table(title="cloud sites")
     for col in ("site", "PE", "switch", "datapath", "servers"):
         t.add_column(col)
-    for site, m in info.get("clouds", {}).items():
-        t.add_row(site, m["pe"], m["switch"], m["datapath"],
-                  ", ".join(f"{s} ({v['vcpus']} vCPU, {v['mem_mb']} MB)" for s, v in m["servers"].items()))
+    for site, m in world.clouds.items():
+        t.add_row(site, m.pe, m.switch, m.datapath,
+                  ", ".join(f"{s} ({v.vcpus} vCPU, {v.mem_mb} MB)" for s, v in m.servers.items()))
     console.print(t)
     t = Table(title="VPCs")
     for col in ("VPC", "tenant", "type", "subnet", "sites", "VMs"):
         t.add_column(col)
-    for name, m in (vpcs if vpcs is not None else info.get("vpcs", {})).items():
+    for name, m in (vpcs if vpcs is not None else world.vpcs).items():
         mine = [vm["name"] for vm in vms if vm["vpc"] == name]
-        t.add_row(name, m["tenant"], m["type"], str(m["subnet"] or "(site LAN)"), ", ".join(m["sites"]),
+        t.add_row(name, m.tenant, m.type, str(m.subnet or "(site LAN)"), ", ".join(m.sites),
                   f"{len(mine)}" + (f" ({', '.join(mine)})" if mine else ""))
     console.print(t)
     t = Table(title="nodes")
@@ -153,12 +154,12 @@ def inspect(record: dict, vms: list = (), vpcs: Optional[dict] = None):
 
 def routing(record: dict, live: dict):
     """Under control bgp: convergence at `up`, then each router's daemons and iBGP sessions now."""
-    control = (record.get("info") or {}).get("control") or {}
-    if control.get("realization") != "bgp":
+    control = world_of(record).control
+    if control.realization != "bgp":
         return
     took = (record.get("control") or {}).get("converged_s")
-    console.print(f"control plane: FRR, OSPF core, iBGP AS {control['asn']}, reflectors "
-                  f"{', '.join(control['reflectors'])}" + (f"; converged {took:.2f} s after the daemons started"
+    console.print(f"control plane: FRR, OSPF core, iBGP AS {control.asn}, reflectors "
+                  f"{', '.join(control.reflectors)}" + (f"; converged {took:.2f} s after the daemons started"
                                                             if took is not None else ""))
     t = Table(title="BGP sessions")
     for col in ("router", "daemons", "peer", "state", "prefixes in/out", "up"):

@@ -10,6 +10,7 @@ import shlex
 
 from . import checks, naming, report
 from .kernel.exec import interactive
+from .world import World
 
 
 class Shell(cmd.Cmd):
@@ -44,7 +45,7 @@ class Shell(cmd.Cmd):
         """Show what the testbed consists of."""
         from . import pipeline
         cloud, _ = pipeline.managers(self.testbed)
-        report.inspect(self.record, cloud.vms(), cloud.info["vpcs"])
+        report.inspect(self.record, cloud.vms(), World.of(cloud.info).vpcs)
 
     def do_exit(self, _):
         """Leave (the testbed goes down)."""

@@ -20,6 +20,7 @@ from typing import Optional
 
 from .errors import StateError
 from .naming import STATE_ROOT
+from .world import World
 
 
 def _dir(testbed: str) -> str:
@@ -70,6 +71,11 @@ def read(testbed: str) -> Optional[dict]:
         return None
     except ValueError as exc:
         raise StateError(f"state of testbed {testbed!r} is unreadable ({exc}); run `cloudnet-emu clean`") from None
+
+
+def world(record: dict) -> World:
+    """The typed description in a record (its `info`; an empty world while a record has none yet)."""
+    return World.from_info(record.get("info") or {})
 
 
 def remove(testbed: str) -> None:

@@ -20,6 +20,7 @@ from .. import naming
 from ..errors import Problem, SpecError
 from ..kernel import nft as knft
 from ..kernel import ns
+from ..world import World
 from .checks import check_acl, parse_cidr
 from .model import Acl
 from .nft import TABLE, VpcRules, VrfScope, parse_counters, removal, render, split_counter, ident
@@ -29,23 +30,23 @@ class AclAtPes:
     def __init__(self, network):
         self.nm = network                 # the NetworkManager (its ledger, info and placements)
         self.testbed = network.testbed
-        self.info = network.info
+        self.world = World.of(network.info)    # read-only here: the manager never changes info
         self.data = network.ledger.data
 
     # --- what the rules are ------------------------------------------------------------
     def acl(self, vpc: str) -> Optional[Acl]:
         runtime = self.data.get("acl", {})
-        spec = runtime[vpc] if vpc in runtime else self.info["vpcs"].get(vpc, {}).get("acl")
+        spec = runtime[vpc] if vpc in runtime else (self.world.vpcs[vpc].acl if vpc in self.world.vpcs else None)
         return Acl.model_validate(spec) if spec else None
 
     def set(self, vpc: str, spec: Optional[dict]) -> dict:
         """Replace a VPC's rules (None: none), checked against the running testbed, then applied."""
-        v = self.info["vpcs"].get(vpc)
+        v = self.world.vpcs.get(vpc)
         if v is None:
-            raise SpecError([Problem(f"unknown VPC {vpc!r}", hint=f"VPCs: {', '.join(self.info['vpcs'])}")])
+            raise SpecError([Problem(f"unknown VPC {vpc!r}", hint=f"VPCs: {', '.join(self.world.vpcs)}")])
         acl = Acl.model_validate(spec) if spec is not None else None
         if acl is not None:
-            problems = list(check_acl(acl, ("acl",), v["type"], self._vms(vpc), self._sites(vpc)))
+            problems = list(check_acl(acl, ("acl",), v.type, self._vms(vpc), self._sites(vpc)))
             if problems:
                 raise SpecError(problems)
         self.data.setdefault("acl", {})[vpc] = acl.model_dump(by_alias=True) if acl else None
@@ -57,11 +58,11 @@ class AclAtPes:
         return [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"host:{vpc}/")]
 
     def _vms(self, vpc: str) -> list[str]:
-        planned = [vm["name"] for vm in self.info["vpcs"][vpc].get("vms", [])]
+        planned = [vm["name"] for vm in self.world.vpcs[vpc].vms]
         return planned + [h["vm"] for h in self._hosts(vpc) if h.get("vm") and h["vm"] not in planned]
 
     def _sites(self, vpc: str) -> list[str]:
-        return list(self.info["vpcs"][vpc].get("sites", [])) + list(self.info.get("clouds", {}))
+        return list(self.world.vpcs[vpc].sites) + list(self.world.clouds)
 
     def resolve(self, vpc: str, acl: Acl) -> dict[str, Optional[list[str]]]:
         """Every endpoint word -> CIDRs now: VMs by their advertised /32, sites by subnet or VMs there."""
@@ -73,9 +74,9 @@ class AclAtPes:
                     out[w] = None
                 elif parse_cidr(w) is not None:
                     out[w] = [str(parse_cidr(w))]
-                elif w in self.info.get("sites", {}):
-                    out[w] = [self.info["sites"][w]["subnet"]]
-                elif w in self.info.get("clouds", {}):
+                elif w in self.world.sites:
+                    out[w] = [self.world.sites[w].subnet]
+                elif w in self.world.clouds:
                     out[w] = sorted(h["prefix"] for h in hosts if h.get("site") == w)
                 else:
                     out[w] = [h["prefix"] for h in hosts if h.get("vm") == w]
@@ -86,8 +87,7 @@ class AclAtPes:
         eps = [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"ep:{vpc}@")]
         if not eps or self.acl(vpc) is None:
             return set()
-        sites = self.info["vpcs"][vpc].get("sites", [])
-        return {e["pe"] for e in eps} | {self.info["sites"][s]["pe"] for s in sites}
+        return {e["pe"] for e in eps} | {self.world.sites[s].pe for s in self.world.vpcs[vpc].sites}
 
     def _place(self, tenant: str, pe: str):
         try:
@@ -100,9 +100,9 @@ class AclAtPes:
         applied = self.data.setdefault("acl_at", {})     # vpc -> {pe: [node, master]}
         touched: set[str] = set()
         for vpc in vpcs:
-            if vpc not in self.info["vpcs"] or self.info["vpcs"][vpc]["type"] != "l3vpn":
+            if vpc not in self.world.vpcs or self.world.vpcs[vpc].type != "l3vpn":
                 continue
-            tenant = self.info["vpcs"][vpc]["tenant"]
+            tenant = self.world.vpcs[vpc].tenant
             before = applied.get(vpc, {})
             now = {}
             for pe in sorted(self.pes(vpc)):
@@ -126,11 +126,11 @@ class AclAtPes:
             here = [master for n, master in at.values() if n == node]
             if not here:
                 continue
-            v = self.info["vpcs"][vpc]
+            v = self.world.vpcs[vpc]
             acl = self.acl(vpc)
-            vpcs.append(VpcRules(vpc, v["tenant"], v["subnet"], acl, self.resolve(vpc, acl)))
-            if v["tenant"] not in scopes:
-                scopes[v["tenant"]] = VrfScope(v["tenant"], here[0], *self._members(netns, here[0]))
+            vpcs.append(VpcRules(vpc, v.tenant, v.subnet, acl, self.resolve(vpc, acl)))
+            if v.tenant not in scopes:
+                scopes[v.tenant] = VrfScope(v.tenant, here[0], *self._members(netns, here[0]))
         if not vpcs:
             knft.load(netns, removal())
             return
@@ -162,8 +162,8 @@ class AclAtPes:
     def listing(self, vpc: Optional[str] = None) -> list[dict]:
         """Every VPC's rules with, per rule, the counters at each PE where they are applied."""
         out = []
-        for name, v in self.info["vpcs"].items():
-            if (vpc and name != vpc) or v["type"] != "l3vpn":
+        for name, v in self.world.vpcs.items():
+            if (vpc and name != vpc) or v.type != "l3vpn":
                 continue
             acl = self.acl(name)
             if acl is None:

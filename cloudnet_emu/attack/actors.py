@@ -34,17 +34,17 @@ class Actors:
 
     @classmethod
     def attach(cls, env: Env) -> "Actors":
-        vpcs = env.info.get("vpcs", {})
-        clouds = sorted(env.info.get("clouds", {}))
+        vpcs = env.world.vpcs
+        clouds = sorted(env.world.clouds)
         if not vpcs or len(clouds) < 2:
             raise NoActors("cases vlan_hop, arp_spoof, mac_flap and reconverge need a VPC and two cloud sites")
-        vpc_a = next((n for n, v in vpcs.items() if v["type"] == "vpls"), next(iter(vpcs)))
-        tenant_a = vpcs[vpc_a]["tenant"]
-        vpc_b = next((n for n, v in vpcs.items() if v["tenant"] != tenant_a), None)
+        vpc_a = next((n for n, v in vpcs.items() if v.type == "vpls"), next(iter(vpcs)))
+        tenant_a = vpcs[vpc_a].tenant
+        vpc_b = next((n for n, v in vpcs.items() if v.tenant != tenant_a), None)
         if vpc_b is None:
             raise NoActors("the attack needs VPCs of two tenants")
         c1, c2 = clouds[:2]
-        servers = sorted(env.info["clouds"][c1]["servers"])
+        servers = sorted(env.world.clouds[c1].servers)
         plan = [("atk-a1", vpc_a, c1, servers[0]), ("atk-a2", vpc_a, c1, servers[-1]),
                 ("atk-a3", vpc_a, c2, None), ("atk-b1", vpc_b, c1, servers[0]),
                 ("atk-s1", SECURE_VPC, c1, servers[0]), ("atk-s2", SECURE_VPC, c1, servers[-1])]
@@ -78,8 +78,8 @@ SECURE_VPC = "atk-sec"
 
 
 def _free_subnet(env: Env, tenant: str) -> str:
-    used = [ipaddress.ip_network(m["subnet"]) for m in list(env.info["sites"].values()) + list(env.info["vpcs"].values())
-            if m.get("subnet")]
+    used = [ipaddress.ip_network(m.subnet) for m in list(env.world.sites.values()) + list(env.world.vpcs.values())
+            if m.subnet]
     return next(str(n) for n in (ipaddress.ip_network(f"10.254.{i}.0/24") for i in range(256))
                 if not any(n.overlaps(u) for u in used))
 

@@ -40,9 +40,9 @@ def _stop(procs) -> tuple[int, int]:
 def reconverge(env: Env) -> Result:
     a, b = vm(env, "atk-a1"), vm(env, "atk-b1")
     host = sorted(h for h in env.hosts(a["tenant"]) if h not in env.vms)[0]
-    pe = env.info["clouds"][b["site"]]["pe"]
-    peer = next(l["b"] if l["a"] == pe else l["a"] for l in env.info["core_links"] if pe in (l["a"], l["b"]))
-    others = sorted(env.info["clouds"])
+    pe = env.world.clouds[b["site"]].pe
+    peer = next(l.b if l.a == pe else l.a for l in env.world.core_links if pe in (l.a, l.b))
+    others = sorted(env.world.clouds)
     to = next(c for c in others if c != b["site"])
     victims = env.tenant_nodes(b["tenant"])
     cloud, _ = pipeline.managers(env.testbed)

@@ -38,19 +38,20 @@ def marker_ip(src: str, dst: str, length: int):
 
 
 def _tenant_index(env: Env, tenant: str) -> int:
-    return env.info["tenants"].index(tenant)
+    return env.world.tenant_index(tenant)
 
 
 def _pe_index(env: Env, pe: str) -> int:
-    return env.info["underlay"]["pe_index"][pe]
+    return env.world.underlay.pe_index[pe]
 
 
 def _labels(env: Env, tenant: str) -> list[tuple[int, ...]]:
     """The victim's VPN labels at every PE, alone and under the transport label toward that PE."""
     t = _tenant_index(env, tenant)
-    vpn = env.info.get("vpn", {}).get(tenant, {}).get("vpn_labels") or \
-        {pe: addressing.vpn_label(t, i) for pe, i in env.info["underlay"]["pe_index"].items()}
-    idx = env.info["underlay"]["index"]
+    known = env.world.vpn.get(tenant)
+    vpn = (known.vpn_labels if known else None) or \
+        {pe: addressing.vpn_label(t, i) for pe, i in env.world.underlay.pe_index.items()}
+    idx = env.world.underlay.index
     out = []
     for pe, label in sorted(vpn.items()):
         out.append((label,))
@@ -68,26 +69,26 @@ def _mpls(stack: tuple[int, ...], inner):
 
 def _victim(env: Env, tenant: str) -> tuple[str, str, str]:
     """(site, host, address) of a host of TENANT."""
-    for site, meta in sorted(env.info["sites"].items()):
-        if meta["tenant"] == tenant and meta["hosts"]:
-            host, ip = next(iter(sorted(meta["hosts"].items())))
+    for site, meta in sorted(env.world.sites.items()):
+        if meta.tenant == tenant and meta.hosts:
+            host, ip = next(iter(sorted(meta.hosts.items())))
             return site, host, ip
     raise LookupError(f"tenant {tenant} has no site with hosts")
 
 
 def label_spoof(env: Env) -> Result:
     parts = []
-    tenants = env.info["tenants"]
-    inet = env.info.get("internet")
+    tenants = env.world.tenants
+    inet = env.world.internet
     for victim in tenants:
         vsite, vhost, vip = _victim(env, victim)
         inner = marker_ip("198.51.100.99", vip, LEN)
         senders = []          # (node, iface, dst mac)
-        for site, meta in sorted(env.info["sites"].items()):
-            if meta["tenant"] != victim:
-                senders.append((site, meta["pe"], mac_of(env.netns(meta["vrf_node"]), site)))
+        for site, meta in sorted(env.world.sites.items()):
+            if meta.tenant != victim:
+                senders.append((site, meta.pe, mac_of(env.netns(meta.vrf_node), site)))
         if inet:
-            senders.append((inet["node"], inet["pe"], mac_of(env.netns(inet["pe"]), inet["node"])))
+            senders.append((inet.node, inet.pe, mac_of(env.netns(inet.pe), inet.node)))
         frames = {}
         for node, iface, dst in senders:
             src = mac_of(env.netns(node), iface)
@@ -101,11 +102,11 @@ def label_spoof(env: Env) -> Result:
         sent = sum(b.count for b in by)
         after = snapshot(env, watched)
         # control: the same inner packet, unlabelled, from the victim's own CE to its PE
-        meta = env.info["sites"][vsite]
-        ce_src = mac_of(env.netns(vsite), meta["pe"])
-        pe_mac = mac_of(env.netns(meta["vrf_node"]), vsite)
-        good = Ether(src=ce_src, dst=pe_mac) / marker_ip(meta["gateway"], vip, CONTROL_LEN)
-        seen = control(env, watched, CONTROL_LEN, lambda: inject(env.netns(vsite), meta["pe"], [good], count=2))
+        meta = env.world.sites[vsite]
+        ce_src = mac_of(env.netns(vsite), meta.pe)
+        pe_mac = mac_of(env.netns(meta.vrf_node), vsite)
+        good = Ether(src=ce_src, dst=pe_mac) / marker_ip(meta.gateway, vip, CONTROL_LEN)
+        seen = control(env, watched, CONTROL_LEN, lambda: inject(env.netns(vsite), meta.pe, [good], count=2))
         parts.append(observe(Result("label_spoof", "", sent=sent, leaked=w.total(), control=seen,
                                     state_changed=diff(before, after, [ATTACKER_MAC]), sent_by=by,
                                     notes=[f"{victim}: leaks at {w.seen()}" if w.total() else
@@ -115,31 +116,31 @@ def label_spoof(env: Env) -> Result:
 
 
 def tunnel_inject(env: Env) -> Result:
-    inet = env.info.get("internet")
+    inet = env.world.internet
     if not inet:
         return skipped("tunnel_inject", env.realization(), "no Internet node in this topology: nothing to attack from")
-    inet_ip = inet["address"].split("/")[0]
-    node, iface = inet["node"], inet["pe"]
-    src_mac, pe_mac = mac_of(env.netns(node), iface), mac_of(env.netns(inet["pe"]), node)
-    loop = {pe: a.split("/")[0] for pe, a in env.info["loopbacks"].items() if pe in env.info["underlay"]["pe_index"]}
+    inet_ip = inet.address.split("/")[0]
+    node, iface = inet.node, inet.pe
+    src_mac, pe_mac = mac_of(env.netns(node), iface), mac_of(env.netns(inet.pe), node)
+    loop = {pe: a.split("/")[0] for pe, a in env.world.loopbacks.items() if pe in env.world.underlay.pe_index}
     parts = []
-    for tenant in env.info["tenants"]:
+    for tenant in env.world.tenants:
         t = _tenant_index(env, tenant)
-        vni = env.info.get("vpn", {}).get(tenant, {}).get("vni") or addressing.vni(t)
-        vrfs = {v["pe"]: v for v in env.info.get("vrfs", {}).values() if v["tenant"] == tenant}
-        sites = {m["pe"]: (s, m) for s, m in env.info["sites"].items() if m["tenant"] == tenant and m["hosts"]}
+        vpn = env.world.vpn.get(tenant)
+        vni = (vpn.vni if vpn else None) or addressing.vni(t)
+        vrfs = {v.pe: v for v in env.world.vrfs.values() if v.tenant == tenant}
+        sites = {m.pe: (s, m) for s, m in env.world.sites.items() if m.tenant == tenant and m.hosts}
         outer_frames, ctl_frames = [], []
         for pe, vrf in sorted(vrfs.items()):
             if pe not in sites:
                 continue
             site, meta = sites[pe]
-            vip = next(iter(meta["hosts"].values()))
+            vip = next(iter(meta.hosts.values()))
             try:
-                vx_mac = mac_of(env.netns(vrf["node"]), f"vx-{tenant}")
+                vx_mac = mac_of(env.netns(vrf.node), f"vx-{tenant}")
             except LookupError:
                 vx_mac = "ff:ff:ff:ff:ff:ff"
-            claims = [meta["gateway"]] + [a.split("/")[0] for a in
-                                          env.info.get("vpn", {}).get(tenant, {}).get("transit", {}).values()]
+            claims = [meta.gateway] + [a.split("/")[0] for a in ((vpn.transit if vpn else None) or {}).values()]
             inners = [Ether(src=ATTACKER_MAC, dst="ff:ff:ff:ff:ff:ff") /
                       ARP(op=1, hwsrc=ATTACKER_MAC, psrc=c, hwdst="00:00:00:00:00:00", pdst=c) for c in claims]
             inners.append(Ether(src=ATTACKER_MAC, dst=vx_mac) / marker_ip("100.66.255.254", vip, LEN))
@@ -174,14 +175,14 @@ def _backbone_control(env: Env, tenant: str, vni: int, targets, loop) -> int:
     core = env.record["realizations"].get("core")
     t = _tenant_index(env, tenant)
     sent = 0
-    p_routers = [r for r in env.info["underlay"]["index"] if r not in env.info["underlay"]["pe_index"]]
+    p_routers = env.world.underlay.p_routers()
     for pe, vx_mac, vip in targets:
         for p in p_routers:
             try:
                 src, dst = mac_of(env.netns(p), pe), mac_of(env.netns(pe), p)
             except LookupError:
                 continue
-            p_ip = env.info["loopbacks"][p].split("/")[0]
+            p_ip = env.world.loopbacks[p].split("/")[0]
             if core == "mpls":
                 frame = Ether(src=src, dst=dst, type=0x8847) / _mpls(
                     (addressing.vpn_label(t, _pe_index(env, pe)),), marker_ip("100.66.255.254", vip, CONTROL_LEN))

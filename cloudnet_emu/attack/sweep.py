@@ -27,12 +27,12 @@ LEN, CONTROL_LEN = 1251, 1253
 
 def targets(env: Env) -> list[str]:
     out = set()
-    for meta in env.info.get("sites", {}).values():
-        out |= set(meta["hosts"].values())
-        out.add(meta["access"]["ce"].split("/")[0])
-        out.add(meta["gateway"])
-    for vpn in env.info.get("vpn", {}).values():
-        out |= {a.split("/")[0] for a in vpn.get("transit", {}).values()}
+    for meta in env.world.sites.values():
+        out |= set(meta.hosts.values())
+        out.add(meta.access["ce"].split("/")[0])
+        out.add(meta.gateway)
+    for vpn in env.world.vpn.values():
+        out |= {a.split("/")[0] for a in (vpn.transit or {}).values()}
     out |= {vm["ip"] for vm in env.vms.values()}
     return sorted(out, key=ipaddress.ip_address)
 
@@ -48,18 +48,18 @@ def _probes(src: str, dst: str):
 
 
 def sweep(env: Env) -> Result:
-    inet = env.info.get("internet")
+    inet = env.world.internet
     if not inet:
         return skipped("sweep", env.realization(), "no Internet node in this topology: nothing to sweep from")
-    node, iface = inet["node"], inet["pe"]
-    me = inet["address"].split("/")[0]
-    prefix = ipaddress.ip_network(inet["address"], strict=False)
-    src_mac, pe_mac = mac_of(env.netns(node), iface), mac_of(env.netns(inet["pe"]), node)
+    node, iface = inet.node, inet.pe
+    me = inet.address.split("/")[0]
+    prefix = ipaddress.ip_network(inet.address, strict=False)
+    src_mac, pe_mac = mac_of(env.netns(node), iface), mac_of(env.netns(inet.pe), node)
     dsts = targets(env)
-    spoofed = [me] + sorted({ip for meta in env.info["sites"].values() for ip in meta["hosts"].values()})[:2]
+    spoofed = [me] + sorted(set(env.world.hosts().values()))[:2]
     frames = [Ether(src=src_mac, dst=pe_mac) / p for s in spoofed for d in dsts for p in _probes(s, d)]
     arps = [Ether(src=src_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=src_mac, psrc=me, pdst=d) for d in dsts]
-    tenants = env.info["tenants"]
+    tenants = env.world.tenants
     inside = sorted({n for t in tenants for n in env.tenant_nodes(t)})
     pe_ip = str(next(prefix.hosts()))
     # the attacker's sniffer is live: it sees the PE's reply to its ping of the PE

@@ -16,6 +16,7 @@ from scapy.layers.l2 import Ether
 
 from ..kernel import ns
 from ..verdict import Sent
+from ..world import Vrf
 from .result import Result, merge, skipped
 from .spoof import marker_ip
 from .tools import Env, Watch, inject, mac_of, marker_bpf, marker_control, observe, ping, watch_nodes
@@ -24,18 +25,18 @@ LEN, SPOOF_LEN = 1263, 1265
 
 
 def overlap(env: Env) -> Result:
-    sites = env.info.get("sites", {})
+    sites = env.world.sites
     owners: dict[str, dict[str, tuple[str, str]]] = {}      # ip -> tenant -> (site, host)
     for site, meta in sites.items():
-        for host, ip in meta["hosts"].items():
-            owners.setdefault(ip, {})[meta["tenant"]] = (site, host)
+        for host, ip in meta.hosts.items():
+            owners.setdefault(ip, {})[meta.tenant] = (site, host)
     parts = []
     for ip, by_tenant in sorted(owners.items()):
         if len(by_tenant) < 2:
             continue
         for t1, (s1, target) in sorted(by_tenant.items()):
-            src = next((h for s, m in sorted(sites.items()) if m["tenant"] == t1 and s != s1
-                        for h in sorted(m["hosts"])), None)
+            src = next((h for s, m in sorted(sites.items()) if m.tenant == t1 and s != s1
+                        for h in sorted(m.hosts)), None)
             if src is None:
                 continue
             others = sorted({n for t in by_tenant if t != t1 for n in env.tenant_nodes(t)})
@@ -53,7 +54,7 @@ def overlap(env: Env) -> Result:
                 notes=[f"{src} ({t1}) -> {ip}: {out} requests sent, {arrived} arrived at {target}, "
                        f"reply {'yes' if replied else 'NO'}, seen in other tenants: {w.seen() or 'nothing'}"]), w))
         break                   # one shared address per pair of tenants is enough
-    parts += [_spoofed_source(env, t) for t in env.info["tenants"]]
+    parts += [_spoofed_source(env, t) for t in env.world.tenants]
     parts = [p for p in parts if p is not None]
     if not parts:
         return skipped("overlap", env.realization(), "no two tenants share an address and no tenant has two "
@@ -64,16 +65,16 @@ def overlap(env: Env) -> Result:
 def _spoofed_source(env: Env, tenant: str):
     """A host of TENANT sends from an address only another tenant uses, to a host of its own tenant."""
     mine = env.hosts(tenant)
-    theirs = {ip for t in env.info["tenants"] if t != tenant for ip in env.hosts(t).values()} - set(mine.values())
-    sites = [(s, m) for s, m in sorted(env.info["sites"].items()) if m["tenant"] == tenant and m["hosts"]]
+    theirs = {ip for t in env.world.tenants if t != tenant for ip in env.hosts(t).values()} - set(mine.values())
+    sites = [(s, m) for s, m in sorted(env.world.tenant_sites(tenant).items()) if m.hosts]
     if not theirs or len(sites) < 2:
         return None
     (s1, m1), (_, m2) = sites[0], sites[1]
-    sender = next(iter(sorted(m1["hosts"])))
-    target, target_ip = next(iter(sorted(m2["hosts"].items())))
+    sender = next(iter(sorted(m1.hosts)))
+    target, target_ip = next(iter(sorted(m2.hosts.items())))
     frame = Ether(src=mac_of(env.netns(sender), "eth0"), dst=mac_of(env.netns(s1), "lan")) / \
         marker_ip(sorted(theirs)[0], target_ip, SPOOF_LEN)
-    others = sorted({n for t in env.info["tenants"] if t != tenant for n in env.tenant_nodes(t)})
+    others = sorted({n for t in env.world.tenants if t != tenant for n in env.tenant_nodes(t)})
     with watch_nodes(env, others, marker_bpf(SPOOF_LEN), marker_control(SPOOF_LEN + 10)) as w, \
             watch_nodes(env, [target], marker_bpf(SPOOF_LEN)) as own:
         sent = inject(env.netns(sender), "eth0", [frame], count=3)
@@ -84,31 +85,31 @@ def _spoofed_source(env: Env, tenant: str):
                                  f"in other tenants {w.seen() or 'nothing'}"]), w)
 
 
-def _lookup(env: Env, vrf: dict, dst: str) -> bool:
-    argv = ["ip", "-j", "route", "get", dst] + (["vrf", vrf["master"]] if vrf.get("master") else [])
-    return ns.run(argv, netns=env.netns(vrf["node"]), check=False).returncode == 0
+def _lookup(env: Env, vrf: Vrf, dst: str) -> bool:
+    argv = ["ip", "-j", "route", "get", dst] + (["vrf", vrf.master] if vrf.master else [])
+    return ns.run(argv, netns=env.netns(vrf.node), check=False).returncode == 0
 
 
 def vrf_fallthrough(env: Env) -> Result:
-    info = env.info
-    prefixes: dict[str, set] = {t: set() for t in info["tenants"]}
-    for meta in info.get("sites", {}).values():
-        prefixes[meta["tenant"]].add(meta["subnet"])
-    for vpc in info.get("vpcs", {}).values():
-        prefixes[vpc["tenant"]].add(vpc["subnet"])
-    foreign = [info["internet"]["address"]] if info.get("internet") else []
-    foreign += list(info.get("loopbacks", {}).values())
+    world = env.world
+    prefixes: dict[str, set] = {t: set() for t in world.tenants}
+    for meta in world.sites.values():
+        prefixes[meta.tenant].add(meta.subnet)
+    for vpc in world.vpcs.values():
+        prefixes[vpc.tenant].add(vpc.subnet)
+    foreign = [world.internet.address] if world.internet else []
+    foreign += list(world.loopbacks.values())
     parts = []
-    for key, vrf in sorted(info.get("vrfs", {}).items()):
-        t = vrf["tenant"]
+    for key, vrf in sorted(world.vrfs.items()):
+        t = vrf.tenant
         own = [ipaddress.ip_network(p) for p in prefixes[t]]
         targets = [p for o, ps in prefixes.items() if o != t for p in ps
                    if not any(ipaddress.ip_network(p).overlaps(n) for n in own)] + foreign
         addrs = [str(ipaddress.ip_network(p, strict=False)[1 if ipaddress.ip_network(p, strict=False).prefixlen < 32
                                                             else 0]) for p in targets]
         leaked = [a for a in addrs if _lookup(env, vrf, a)]
-        remote = [m["subnet"] for m in info["sites"].values() if m["tenant"] == t and m["pe"] != vrf["pe"]]
-        remote = remote or [m["subnet"] for m in info["sites"].values() if m["tenant"] == t]
+        remote = [m.subnet for m in world.tenant_sites(t).values() if m.pe != vrf.pe]
+        remote = remote or [m.subnet for m in world.tenant_sites(t).values()]
         ok = sum(_lookup(env, vrf, str(ipaddress.ip_network(p)[1])) for p in remote[:1])
         parts.append(Result("vrf_fallthrough", "", sent=len(addrs), leaked=len(leaked), control=ok,
                             leaks=[f"{key} resolves {a}" for a in leaked],

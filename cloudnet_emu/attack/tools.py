@@ -1,6 +1,6 @@
 """What every attack case uses: the testbed as data, frame injection, sniffers, state snapshots.
 
-    Env             a running testbed: record, info, VMs (the Cloud Manager's records), namespaces
+    Env             a running testbed: record, its world, VMs (the Cloud Manager's records), namespaces
     inject          send raw frames (crafted with scapy in this process) from an interface inside
                     a namespace: an AF_PACKET socket opened in a thread that entered the namespace
     Watch           tcpdump sniffers in many namespaces at once (`-i any`), counting matching packets
@@ -25,6 +25,7 @@ from ..kernel import ns, ovs, sniff
 from ..kernel import ping as kping
 from ..kernel.exec import Popen, stop
 from ..verdict import Watch as VWatch
+from ..world import World
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Env:
     record: dict
     vms: dict = field(default_factory=dict)
     suspects: set = field(default_factory=set)      # MACs the attack used: removed from every table at the end
+    _world: Optional[World] = field(default=None, repr=False)
 
     @classmethod
     def open(cls, testbed: Optional[str] = None) -> "Env":
@@ -41,8 +43,11 @@ class Env:
         return cls(name, state.read(name), dict(Ledger(name, "cloud").data.get("vms", {})))
 
     @property
-    def info(self) -> dict:
-        return self.record["info"]
+    def world(self) -> World:
+        """The testbed's description (read-only for an attack: nothing here writes it back)."""
+        if self._world is None:
+            self._world = state.world(self.record)
+        return self._world
 
     def netns(self, node: Optional[str]) -> Optional[str]:
         return None if node is None else naming.netns(self.testbed, node)
@@ -62,8 +67,7 @@ class Env:
 
     def hosts(self, tenant: str) -> dict[str, str]:
         """Enterprise hosts and VMs of TENANT: name -> address."""
-        out = {h: ip for meta in self.info.get("sites", {}).values() if meta["tenant"] == tenant
-               for h, ip in meta["hosts"].items()}
+        out = self.world.hosts(tenant)
         out.update({vm["name"]: vm["ip"] for vm in self.vms.values() if vm["tenant"] == tenant})
         return out
 

@@ -24,14 +24,15 @@ from ..plan import reserve as R
 from ..plan.actions import TcClass, TcFilter, from_json
 from ..realize import shaping
 from ..realize.apply import Kernel
+from ..world import World
 
 PREFIX = "resv:"
 
 
 class ReservationBook:
     def __init__(self, testbed: str, info: dict, core: str, ledger, tenant_index):
-        self.testbed, self.info, self.core, self.ledger = testbed, info, core, ledger
-        self.links = R.Links(info)
+        self.testbed, self.world, self.core, self.ledger = testbed, World.of(info), core, ledger
+        self.links = R.Links(self.world)
         self.t = tenant_index
 
     def names(self) -> list[str]:
@@ -56,7 +57,7 @@ class ReservationBook:
         of the VPC's cloud sites: `egress` toward them, `ingress` back, once per link direction (a
         hose bounds the site's total, wherever it goes)."""
         site, pe, t = req["site"], req["pe"], self.t(req["tenant"])
-        node = self.info["sites"][site]["vrf_node"]
+        node = self.world.sites[site].vrf_node
         out = (req["subnet"], req["vpc_subnet"])
         hops: dict[str, R.Hop] = {}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import StateError
+from ..world import World
 
 
 def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Optional[float] = None,
@@ -37,10 +38,10 @@ def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Opti
         return dict(base, kind="pipe", bw=float(bw), ends=ends)
     if site is None or not (ingress or egress):
         raise StateError("a reservation is a pipe (between A B, bw) or a hose (site, ingress and/or egress)")
-    sites = cloud.info.get("sites", {})
+    sites = World.of(cloud.info).sites
     if site not in v["sites"] or site not in sites:
         raise StateError(f"{site!r} is not an enterprise site of VPC {vpc} (its sites: {', '.join(v['sites'])})")
-    return dict(base, kind="hose", site=site, pe=sites[site]["pe"], subnet=sites[site]["subnet"],
+    return dict(base, kind="hose", site=site, pe=sites[site].pe, subnet=sites[site].subnet,
                 cloud_pes=cloud_pes(cloud, vpc, moved or {}, arriving),
                 vpc_subnet=v["subnet"], ingress=float(ingress or 0), egress=float(egress or 0))
 
@@ -51,14 +52,14 @@ def _end(cloud, vpc: str, v: dict, name: str, moved: dict) -> dict:
         if vm["vpc"] != vpc:
             raise StateError(f"VM {name} is in VPC {vm['vpc']}, not {vpc}")
         site = moved.get(name, vm["site"])
-        return {"name": name, "prefix": f"{vm['ip']}/32", "pe": cloud.info["clouds"][site]["pe"], "site": None}
-    for site, m in cloud.info.get("sites", {}).items():
+        return {"name": name, "prefix": f"{vm['ip']}/32", "pe": World.of(cloud.info).clouds[site].pe, "site": None}
+    for site, m in World.of(cloud.info).sites.items():
         if site not in v["sites"]:
             continue
         if name == site:
-            return {"name": name, "prefix": m["subnet"], "pe": m["pe"], "site": site}
-        if name in m["hosts"]:
-            return {"name": name, "prefix": f"{m['hosts'][name]}/32", "pe": m["pe"], "site": site}
+            return {"name": name, "prefix": m.subnet, "pe": m.pe, "site": site}
+        if name in m.hosts:
+            return {"name": name, "prefix": f"{m.hosts[name]}/32", "pe": m.pe, "site": site}
     raise StateError(f"{name!r} is neither a VM of VPC {vpc} nor a host or site it joins "
                      f"(sites: {', '.join(v['sites']) or 'none'})")
 
@@ -68,7 +69,8 @@ def cloud_pes(cloud, vpc: str, moved: dict, arriving: Optional[str] = None) -> l
     sites = {moved.get(vm["name"], vm["site"]) for vm in cloud.data["vms"].values() if vm["vpc"] == vpc}
     if arriving:
         sites.add(arriving)
-    return sorted({cloud.info["clouds"][s]["pe"] for s in sites})
+    clouds = World.of(cloud.info).clouds
+    return sorted({clouds[s].pe for s in sites})
 
 
 def reservations_of(cloud, vm: str) -> list[dict]:
@@ -92,7 +94,7 @@ def _again(cloud, r: dict, moved: dict, arriving: Optional[str] = None) -> dict:
 def arrive(cloud, vpc: str, site: str, dry_run: bool) -> None:
     """Before (dry_run) and after an attach in `site`: the VPC's hoses extend to its PE."""
     hoses = [r for r in cloud.network("reservations", {})["reservations"] if r["kind"] == "hose" and r["vpc"] == vpc]
-    pe = cloud.info["clouds"][site]["pe"]
+    pe = World.of(cloud.info).clouds[site].pe
     if hoses and any(pe not in r["cloud_pes"] for r in hoses):
         cloud.network("reserve", {"requests": [_again(cloud, r, {}, site) for r in hoses], "replace": True,
                                   "dry_run": dry_run})

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..world import World
+
 
 @dataclass(frozen=True)
 class Node:
@@ -195,7 +197,12 @@ class Plan:
     degradations: list = field(default_factory=list)   # human-readable
     nodes: list = field(default_factory=list)
     actions: list = field(default_factory=list)
-    info: dict = field(default_factory=dict)           # addresses, labels, VNIs for inspect
+    world: World = field(default_factory=World)        # addresses, labels, VNIs: state.json's info
+
+    @property
+    def info(self) -> dict:
+        """The world as state.json's `info` section (a fresh dict: write to `world`, not here)."""
+        return self.world.to_info()
 
     def add(self, *actions):
         self.actions.extend(actions)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 
 from .. import naming
+from .. import world as W
 from ..spec.model import LinkProps, Topology
 from . import addressing as A
 from .actions import Bridge, Enslave, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
@@ -29,7 +30,7 @@ CORE_MTU = 9000
 
 def build_plan(topo: Topology, choice: Choice) -> Plan:
     plan = Plan(topo.name, realizations=dict(choice.realizations), degradations=list(choice.degradations))
-    plan.info["reasons"] = dict(choice.reasons)
+    plan.world.reasons = dict(choice.reasons)
     underlay = _provider(plan, topo, choice)
     control = CONTROLS[choice.realizations["control"]](topo, underlay)
     plan.add(*control.core_routes())
@@ -38,7 +39,7 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     core = CORES[choice.realizations["core"]](underlay)
     plan.add(*core.setup())
     if choice.realizations["core"] == "mpls":
-        plan.info["lsp"] = core.lsps()
+        plan.world.lsp = core.lsps()
     access = iter(range(1 << 30))
     for t_index, tenant in enumerate(topo.tenants):
         members: dict[str, Member] = {}
@@ -51,15 +52,10 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     for cloud in topo.cloud_sites:
         _cloud(plan, cloud, choice, topo, control, next(access))
     plan.add(*control.daemons())
-    plan.info["control"] = control.describe()
-    plan.info["tenants"] = [t.name for t in topo.tenants]
-    site_subnet = {s.name: s.subnet for t in topo.tenants for s in t.sites}
-    plan.info["vpcs"] = {v.name: {"index": i, "tenant": v.tenant, "type": v.type,
-                                  "subnet": v.subnet or (site_subnet.get(v.sites[0]) if v.sites else None),
-                                  "sites": v.sites, "vlan": v.vlan, "placement": v.placement, "near": v.near,
-                                  "vms": [vm.model_dump() for vm in v.vms],
-                                  "acl": v.acl.model_dump(by_alias=True) if v.acl else None,
-                                  "port_security": v.port_security} for i, v in enumerate(topo.vpcs)}
+    plan.world.control = W.Control.from_dict(control.describe())
+    plan.world.tenants = [t.name for t in topo.tenants]
+    for vpc in topo.vpcs:
+        plan.world.add_vpc(vpc)
     return plan
 
 
@@ -96,14 +92,13 @@ def _provider(plan: Plan, topo: Topology, choice: Choice) -> Underlay:
         veth = Veth(a, b, b, a, a_addr, b_addr, mtu=CORE_MTU, role="core")
         plan.add(veth)
         _shape(plan, veth, link, choice)
-        plan.info.setdefault("core_links", []).append({"a": a, "b": b, "a_addr": a_addr, "b_addr": b_addr,
-                                                       **_realized(link, choice)})
+        plan.world.core_links.append(W.CoreLink(a, b, a_addr, b_addr, **_realized(link, choice)))
         adj[a].append((b, A.bare(b_addr), b))
         adj[b].append((a, A.bare(a_addr), a))
     next_hop = _shortest_paths(adj)
-    plan.info["loopbacks"] = loop
+    plan.world.loopbacks = loop
     underlay = Underlay(index, pe_index, loop, next_hop, pools.model_dump())
-    plan.info["underlay"] = underlay.to_dict()
+    plan.world.underlay = W.Underlay.from_dict(underlay.to_dict())
     return underlay
 
 
@@ -134,7 +129,7 @@ def _internet(plan: Plan, topo: Topology, choice: Choice):
     veth = Veth(inet.pe, inet.name, inet.name, inet.pe, pe_addr, inet_addr, role="internet")
     plan.add(veth, Route(inet.name, "0.0.0.0/0", via=A.bare(pe_addr)))
     _shape(plan, veth, inet.link, choice)
-    plan.info["internet"] = {"node": inet.name, "address": inet_addr, "pe": inet.pe}
+    plan.world.internet = W.Internet(inet.name, inet_addr, inet.pe)
 
 
 def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
@@ -159,10 +154,8 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
     plan.add(Route(site.name, "0.0.0.0/0", via=A.bare(pe_addr)),
              Route(placement.node, site.subnet, via=A.bare(ce_addr), dev=site.name, table=placement.table))
     _shape(plan, veth, site.link, choice)
-    plan.info.setdefault("sites", {})[site.name] = {
-        "tenant": placement.tenant, "pe": site.pe, "vrf_node": placement.node, "subnet": site.subnet,
-        "gateway": A.bare(gateway), "hosts": hosts, "access": {"pe": pe_addr, "ce": ce_addr},
-        **_realized(site.link, choice)}
+    plan.world.sites[site.name] = W.Site(placement.tenant, site.pe, placement.node, site.subnet, A.bare(gateway),
+                                         hosts, {"pe": pe_addr, "ce": ce_addr}, **_realized(site.link, choice))
 
 
 def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, control: Control, k: int):
@@ -192,8 +185,6 @@ def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, control: Control, 
     plan.add(wan, Route(cloud.name, "0.0.0.0/0", via=A.bare(pe_addr)))
     _shape(plan, wan, cloud.link, choice)
     plan.add(*control.reach(cloud.pe, ce_addr, cloud.name))
-    plan.info.setdefault("clouds", {})[cloud.name] = {
-        "pe": cloud.pe, "switch": site_br, "datapath": datapath, "ce": cloud.name, "wan": ce_addr,
-        "servers": {s.name: {"bridge": naming.bridge(s.name), "vcpus": s.vcpus, "mem_mb": s.mem_mb}
-                    for s in cloud.servers},
-        "link": cloud.link.model_dump()}
+    plan.world.clouds[cloud.name] = W.Cloud(
+        cloud.pe, site_br, datapath, cloud.name, ce_addr,
+        {s.name: W.Server(naming.bridge(s.name), s.vcpus, s.mem_mb) for s in cloud.servers}, cloud.link.model_dump())

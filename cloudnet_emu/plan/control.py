@@ -15,7 +15,7 @@ The interface is three calls that `plan/build.py` makes in build order:
     reach(pe, prefix, dev)   a subnet connected at `pe` on `dev` that every router must reach
     daemons()                at the end: the routing daemons to start (FrrRouter actions)
 
-and `describe()`, the data `inspect` and the convergence wait read (plan.info["control"]).
+and `describe()`, the data `inspect` and the convergence wait read (the world's `control`).
 The tenant VPNs (plan/core.py) stay planner-written under both; they ride on these routes.
 """
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .. import naming
+from .. import world as W
 from . import addressing
 from .actions import Bridge, FdbAppend, MplsRoute, Plan, Route, Veth, Vxlan
 from .routers import Placement
@@ -96,7 +97,7 @@ class VpnCore:
                 if other is not m:
                     for prefix in other.prefixes:
                         plan.add(*self.route(tenant, t, m.placement, prefix, other.placement))
-        plan.info.setdefault("vpn", {})[tenant] = self.describe(tenant, t, places)
+        plan.world.vpn[tenant] = W.Vpn.from_dict(self.describe(tenant, t, places))
 
     # VPLS: a bridge per instance on each PE, VXLAN between them (both realizations).
     def vpls(self, vpc: str, v: int, pe: str, peers: list[str]) -> list:

@@ -31,6 +31,7 @@ from typing import Optional
 
 from ..errors import AdmissionError
 from . import addressing
+from ..world import CoreLink, Site, World
 from .core import Underlay
 
 CLASS_BASE = 0x100          # reservation slot n -> class 1:(0x100+n)
@@ -77,35 +78,39 @@ def link_id(a: str, b: str) -> str:
 class Links:
     """Shaped links of a running testbed: capacity and delay per link, from the plan's record."""
 
-    def __init__(self, info: dict):
-        self.info = info
-        self.u = Underlay.from_dict(info["underlay"])
-        self.core = {link_id(c["a"], c["b"]): c for c in info.get("core_links", [])}
-        self.sites = info.get("sites", {})
+    def __init__(self, info: "dict | World"):
+        world = World.of(info)
+        self.u = Underlay.from_dict(world.underlay.to_dict())
+        self.core: dict[str, CoreLink] = {link_id(c.a, c.b): c for c in world.core_links}
+        self.sites: dict[str, Site] = world.sites
 
     def capacity(self, link: str) -> Optional[float]:
-        return self._entry(link).get("bw")
+        entry = self._entry(link)
+        return entry.bw if entry else None
 
-    def _entry(self, link: str) -> dict:
+    def _entry(self, link: str) -> "CoreLink | Site | None":
+        """A core link, or the enterprise site whose access link it is (None: neither)."""
         entry = self.core.get(link)
         if entry is None:
-            site = next((s for s, m in self.sites.items() if link_id(s, m["pe"]) == link), None)
-            entry = self.sites.get(site, {})
+            site = next((s for s, m in self.sites.items() if link_id(s, m.pe) == link), None)
+            entry = self.sites.get(site)
         return entry
 
     def delay(self, link: str) -> float:
-        return self._entry(link).get("delay_ms", 0.0)
+        entry = self._entry(link)
+        return entry.delay_ms if entry else 0.0
 
     def loss(self, link: str) -> float:
-        return self._entry(link).get("loss", 0.0)
+        entry = self._entry(link)
+        return entry.loss if entry else 0.0
 
     def one_way_delay(self, a: End, b: End, declared: bool = False) -> float:
         """ms from a to b: the attachment circuits of enterprise ends plus the core path
         (`declared`: as the topology says; else as realized, 0 where netem was degraded)."""
         key = "declared_delay_ms" if declared else "delay_ms"
-        total = sum(self.sites[e.site].get(key, 0.0) for e in (a, b) if e.site)
+        total = sum(getattr(self.sites[e.site], key) or 0.0 for e in (a, b) if e.site)
         for router, _dev, peer in self.core_path(a.pe, b.pe):
-            total += self.core[link_id(router, peer)].get(key, 0.0)
+            total += getattr(self.core[link_id(router, peer)], key) or 0.0
         return total
 
     def core_path(self, src_pe: str, dst_pe: str) -> list[tuple[str, str, str]]:
@@ -157,7 +162,7 @@ def pipe_hops(links: Links, core: str, t: int, a: End, b: End, rate: float) -> l
         encap = "mpls" if core == "mpls" else "vxlan"
         hops.append(Hop(router, dev, link_id(router, peer), f"{router}>{peer}", rate, encap))
     if b.site:
-        hops.append(Hop(links.sites[b.site]["vrf_node"], b.site, link_id(b.site, b.pe), f"{b.pe}>{b.site}",
+        hops.append(Hop(links.sites[b.site].vrf_node, b.site, link_id(b.site, b.pe), f"{b.pe}>{b.site}",
                         rate, "ip"))
     label = addressing.vpn_label(t, links.u.pe_index[b.pe]) if b.pe in links.u.pe_index else 0
     for h in hops:

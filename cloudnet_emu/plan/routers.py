@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 from .. import naming
+from .. import world as W
 from . import addressing
 from .actions import Node, Plan, Route, Vrf
 
@@ -42,7 +43,7 @@ class LogicalRouters:
             self.plan.nodes.extend(nodes)
             self.plan.add(*actions)
             self.placed[key] = placement
-            self.plan.info.setdefault("vrfs", {})[f"{pe}/{tenant}"] = asdict(placement)
+            self.plan.world.vrfs[f"{pe}/{tenant}"] = W.Vrf.from_dict(asdict(placement))
         return self.placed[key]
 
     @staticmethod

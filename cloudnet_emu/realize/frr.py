@@ -6,7 +6,7 @@ router's kernel.  bgpd started earlier finds its peers unreachable, and each fai
 doubles its idle hold time: sessions then came up 10 s late where they could in milliseconds.
 
 Converged means, observed and not taken on the daemons' word: every route the plan expects
-(plan.info["control"]["routes"]: other routers' loopbacks, cloud WAN subnets) is in each
+(the world's `control.routes`: other routers' loopbacks, cloud WAN subnets) is in each
 router's kernel FIB (`ip -j route`), every iBGP session the plan expects is Established
 (`vtysh ... summary json`), and every BGP speaker has learned every other PE's loopback
 (`show bgp ipv4 unicast json`: Established alone comes before the first UPDATE).  The wait has a deadline; the error names what was still missing.
@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import time
+from dataclasses import replace
 from typing import Callable
 
 from .. import naming, state
@@ -26,6 +27,7 @@ from ..kernel import frr as kfrr
 from ..kernel import ns
 from ..plan.actions import FrrRouter
 from ..plan.frr import DAEMONS
+from ..world import Control
 
 CONVERGE_S = 60.0
 SUMMARY = "show bgp ipv4 unicast summary json"
@@ -70,23 +72,23 @@ def peer_states(testbed: str, router: str) -> dict[str, dict]:
             for addr, p in (summary.get("peers") or {}).items()}
 
 
-def lacking(testbed: str, info: dict, routers) -> dict[str, list[str]]:
+def lacking(testbed: str, control: Control, routers) -> dict[str, list[str]]:
     """router -> what it lacks now (routes not in its kernel FIB, sessions not Established)."""
     out = {}
     for router in routers:
         lack = []
-        want = info["routes"].get(router, [])
+        want = (control.routes or {}).get(router, [])
         if want:
             fib = _fib(testbed, router)
             lack += [f"no route to {p} in its kernel FIB" for p in want if p not in fib]
-        peers = info["sessions"].get(router, [])
+        peers = (control.sessions or {}).get(router, [])
         if peers:
             seen = peer_states(testbed, router)
             for addr in peers:
                 st = (seen.get(addr) or {}).get("state") or "not configured yet (bgpd not answering)"
                 if st != "Established":
                     lack.append(f"session to {addr} is {st}")
-        learned = info.get("bgp_routes", {}).get(router, [])
+        learned = (control.bgp_routes or {}).get(router, [])
         if learned and not any(x.startswith("session") for x in lack):
             table = (kfrr.vtysh(state.daemon_dir(testbed, router), "show bgp ipv4 unicast json") or {}).get("routes") or {}
             lack += [f"no BGP route to {p} yet" for p in learned if p not in table]
@@ -95,28 +97,28 @@ def lacking(testbed: str, info: dict, routers) -> dict[str, list[str]]:
     return out
 
 
-def converge(testbed: str, info: dict, deadline_s: float = CONVERGE_S,
+def converge(testbed: str, control: Control, deadline_s: float = CONVERGE_S,
              progress: Callable[[str], None] = lambda s: None) -> dict:
     """Wait for the IGP's routes in every kernel FIB, start bgpd, wait for every session; how long it took."""
     progress("waiting for OSPF: every loopback and WAN subnet in every router's kernel")
     t0 = time.monotonic()
-    routers = sorted(set(info["routes"]) | set(info["sessions"]))
-    _wait(testbed, {**info, "sessions": {}, "bgp_routes": {}}, routers, t0 + deadline_s, deadline_s)
+    routers = sorted(set(control.routes) | set(control.sessions))
+    _wait(testbed, replace(control, sessions={}, bgp_routes={}), routers, t0 + deadline_s, deadline_s)
     igp = time.monotonic() - t0
     _start_bgpd(testbed, routers)
     progress(f"OSPF converged in {igp:.2f} s; bgpd started, waiting for the iBGP sessions")
-    _wait(testbed, info, routers, t0 + deadline_s, deadline_s)
+    _wait(testbed, control, routers, t0 + deadline_s, deadline_s)
     took = time.monotonic() - t0
-    n_sessions = sum(len(v) for v in info["sessions"].values())
-    n_routes = sum(len(v) for v in info["routes"].values())
+    n_sessions = sum(len(v) for v in control.sessions.values())
+    n_routes = sum(len(v) for v in control.routes.values())
     progress(f"converged in {took:.2f} s: {n_sessions} session ends Established, {n_routes} routes installed")
     return {"converged_s": round(took, 3), "igp_s": round(igp, 3), "session_ends": n_sessions, "routes": n_routes}
 
 
-def _wait(testbed: str, info: dict, routers: list[str], deadline: float, deadline_s: float) -> None:
+def _wait(testbed: str, control: Control, routers: list[str], deadline: float, deadline_s: float) -> None:
     pending = routers
     while True:
-        missing = lacking(testbed, info, pending)
+        missing = lacking(testbed, control, pending)
         if not missing:
             if pending == routers:      # a pass over every router found nothing missing
                 return
@@ -130,13 +132,13 @@ def _wait(testbed: str, info: dict, routers: list[str], deadline: float, deadlin
         time.sleep(0.05)
 
 
-def sessions(testbed: str, info: dict) -> dict:
+def sessions(testbed: str, control: Control) -> dict:
     """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now."""
     out = {}
-    for router in sorted(set(info.get("routes", {})) | set(info.get("sessions", {}))):
+    for router in sorted(set(control.routes or {}) | set(control.sessions or {})):
         directory = state.daemon_dir(testbed, router)
         alive = kfrr.pids(directory, naming.netns(testbed, router))
-        out[router] = {"daemons": {d: alive.get(d) for d in info.get("daemons", DAEMONS)},
+        out[router] = {"daemons": {d: alive.get(d) for d in control.daemons or DAEMONS},
                        "peers": peer_states(testbed, router) if "bgpd" in alive else {}}
     return out
 

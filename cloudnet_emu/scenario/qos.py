@@ -22,6 +22,7 @@ from typing import Optional
 
 from pydantic import ConfigDict, Field
 
+from .. import state
 from ..errors import StateError
 from ..kernel import iperf, ping
 from ..plan.reserve import End, Links
@@ -148,12 +149,12 @@ def throughput(w, c: ThroughputCheck) -> tuple[Status, str]:
 
 def _end(w, name: str) -> End:
     vm = w.cloud.data["vms"].get(name)
-    info = w.record["info"]
+    world = state.world(w.record)
     if vm is not None:
-        return End(name, f"{vm['ip']}/32", info["clouds"][vm["site"]]["pe"])
-    for site, m in info.get("sites", {}).items():
-        if name in m["hosts"] or name == site:
-            return End(name, m["subnet"], m["pe"], site)
+        return End(name, f"{vm['ip']}/32", world.clouds[vm["site"]].pe)
+    for site, m in world.sites.items():
+        if name in m.hosts or name == site:
+            return End(name, m.subnet, m.pe, site)
     raise StateError(f"{name!r} is neither a VM nor an enterprise host or site")
 
 

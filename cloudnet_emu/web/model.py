@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .. import naming
+from .. import naming, state
 
 
 def _node(id_: str, kind: str, label: str, parent: Optional[str] = None, **extra) -> dict:
@@ -42,13 +42,13 @@ def _edge(a: str, b: str, kind: str, counter: Optional[tuple[Optional[str], str]
 
 def elements(record: dict, vms: list[dict]) -> dict:
     tb = record["testbed"]
-    info = record.get("info", {})
+    world = state.world(record)
 
     def ns(node: str) -> str:
         return naming.netns(tb, node)
 
     nodes, edges = [], []
-    sites, clouds = info.get("sites", {}), info.get("clouds", {})
+    sites, clouds = world.sites, world.clouds
     for n in record.get("nodes", []):
         kind, name = n["kind"], n["name"]
         if kind in ("pe", "p", "internet"):
@@ -61,33 +61,32 @@ def elements(record: dict, vms: list[dict]) -> dict:
             nodes.append(_node(name, "ce", name, parent=f"site:{n['site']}", tenant=n["tenant"], netns=n["netns"]))
         elif kind == "host":
             nodes.append(_node(name, "host", name, parent=f"site:{n['site']}", tenant=n["tenant"], netns=n["netns"],
-                               ip=sites.get(n["site"], {}).get("hosts", {}).get(name)))
+                               ip=sites[n["site"]].hosts.get(name) if n["site"] in sites else None))
             edges.append(_edge(n["site"], name, "lan", (ns(name), "eth0")))
         elif kind == "cloud-ce":
             nodes.append(_node(name, "cloud-ce", f"{name} CE", parent=f"cloud:{n['site']}", netns=n["netns"]))
     for s, site in sites.items():
-        nodes.append(_node(f"site:{s}", "site", s, tenant=site["tenant"], subnet=site["subnet"]))
+        nodes.append(_node(f"site:{s}", "site", s, tenant=site.tenant, subnet=site.subnet))
         # the access link ends in the tenant's VRF: its namespace, or the PE itself with a kernel VRF
-        edges.append(_edge(s, site.get("vrf_node") or site["pe"], "access", (ns(s), site["pe"]), bw=site.get("bw"),
-                           delay_ms=site.get("declared_delay_ms")))
-    for link in info.get("core_links", []):
-        edges.append(_edge(link["a"], link["b"], "core", (ns(link["a"]), link["b"]), bw=link.get("bw"),
-                           delay_ms=link.get("declared_delay_ms")))
-    inet = info.get("internet")
+        edges.append(_edge(s, site.vrf_node or site.pe, "access", (ns(s), site.pe), bw=site.bw,
+                           delay_ms=site.declared_delay_ms))
+    for link in world.core_links:
+        edges.append(_edge(link.a, link.b, "core", (ns(link.a), link.b), bw=link.bw, delay_ms=link.declared_delay_ms))
+    inet = world.internet
     if inet:
-        edges.append(_edge(inet["node"], inet["pe"], "internet", (ns(inet["node"]), inet["pe"])))
+        edges.append(_edge(inet.node, inet.pe, "internet", (ns(inet.node), inet.pe)))
     for c, cloud in clouds.items():
-        nodes.append(_node(f"cloud:{c}", "cloud", c, datapath=cloud.get("datapath")))
-        switch = cloud["switch"]
+        nodes.append(_node(f"cloud:{c}", "cloud", c, datapath=cloud.datapath))
+        switch = cloud.switch
         nodes.append(_node(switch, "switch", switch, parent=f"cloud:{c}", bridge=switch))
-        edges.append(_edge(cloud["ce"], cloud["pe"], "wan", (ns(cloud["ce"]), cloud["pe"]), bw=cloud["link"].get("bw")))
+        edges.append(_edge(cloud.ce, cloud.pe, "wan", (ns(cloud.ce), cloud.pe), bw=cloud.link.get("bw")))
         # the switch reaches the CE router by one hand-off cable per VPC: no single interface to count
-        edges.append(_edge(switch, cloud["ce"], "handoff", None))
-        for srv, server in cloud["servers"].items():
-            nodes.append(_node(f"server:{srv}", "server", srv, parent=f"cloud:{c}", bridge=server["bridge"],
-                               vcpus=server["vcpus"], mem_mb=server["mem_mb"]))
+        edges.append(_edge(switch, cloud.ce, "handoff", None))
+        for srv, server in cloud.servers.items():
+            nodes.append(_node(f"server:{srv}", "server", srv, parent=f"cloud:{c}", bridge=server.bridge,
+                               vcpus=server.vcpus, mem_mb=server.mem_mb))
             edges.append(_edge(switch, f"server:{srv}", "trunk", (None, naming.trunk_site_side(srv))))
-    vpcs = info.get("vpcs", {})
+    vpcs = world.vpcs
     for vm in sorted(vms, key=lambda v: v["name"]):
         extra = {k: vm.get(k) for k in ("vpc", "tenant", "ip", "mac", "vlan", "site", "server", "port")}
         nodes.append({**_node(f"vm:{vm['name']}", "vm", vm["name"], parent=f"cloud:{vm['site']}",
@@ -97,12 +96,12 @@ def elements(record: dict, vms: list[dict]) -> dict:
         edges.append(_edge(f"vm:{vm['name']}", f"server:{vm['server']}", "port", (None, vm["port"]),
                            id_=f"on:{vm['name']}@{vm['server']}"))
     return {"nodes": nodes, "edges": edges,
-            "vpcs": [{"name": v, "tenant": m["tenant"], "type": m["type"], "subnet": m.get("subnet"),
+            "vpcs": [{"name": v, "tenant": m.tenant, "type": m.type, "subnet": m.subnet,
                       "vms": sorted(x["name"] for x in vms if x["vpc"] == v)} for v, m in vpcs.items()],
             "meta": {"testbed": tb, "status": record.get("status"), "started": record.get("started"),
                      "realizations": record.get("realizations", {}),
                      "degradations": record.get("degradations", []),
-                     "tenants": info.get("tenants", [])}}
+                     "tenants": world.tenants}}
 
 
 def counted(elems: dict) -> list[tuple[Optional[str], str]]:

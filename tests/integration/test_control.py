@@ -20,6 +20,7 @@ from cloudnet_emu.links import set_link
 from cloudnet_emu.plan.frr import DAEMONS
 from cloudnet_emu.realize.frr import sessions
 from cloudnet_emu.scenario import runner
+from cloudnet_emu.world import Control
 
 from tests.conftest import FULL_KERNEL
 
@@ -84,7 +85,7 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
           f"(OSPF {bgp_testbed['control']['igp_s']:.2f} s)")
     assert bgp_testbed["control"] == {"converged_s": took, "igp_s": bgp_testbed["control"]["igp_s"],
                                       "session_ends": 8, "routes": 28}
-    live = sessions(tb, bgp_testbed["info"]["control"])
+    live = sessions(tb, Control.from_dict(bgp_testbed["info"]["control"]))
     for router, m in live.items():
         assert all(m["daemons"].values()), (router, m)
     # every PE: one session, to p1, receiving the three other PEs' loopbacks reflected by p1

@@ -5,9 +5,10 @@ import pytest
 
 from cloudnet_emu.errors import RealizeError
 from cloudnet_emu.realize import frr
+from cloudnet_emu.world import Control
 
-INFO = {"routes": {"pe1": ["100.127.255.2/32"], "pe2": ["100.127.255.1/32"]},
-        "sessions": {"pe1": ["100.127.255.2"], "pe2": ["100.127.255.1"]}}
+INFO = Control("bgp", routes={"pe1": ["100.127.255.2/32"], "pe2": ["100.127.255.1/32"]},
+               sessions={"pe1": ["100.127.255.2"], "pe2": ["100.127.255.1"]})
 
 
 def test_waits_for_stragglers_then_confirms_with_a_full_pass(monkeypatch):
@@ -15,7 +16,7 @@ def test_waits_for_stragglers_then_confirms_with_a_full_pass(monkeypatch):
     answers = iter([{"pe1": ["x"], "pe2": ["y"]}, {"pe2": ["y"]}, {}, {},     # the IGP's routes
                     {"pe1": ["session"]}, {}, {}])                           # then the sessions
     started = []
-    monkeypatch.setattr(frr, "lacking", lambda tb, info, routers: (asked.append((bool(info["sessions"]),
+    monkeypatch.setattr(frr, "lacking", lambda tb, info, routers: (asked.append((bool(info.sessions),
                                                                                  list(routers))), next(answers))[1])
     monkeypatch.setattr(frr, "_start_bgpd", lambda tb, routers: started.append((len(asked), routers)))
     monkeypatch.setattr(frr.time, "sleep", lambda s: None)
