@@ -20,9 +20,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cloudnet_emu import lifecycle, pipeline  # noqa: E402
-from cloudnet_emu.scenario.model import Migrate  # noqa: E402
-from cloudnet_emu.scenario.runner import World, _migrate  # noqa: E402
-
+from cloudnet_emu.scenario.steps.migrate import Migrate, migrate as run_migration  # noqa: E402
+from cloudnet_emu.scenario.world import World  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,7 +46,7 @@ def main():
                                             "probe": {"from": "acme-h1", "rate": 1000, "before_s": 0.3,
                                                       "after_s": 0.7}})
                 w.refresh()
-                results[garp].append(_migrate(w, m))
+                results[garp].append(run_migration(w, m))
     finally:
         lifecycle.down(record["testbed"])
     med = statistics.median
@@ -67,7 +66,6 @@ def main():
         summary[garp] = (med(beyond), med(out))
     print(f"outage beyond pause p50 {summary[True][0]:.1f} ms with GARP, {summary[False][0]:.1f} ms without "
           f"(pause {args.pause_ms:g} ms; outage p50 {summary[True][1]:.1f} / {summary[False][1]:.1f} ms)")
-
 
 if __name__ == "__main__":
     main()

@@ -121,9 +121,10 @@ class Feed:
     def read_routing(self) -> dict:
         """{router: {ok, sessions, peers ...}} under control=bgp; {} under static or once the testbed is gone."""
         record = state.read(self.testbed)
-        if not record or record.get("realizations", {}).get("control") != "bgp":
+        control = state.world(record).control if record else None
+        if control is None or control.realization != "bgp":
             return {}
-        return routing(sessions(self.testbed, record["info"]["control"]))
+        return routing(sessions(self.testbed, control))
 
     def read_counters(self) -> dict:
         """{edge id: {state, up, rx_packets, tx_packets, rx_pps, tx_pps}} for the links of the picture."""

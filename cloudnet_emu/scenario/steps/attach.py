@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterator, Literal, Optional
+from typing import Iterator, Optional
 
 from pydantic import Field, StrictInt
 
 from ...errors import Problem
 from ...spec.checks import _ref_hint
-from ...spec.model import MAC_RE, Name, Strict
+from ...spec.model import MAC_RE, Name, Policy, Strict
 from ..kind import StepKind
 from ..paper import RESERVED_VM_NAMES, Paper, PaperVm, cloud_ref, fits, server_ref
 from ..world import World
@@ -24,7 +24,7 @@ class Attach(Strict):
     ip: Optional[str] = None
     mac: Optional[str] = None
     name: Optional[Name] = None
-    policy: Optional[Literal["first-fit", "best-fit", "worst-fit", "nearest"]] = None
+    policy: Optional[Policy] = None
     near: Optional[Name] = Field(None, description="policy nearest: the enterprise site to be near to")
 
 
