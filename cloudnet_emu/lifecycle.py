@@ -96,7 +96,7 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
         try:
             with sigterm_as_interrupt():
                 apply_plan(plan, progress)
-                edge_filter.apply(testbed, plan.info)
+                edge_filter.apply(testbed, plan.world)
                 if plan.world.control.realization == "bgp":
                     record["control"] = frr.converge(testbed, plan.world.control, progress=progress)
         except BaseException:

@@ -21,29 +21,30 @@ from __future__ import annotations
 
 from .. import naming, state
 from ..kernel import ns
+from ..world import World
 
 TABLE = "cloudnet_edge"
 TUNNEL_UDP_PORTS = (4789, 6081)          # VXLAN, Geneve
 TUNNEL_PROTOCOLS = (4, 47, 137)          # IP-in-IP, GRE, MPLS-in-IP (RFC 4023)
 
 
-def provider_routers(info: dict) -> list[str]:
-    return sorted(info.get("underlay", {}).get("index", {}))
+def provider_routers(world: World) -> list[str]:
+    return sorted(world.underlay.index) if world.underlay else []
 
 
-def core_interfaces(info: dict, router: str) -> list[str]:
+def core_interfaces(world: World, router: str) -> list[str]:
     """Interfaces of ROUTER that are core links: named after the provider router at the other end."""
     out = []
-    for link in info.get("core_links", []):
-        if link["a"] == router:
-            out.append(link["b"])
-        elif link["b"] == router:
-            out.append(link["a"])
+    for link in world.core_links:
+        if link.a == router:
+            out.append(link.b)
+        elif link.b == router:
+            out.append(link.a)
     return sorted(out)
 
 
-def ruleset(info: dict, router: str) -> str:
-    trusted = ", ".join(f'"{i}"' for i in ["lo"] + core_interfaces(info, router))
+def ruleset(world: World, router: str) -> str:
+    trusted = ", ".join(f'"{i}"' for i in ["lo"] + core_interfaces(world, router))
     ports = ", ".join(map(str, TUNNEL_UDP_PORTS))
     protos = ", ".join(map(str, TUNNEL_PROTOCOLS))
     return (f"table inet {TABLE} {{}}\nflush table inet {TABLE}\n"
@@ -54,11 +55,11 @@ def ruleset(info: dict, router: str) -> str:
             f"    meta l4proto {{ {protos} }} counter drop\n  }}\n}}\n")
 
 
-def apply(testbed: str, info: dict) -> None:
+def apply(testbed: str, world: World) -> None:
     """Install the edge table in every provider router (idempotent: the table is flushed first)."""
-    for router in provider_routers(info):
-        ns.run(["nft", "-f", "-"], netns=naming.netns(testbed, router), input=ruleset(info, router))
-    for router in sorted({v["pe"] for v in info.get("vrfs", {}).values() if v.get("master")}):
+    for router in provider_routers(world):
+        ns.run(["nft", "-f", "-"], netns=naming.netns(testbed, router), input=ruleset(world, router))
+    for router in sorted({v.pe for v in world.vrfs.values() if v.master}):
         local_after_l3mdev(naming.netns(testbed, router))
 
 
@@ -77,5 +78,5 @@ def local_after_l3mdev(netns: str) -> None:
 
 def mpls_input_allowed(testbed: str) -> set[str]:
     """Interface names on which a provider router may accept labelled frames."""
-    info = (state.read(testbed) or {}).get("info", {})
-    return {"lo"} | set(provider_routers(info)) | set(info.get("tenants", []))
+    world = state.world(state.read(testbed) or {})
+    return {"lo"} | set(provider_routers(world)) | set(world.tenants)

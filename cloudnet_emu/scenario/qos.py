@@ -97,7 +97,7 @@ def _mbit(proc, timeout: float) -> float:
 
 def _path_links(w, a: End, b: End) -> set[str]:
     """The degradation names ("link X--Y") of the links between two ends."""
-    links = Links(w.record["info"])
+    links = Links(w.world)
     out = {f"link {e.site}--{e.pe}" for e in (a, b) if e.site}
     for router, _dev, peer in links.core_path(a.pe, b.pe):
         out |= {f"link {router}--{peer}", f"link {peer}--{router}"}
@@ -159,7 +159,7 @@ def _end(w, name: str) -> End:
 
 
 def latency(w, c: LatencyCheck) -> tuple[Status, str]:
-    links = Links(w.record["info"])
+    links = Links(w.world)
     a, b = _end(w, c.src), _end(w, c.to)
     realized, declared = links.one_way_delay(a, b), links.one_way_delay(a, b, declared=True)
     if realized != declared:

@@ -1,5 +1,7 @@
 """The runner's adapter from a scenario's names to the running testbed: namespaces, addresses, VRFs,
-MACs, and what the steps so far measured (migrations, metrics).  Every step and check runs against one."""
+MACs, and what the steps so far measured (migrations, metrics).  Every step and check runs against one.
+
+`world` is the testbed's typed description (cloudnet_emu/world), re-read with the record at each refresh."""
 from __future__ import annotations
 
 import ipaddress
@@ -21,24 +23,23 @@ class World:
 
     def refresh(self):
         self.record = state.read(self.testbed)
+        self.world = state.world(self.record)
         self.cloud, self.network = pipeline.managers(self.testbed)
-        info = self.record["info"]
         self.addr: dict[str, str] = {}
-        for site, m in info.get("sites", {}).items():
-            self.addr.update(m["hosts"])
-            self.addr[site] = m["gateway"]
-        if info.get("internet"):
-            self.addr[info["internet"]["node"]] = info["internet"]["address"].split("/")[0]
-        for router, lo in info.get("loopbacks", {}).items():
+        for name, site in self.world.sites.items():
+            self.addr.update(site.hosts)
+            self.addr[name] = site.gateway
+        if self.world.internet:
+            self.addr[self.world.internet.node] = self.world.internet.address.split("/")[0]
+        for router, lo in self.world.loopbacks.items():
             self.addr[router] = lo.split("/")[0]
         for vm in self.cloud.vms():
             self.addr[vm["name"]] = vm["ip"]
 
     def vrf(self, node: str, tenant: str) -> dict:
         key = f"{node}/{tenant}"
-        vrfs = self.record["info"].get("vrfs", {})
-        if key in vrfs:
-            return vrfs[key]
+        if key in self.world.vrfs:
+            return self.world.vrfs[key].to_dict()
         unit = self.network.ledger.units.get(f"vrf:{key}")
         if unit is None:
             raise CloudnetError(f"no VRF of {tenant} on {node}")

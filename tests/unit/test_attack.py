@@ -6,6 +6,10 @@ from cloudnet_emu.attack.result import Result, all_held, merge, skipped, table_r
 from cloudnet_emu.verdict import Sent, Status, Watch
 from cloudnet_emu.managers import flap
 from cloudnet_emu.realize import edge_filter
+from cloudnet_emu.plan.build import build_plan
+from cloudnet_emu.plan.choose import choose
+from cloudnet_emu.spec.load import load_topology
+from tests.unit.plan.test_plan import REDUCED
 
 
 def test_flap_flags_past_five_moves_in_the_window():
@@ -141,14 +145,14 @@ def test_watch_control_mark_matches_tcpdump_verbose_lines():
 
 
 def test_edge_filter_trusts_only_core_links_and_lo():
-    info = {"core_links": [{"a": "pe1", "b": "p1"}, {"a": "pe3", "b": "pe4"}, {"a": "pe3", "b": "p1"}],
-            "underlay": {"index": {"pe1": 0, "pe3": 1, "pe4": 2, "p1": 3}}}
-    assert edge_filter.core_interfaces(info, "pe3") == ["p1", "pe4"]
-    rules = edge_filter.ruleset(info, "pe1")
+    topo = load_topology("topologies/cloudnet.yaml")
+    world = build_plan(topo, choose(topo, REDUCED, degrade=True)).world
+    assert edge_filter.core_interfaces(world, "pe3") == ["p1", "pe4"]
+    rules = edge_filter.ruleset(world, "pe1")
     assert 'iifname { "lo", "p1" } accept' in rules
     assert "udp dport { 4789, 6081 } counter drop" in rules
     assert "meta l4proto { 4, 47, 137 } counter drop" in rules
-    assert edge_filter.provider_routers(info) == ["p1", "pe1", "pe3", "pe4"]
+    assert edge_filter.provider_routers(world) == ["p1", "pe1", "pe2", "pe3", "pe4"]
 
 
 def test_port_security_rules_allow_only_the_vms_own_mac_and_address():

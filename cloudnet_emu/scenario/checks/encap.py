@@ -46,7 +46,8 @@ def paper(w: Paper, body: Encap, at: tuple):
 def run(w: World, e: Encap, expect: str) -> Judged:
     node, _, iface = e.link.partition(":")
     if e.vpn:       # the tenant's L3VPN, as the core realization carries it
-        vpn = w.record["info"].get("vpn", {}).get(e.vpn) or {}
+        planned = w.world.vpn.get(e.vpn)
+        vpn = planned.to_dict() if planned else {}
         if not vpn:
             for entry in w.network.ledger.units.values():
                 if entry["meta"].get("tenant") == e.vpn and "vpn" in entry["meta"]:
@@ -54,7 +55,7 @@ def run(w: World, e: Encap, expect: str) -> Judged:
         if w.record["realizations"]["core"] == "mpls":
             e = e.model_copy(update={"mpls": sorted(set(vpn.get("vpn_labels", {}).values())) or True})
         else:
-            e = e.model_copy(update={"vni": vpn.get("vni", 10000 + w.record["info"]["tenants"].index(e.vpn))})
+            e = e.model_copy(update={"vni": vpn.get("vni", 10000 + w.world.tenant_index(e.vpn))})
     dead = no_namespace(w, [e.src] + ([node] if node != "root" else []))
     if dead:
         return Judged(Status.ERROR, f"no namespace for {', '.join(dead)}: cannot send or capture")

@@ -12,13 +12,12 @@ from .reach import Pair, paper, title_of
 
 
 def _tenant_of(w: World, node: str) -> Optional[str]:
-    info = w.record["info"]
     vm = w.cloud.data["vms"].get(node)
     if vm is not None:
         return vm.get("tenant") or w.cloud.data.get("vpcs", {}).get(vm["vpc"], {}).get("tenant")
-    for site, m in info.get("sites", {}).items():
-        if node == site or node in m["hosts"]:
-            return m["tenant"]
+    for name, site in w.world.sites.items():
+        if node == name or node in site.hosts:
+            return site.tenant
     return None
 
 
@@ -26,9 +25,8 @@ def _tenant_addresses(w: World, tenant: Optional[str]) -> set[str]:
     if tenant is None:
         return set()
     out = set()
-    for site, m in w.record["info"].get("sites", {}).items():
-        if m["tenant"] == tenant:
-            out |= set(m["hosts"].values()) | {m["gateway"]}
+    for site in w.world.tenant_sites(tenant).values():
+        out |= set(site.hosts.values()) | {site.gateway}
     out |= {vm["ip"] for vm in w.cloud.vms() if _tenant_of(w, vm["name"]) == tenant}
     return out
 

@@ -78,14 +78,12 @@ def paper(w: Paper, m: Migrate, path: tuple, i: int, ok: bool) -> Iterator[Probl
 
 def _sniff_point(w: World, place: str, vm: dict, dst_server: str) -> tuple[Optional[str], str]:
     """(namespace, interface) where a sniffer sees a place's share of the VM's segment."""
-    clouds = w.record["info"].get("clouds", {})
-    if place in clouds:     # a trunk between the site switch and a server: every VLAN passes there
-        servers = list(clouds[place]["servers"])
+    if place in w.world.clouds:     # a trunk between the site switch and a server: every VLAN passes there
+        servers = list(w.world.clouds[place].servers)
         server = vm["server"] if vm["server"] in servers else dst_server if dst_server in servers else servers[0]
         return None, naming.trunk_site_side(server)
-    sites = w.record["info"].get("sites", {})
-    if place in sites:      # a host of the enterprise site's LAN
-        host = next(iter(sites[place]["hosts"]), None)
+    if place in w.world.sites:      # a host of the enterprise site's LAN
+        host = next(iter(w.world.sites[place].hosts), None)
         if host is None:
             return w.netns(place), "lan"
         return w.netns(host), "eth0"
@@ -96,7 +94,7 @@ def migrate(w: World, m: Migrate) -> dict:
     """Migrate with the agents the step asks for (workload, probes, TCP, sniffers); what it measured."""
     vm = dict(w.cloud.data["vms"][m.vm])
     to_site, _, to_server = m.to.partition("/")
-    dst_server = to_server or next(iter(w.record["info"]["clouds"][to_site]["servers"]))
+    dst_server = to_server or next(iter(w.world.clouds[to_site].servers))
     agents, sniffers = [], {}
     try:
         if m.probe or m.tcp:
