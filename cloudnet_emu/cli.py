@@ -74,8 +74,7 @@ def main():
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 def validate(files):
     """Check topology FILES; print every problem as FILE:LINE:COL (exit 2)."""
-    from .spec.load import validate_files
-    problems = validate_files(files)
+    problems = pipeline.validate(files)
     if problems:
         raise SpecError(problems)
     for f in files:
@@ -268,7 +267,6 @@ def run_cmd(scenarios, report_dir, testbed, as_json):
     Several files, or a directory of them, run one after another, each on a fresh testbed."""
     from .scenario import batch, runner
     from .scenario.model import load_scenario
-    from .scenario.report import table
     if batch.is_batch(scenarios):
         from .cli_run import run_many
         sys.exit(run_many(scenarios, report_dir, testbed, as_json))
@@ -282,7 +280,7 @@ def run_cmd(scenarios, report_dir, testbed, as_json):
     if as_json:
         click.echo(json.dumps(result, indent=1))
     else:
-        table(result)
+        report.scenario_table(result)
     sys.exit(0 if result["ok"] else 1)
 
 

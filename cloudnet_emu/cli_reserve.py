@@ -14,6 +14,7 @@ import click
 
 from . import pipeline, report, state
 from .cli_args import BadArgument
+from .managers import reserving
 
 
 def _testbed(testbed) -> str:
@@ -44,7 +45,7 @@ def _show(meta: dict, as_json: bool, verb: str):
     if as_json:
         click.echo(json.dumps(meta, indent=1))
     else:
-        click.echo(f"{verb} {meta['name']}: {report.reservation_text(meta)}")
+        click.echo(f"{verb} {meta['name']}: {reserving.describe(meta)}")
 
 
 @reserve.command("create")

@@ -15,7 +15,6 @@ from . import cli_args as args
 from . import report
 from .errors import CloudnetError
 from .scenario import batch, runner
-from .scenario.report import table
 
 
 def run_many(scenarios: tuple[str, ...], report_dir: Optional[str], testbed: Optional[str], as_json: bool) -> int:
@@ -35,7 +34,7 @@ def run_many(scenarios: tuple[str, ...], report_dir: Optional[str], testbed: Opt
                 click.echo(f"{path}: the run failed: {exc}", err=True)
             raise
         if not as_json:
-            table(result)
+            report.scenario_table(result)
         return result
 
     summary = batch.run_all(paths, report_dir, run_one)

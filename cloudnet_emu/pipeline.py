@@ -13,7 +13,9 @@ from . import checks, lifecycle, probe, state
 from .managers import port_security
 from .plan.build import build_plan
 from .plan.choose import choose, parse_forced
-from .spec.load import load_topology
+from .errors import Problem, SpecError
+from .scenario.model import load_scenario
+from .spec.load import is_scenario, load_topology
 from .spec.model import Topology
 from .verdict import Verdict
 
@@ -23,6 +25,17 @@ Progress = Callable[[str], None]
 def load(path: str) -> Topology:
     """1. Read and validate the description (SpecError: every problem, nothing built)."""
     return load_topology(path)
+
+
+def validate(paths) -> list[Problem]:
+    """1 for many files: every problem of every file, topology or scenario (`cloudnet-emu validate`)."""
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            (load_scenario if is_scenario(path) else load_topology)(path)
+        except SpecError as exc:
+            problems += exc.problems
+    return problems
 
 
 def plan(topo: Topology, realize: Optional[str] = None, degrade: bool = False, features=None):

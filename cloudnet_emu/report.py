@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .plan.choose import CHOICES, WHY, parse_forced
+from .scenario.entries import entries
+from .verdict import Status, summary as verdict_summary
 from .state import world as world_of
 from .world import Vpc
 
@@ -181,7 +183,6 @@ def routing(record: dict, live: dict):
 
 def checks(results, as_json: bool):
     """The verdicts of `cloudnet-emu check`: status, and what was observed (the evidence in --json)."""
-    from .verdict import Status, summary
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=1))
         return
@@ -192,7 +193,7 @@ def checks(results, as_json: bool):
     for r in results:
         t.add_row(r.name, r.kind, f"[{colour[r.status]}]{r.status}[/]", r.reason)
     console.print(t)
-    console.print(summary(r.status for r in results))
+    console.print(verdict_summary(r.status for r in results))
 
 
 def checks_ok(results) -> bool:
@@ -229,15 +230,6 @@ def vpcs(rows: list[dict]):
     console.print(t)
 
 
-def reservation_text(meta: dict) -> str:
-    if meta["kind"] == "pipe":
-        what = f"pipe {meta['ends'][0]['name']} <-> {meta['ends'][1]['name']}, {meta['bw']:g} Mbit/s each way"
-    else:
-        what = f"hose on {meta['site']}, in {meta['ingress']:g} / out {meta['egress']:g} Mbit/s"
-    hops = ", ".join(h["direction"].replace(">", "->") for h in meta["hops"]) or "no shaped link"
-    return f"{what} (VPC {meta['vpc']}, class {meta['classid']}) on {hops}"
-
-
 def reservations(book: dict):
     t = Table(title="reservations")
     for c in ("name", "VPC", "kind", "rate", "class", "hops"):
@@ -251,3 +243,20 @@ def reservations(book: dict):
     if book["used"]:
         console.print("reserved per link direction: " +
                       ", ".join(f"{d.replace('>', '->')} {v:g}" for d, v in sorted(book["used"].items())) + " Mbit/s")
+
+
+_COLOUR = {"pass": "green", "fail": "red", "error": "red", "not checked": "yellow"}
+def scenario_table(report: dict) -> None:
+    """A scenario report as the terminal table `run` prints."""
+    t = Table(title=f"scenario {report['scenario']}: " + ", ".join(
+        f"{k}={v}" for k, v in report["realization"].items() if k != "degradations"))
+    for col in ("", "step / check", "kind", "expected", "result", "ms", "detail"):
+        t.add_column(col)
+    steps = {id(s): i for i, s in enumerate(report["steps"], 1)}
+    for kind, e in entries(report):
+        colour = _COLOUR[e["result"]]
+        t.add_row(str(steps[id(e)]) if kind == "step" else "", e["name"][:60], e["action"] if kind == "step" else e["kind"],
+                  str(e["expected"]), f"[{colour}]{e['result']}[/{colour}]",
+                  f"{e['duration_ms']:.1f}" if kind == "step" else "", e["detail"][:70])
+    console.print(t)
+    console.print(verdict_summary(e["result"] for _, e in entries(report)))

@@ -125,3 +125,13 @@ def changed(old: dict, between=None, bw=None, site=None, ingress=None, egress=No
                 "bw": old["bw"] if bw is None else bw}
     return {"site": site or old["site"], "ingress": old["ingress"] if ingress is None else ingress,
             "egress": old["egress"] if egress is None else egress}
+
+
+def describe(meta: dict) -> str:
+    """One reservation as a line: what, which VPC and class, on which shaped link directions."""
+    if meta["kind"] == "pipe":
+        what = f"pipe {meta['ends'][0]['name']} <-> {meta['ends'][1]['name']}, {meta['bw']:g} Mbit/s each way"
+    else:
+        what = f"hose on {meta['site']}, in {meta['ingress']:g} / out {meta['egress']:g} Mbit/s"
+    hops = ", ".join(h["direction"].replace(">", "->") for h in meta["hops"]) or "no shaped link"
+    return f"{what} (VPC {meta['vpc']}, class {meta['classid']}) on {hops}"

@@ -17,7 +17,8 @@ import statistics
 import time
 from typing import Optional
 
-from .. import naming, pipeline
+from .. import naming, state
+from ..managers import open_managers
 from ..kernel import ns
 from ..kernel.exec import run
 from .measure import outage
@@ -62,7 +63,7 @@ def leftovers(mac: str) -> list[str]:
 def soak(testbed: str, vm: str, sites: list[str], count: int, pause_ms: float = 10, src: str = "acme-h1",
          rate: float = 300, progress=lambda s: None) -> dict:
     """COUNT migrations of VM over SITES in turn with one probe stream from SRC running through all of them."""
-    cloud, _ = pipeline.managers(testbed)
+    cloud, _ = open_managers(testbed, state.read(testbed))
     ip = cloud.data["vms"][vm]["ip"]
     workload = Agent(naming.netns(testbed, vm), "workload", 9000, ready=True)
     probe = Agent(naming.netns(testbed, src), "probe", ip, 9000, rate, 24 * 3600)

@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field
 from .. import state
 from ..errors import StateError
 from ..kernel import iperf, ping
+from ..managers import reserving
 from ..plan.reserve import End, Links
 from ..spec.model import Name, Strict
 from ..verdict import Status
@@ -75,8 +76,7 @@ def run_reserve(w, r: ReserveStep) -> str:
         return f"released {r.name}"
     spec = r.model_dump(include={"between", "bw", "site", "ingress", "egress"}, exclude_none=True)
     meta = w.cloud.reserve(r.name, r.vpc, change=r.change, **spec)
-    from ..report import reservation_text
-    return f"{'changed' if r.change else 'reserved'} {r.name}: {reservation_text(meta)}"
+    return f"{'changed' if r.change else 'reserved'} {r.name}: {reserving.describe(meta)}"
 
 
 def _iperf_server(w, name: str, port: int):

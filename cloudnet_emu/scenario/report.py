@@ -1,5 +1,5 @@
 """Scenario reports: report.json (the contract in the README), JUnit report.xml, report.html
-(report_html.py: one self-contained page), a terminal table.
+(report_html.py: one self-contained page); the terminal table is the CLI's (report.scenario_table).
 
 Every entry (an action step, a check) carries its `status` (the verdict: pass/fail/error/not
 checked), `ok` (verdict.outcome: expect applied; null for not checked) and `result` (what it
@@ -12,9 +12,9 @@ import json
 import os
 from xml.etree import ElementTree as ET
 
-from ..verdict import counts, summary
-
-_COLOUR = {"pass": "green", "fail": "red", "error": "red", "not checked": "yellow"}
+from ..verdict import counts
+from .entries import entries
+from .report_html import write as write_html
 
 
 def write(report: dict, directory: str) -> None:
@@ -23,14 +23,7 @@ def write(report: dict, directory: str) -> None:
         json.dump(report, f, indent=1)
     ET.ElementTree(junit(report)).write(os.path.join(directory, "report.xml"), encoding="unicode",
                                         xml_declaration=True)
-    from .report_html import write as write_html
     write_html(report, directory)
-
-
-def entries(report: dict) -> list[tuple[str, dict]]:
-    """("step" | "check", entry) for every action step and every check (a check step once, as its check)."""
-    return [("step", s) for s in report["steps"] if s["action"] != "check"] + \
-        [("check", c) for c in report["checks"]]
 
 
 def junit(report: dict) -> ET.Element:
@@ -47,19 +40,3 @@ def junit(report: dict) -> ET.Element:
             ET.SubElement(case, tag, message=e["detail"][:200]).text = e["detail"]
     return suite
 
-
-def table(report: dict) -> None:
-    from rich.table import Table
-    from ..report import console
-    t = Table(title=f"scenario {report['scenario']}: " + ", ".join(
-        f"{k}={v}" for k, v in report["realization"].items() if k != "degradations"))
-    for col in ("", "step / check", "kind", "expected", "result", "ms", "detail"):
-        t.add_column(col)
-    steps = {id(s): i for i, s in enumerate(report["steps"], 1)}
-    for kind, e in entries(report):
-        colour = _COLOUR[e["result"]]
-        t.add_row(str(steps[id(e)]) if kind == "step" else "", e["name"][:60], e["action"] if kind == "step" else e["kind"],
-                  str(e["expected"]), f"[{colour}]{e['result']}[/{colour}]",
-                  f"{e['duration_ms']:.1f}" if kind == "step" else "", e["detail"][:70])
-    console.print(t)
-    console.print(summary(e["result"] for _, e in entries(report)))

@@ -12,7 +12,7 @@ import html
 import os
 
 from ..verdict import summary
-from .report import entries
+from .entries import entries
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#1d2330}

@@ -20,7 +20,8 @@ from ..verdict import Status, counts, outcome, result
 from .judge import run_check
 from .model import Scenario, Step, load_scenario
 from .refusals import refusal_kind
-from .report import entries, write
+from .entries import entries
+from .report import write
 from .steps import BY_NAME as STEPS
 from .world import World
 

@@ -66,18 +66,6 @@ def parse_document(text: str, file: str, model: type[BaseModel], relations, shap
     return obj
 
 
-def validate_files(paths) -> list[Problem]:
-    """Every problem of every file, topology or scenario (for `cloudnet-emu validate`)."""
-    from ..scenario.model import load_scenario
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            (load_scenario if is_scenario(path) else load_topology)(path)
-        except SpecError as exc:
-            problems += exc.problems
-    return problems
-
-
 _SCENARIO_KEY = re.compile(r"^(steps|checks|topology)\s*:", re.M)
 
 

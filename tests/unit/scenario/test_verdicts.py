@@ -11,6 +11,7 @@ from cloudnet_emu.errors import AdmissionError, PlacementError, RealizeError, Sp
 from cloudnet_emu.migration.measure import METRICS, loss_text, metrics, outage
 from cloudnet_emu.scenario import runner
 from cloudnet_emu.scenario.model import REFUSALS, Step, load_scenario
+from cloudnet_emu.report import scenario_table
 from cloudnet_emu.scenario.report import junit
 from cloudnet_emu.verdict import Status, outcome, result
 
@@ -147,8 +148,7 @@ def test_counts_and_junit():
 
 
 def test_table_prints_not_checked_apart(capsys):
-    from cloudnet_emu.scenario.report import table
-    table(_report())
+    scenario_table(_report())
     out = capsys.readouterr().out
     assert "1 passed, 1 failed, 1 error(s), 1 not checked" in out
 
