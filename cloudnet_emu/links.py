@@ -8,10 +8,14 @@ and the managers' ledgers -- so the paths come back exactly as they were.
 """
 from __future__ import annotations
 
-from . import naming, state
+from . import naming, probe, state
 from .kernel import ns
+from .managers.ledger import Ledger
 from .plan.actions import MplsRoute, Route, from_json
+from .plan.build import build_plan
+from .plan.choose import choose
 from .realize.apply import apply_actions
+from .spec.load import load_topology
 
 
 def set_link(testbed: str, a: str, b: str, up: bool) -> None:
@@ -22,11 +26,10 @@ def set_link(testbed: str, a: str, b: str, up: bool) -> None:
 
 
 def _routes_of(testbed: str, nodes: set) -> list:
-    from . import pipeline
-    from .managers.ledger import Ledger
     record = state.read(testbed)
-    plan = pipeline.plan(pipeline.load(record["topology"]), ",".join(f"{k}={v}" for k, v in
-                                                                    record["realizations"].items()), True)
+    # the testbed's plan again: its file with the realizations it was built with (planning is deterministic)
+    topo = load_topology(record["topology"])
+    plan = build_plan(topo, choose(topo, probe.probe(), dict(record["realizations"]), True))
     actions = [x for x in plan.actions if isinstance(x, (Route, MplsRoute)) and x.node in nodes]
     for name in ("network", "cloud"):
         for entry in Ledger(testbed, name).units.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from . import checks, lifecycle, probe, state
-from .managers import port_security
+from .managers import of_testbed, port_security
 from .plan.build import build_plan
 from .plan.choose import choose, parse_forced
 from .errors import Problem, SpecError
@@ -74,9 +74,7 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
 
 def managers(testbed: Optional[str] = None):
     """The Cloud Manager and Network Manager of a running testbed (joined by a data-only channel)."""
-    from .managers import open_managers
-    name = state.resolve(testbed)
-    return open_managers(name, state.read(name))
+    return of_testbed(testbed)
 
 
 def check(testbed: Optional[str] = None) -> list[Verdict]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from .. import pipeline
+from ..managers import of_testbed
 from .. import vpcs as vpc_store
 from ..errors import CloudnetError
 from .tools import Env
@@ -53,7 +53,7 @@ class Actors:
             vpc_store.create(env.testbed, {"name": SECURE_VPC, "tenant": tenant_a, "type": "l3vpn",
                                       "subnet": _free_subnet(env, tenant_a), "port_security": True})
             self.secure_vpc = SECURE_VPC
-            cloud, _ = pipeline.managers(env.testbed)
+            cloud, _ = of_testbed(env.testbed)
             for name, vpc, site, server in plan:
                 cloud.attach(vpc, site=site, server=server, mem_mb=16, name=name)
                 self.names.append(name)
@@ -64,7 +64,7 @@ class Actors:
         return self
 
     def detach(self):
-        cloud, _ = pipeline.managers(self.env.testbed)
+        cloud, _ = of_testbed(self.env.testbed)
         for name in reversed(self.names):
             cloud.detach(name)
         self.names.clear()

@@ -13,7 +13,7 @@ import time
 
 from scapy.layers.l2 import ARP, Ether
 
-from .. import pipeline
+from ..managers import of_testbed
 from ..managers import flap as detector
 from .actors import vm
 from ..verdict import Sent
@@ -25,7 +25,7 @@ def mac_flap(env: Env) -> Result:
     a1, a3, b = vm(env, "atk-a1"), vm(env, "atk-a3"), vm(env, "atk-b1")
     mac = "02:f1:" + ":".join(f"{x:02x}" for x in os.urandom(4))
     env.suspects.add(mac)
-    _, nm = pipeline.managers(env.testbed)
+    _, nm = of_testbed(env.testbed)
 
     def frame(src_ip):
         return Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=src_ip, pdst=src_ip)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 
-from .. import links, pipeline
+from .. import links
+from ..managers import of_testbed
 from ..kernel import ping as kping
 from ..kernel.exec import DEVNULL, Popen
 from .actors import vm
@@ -45,7 +46,7 @@ def reconverge(env: Env) -> Result:
     others = sorted(env.world.clouds)
     to = next(c for c in others if c != b["site"])
     victims = env.tenant_nodes(b["tenant"])
-    cloud, _ = pipeline.managers(env.testbed)
+    cloud, _ = of_testbed(env.testbed)
     late = None
     with watch_nodes(env, victims, marker_bpf(LEN), marker_control(CONTROL_LEN)) as w:
         procs = _streams(env, [a["name"], host], b["ip"])

@@ -22,7 +22,9 @@ state directory), grouped in units with users; detach undoes exactly what attach
 """
 
 import json as _json
+from typing import Optional
 
+from .. import state
 from .cloud import CloudManager
 from .network import NetworkManager
 
@@ -37,3 +39,9 @@ def open_managers(testbed: str, record: dict, executor=None):
         return _json.loads(_json.dumps(reply))
 
     return CloudManager(testbed, record, call, executor), network
+
+
+def of_testbed(testbed: Optional[str] = None, executor=None):
+    """open_managers of a running testbed by name (None: the one running)."""
+    name = state.resolve(testbed)
+    return open_managers(name, state.read(name), executor)

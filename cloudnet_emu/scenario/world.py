@@ -7,7 +7,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
-from .. import naming, pipeline, state
+from .. import naming, state
+from ..managers import of_testbed
 from ..errors import CloudnetError
 
 
@@ -24,7 +25,7 @@ class World:
     def refresh(self):
         self.record = state.read(self.testbed)
         self.world = state.world(self.record)
-        self.cloud, self.network = pipeline.managers(self.testbed)
+        self.cloud, self.network = of_testbed(self.testbed)
         self.addr: dict[str, str] = {}
         for name, site in self.world.sites.items():
             self.addr.update(site.hosts)

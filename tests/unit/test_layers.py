@@ -6,6 +6,8 @@ are written down (docs/architecture.md shows it); a new module gets a row or the
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "cloudnet_emu"
@@ -78,3 +80,25 @@ def test_every_module_has_a_layer():
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT).with_suffix("")
         layer(".".join(p for p in rel.parts if p != "__init__") or "__init__")
+
+
+def test_every_module_imports_on_its_own():
+    """Imported first, in a fresh interpreter's view of the package, every module loads: an import
+    cycle that only works in one order (a name taken from a half-initialised module) fails here."""
+    failed = subprocess.run([sys.executable, "-c", _IMPORT_EACH], capture_output=True, text=True, timeout=300,
+                            cwd=ROOT.parent)
+    assert failed.returncode == 0 and failed.stdout == "", failed.stdout + failed.stderr
+
+
+_IMPORT_EACH = """
+import importlib, pathlib, sys
+mods = sorted(".".join(p.with_suffix("").parts).removesuffix(".__init__")
+              for p in pathlib.Path("cloudnet_emu").rglob("*.py") if p.stem != "__main__")
+for m in mods:
+    for k in [k for k in sys.modules if k == "cloudnet_emu" or k.startswith("cloudnet_emu.")]:
+        del sys.modules[k]
+    try:
+        importlib.import_module(m)
+    except ImportError as exc:
+        print(f"{m}: {exc}")
+"""
