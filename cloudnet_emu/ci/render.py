@@ -26,7 +26,7 @@ ARTIFACTS = ("doctor.json", "summary.json", "**/report.xml", "**/report.json", "
 
 FETCH = """\
 # cloudnet-emu itself: this repository if it is cloudnet-emu, else CLOUDNET_EMU_GIT at CLOUDNET_EMU_REF.
-if [ -f cloudnet_emu/cli.py ] && [ -f scripts/ci-scenarios ]; then
+if [ -f cloudnet_emu/pipeline.py ] && [ -f scripts/ci-scenarios ]; then
   pwd > .cloudnet-emu-dir
 else
   if [ -z "${CLOUDNET_EMU_GIT:-}" ]; then

@@ -31,7 +31,7 @@ from .steps.attach import Attach
 from .steps.detach import Detach
 
 # Check and Step are built from the registries (checks/, steps/); REFUSALS lives in refusals.py;
-# Attach and Detach are the API's request bodies too (api.py).
+# Attach and Detach are the API's request bodies too (api/serve.py).
 __all__ = ["Attach", "Check", "Detach", "REFUSALS", "Scenario", "Step", "Strict", "load_scenario", "relations"]
 
 

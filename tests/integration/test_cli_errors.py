@@ -1,6 +1,6 @@
 """Bad arguments against a running testbed: one line `error: ...`, exit 2, nothing changed.
 
-Names are checked against the running Figure 1 testbed (cli_args.py) before a manager
+Names are checked against the running Figure 1 testbed (cli/args.py) before a manager
 acts: an unknown VM, VPC, cloud site, server or node is refused with the names that
 exist.  After every refusal the testbed's VMs, namespaces and OVS ports are what they
 were (a typo never half-builds anything).

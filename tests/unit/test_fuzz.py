@@ -26,7 +26,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloudnet_emu import api, cli_args
+from cloudnet_emu.api import serve as api
+from cloudnet_emu.cli import args as cli_args
 from cloudnet_emu.acl.model import Acl
 from cloudnet_emu.cli import main
 from cloudnet_emu.errors import SpecError

@@ -21,9 +21,7 @@ LAYERS = [
     ("managers", ["managers", "migration", "acl.pe"]),
     ("runtime", ["lifecycle", "vpcs", "links", "checks", "isolation", "frames", "attack", "acl.flow", "scenario",
                  "pipeline"]),
-    ("front door", ["report", "graph", "shell", "web", "ci", "cli", "cli_acl", "cli_args", "cli_capture", "cli_ci",
-                    "cli_control", "cli_reserve", "cli_run", "cli_web", "api", "api_lines", "__main__", "acl",
-                    "__init__"]),
+    ("front door", ["report", "graph", "web", "ci", "cli", "api", "__main__", "acl", "__init__"]),
 ]
 
 

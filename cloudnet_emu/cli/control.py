@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from . import state
+from .. import state
 
 
 def with_vty_socket(testbed: str, node: str, command) -> list[str]:
@@ -27,5 +27,5 @@ def routing(testbed: str, record: dict) -> dict:
     control = state.world(record).control
     if control.realization != "bgp":
         return {}
-    from .realize.frr import sessions
+    from ..realize.frr import sessions
     return {"routing": sessions(testbed, control)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudnet_emu.api_lines import ClientTimeout, bounded_lines
+from cloudnet_emu.api.lines import ClientTimeout, bounded_lines
 from cloudnet_emu.spec.bounds import MAX_LINE
 
 
@@ -62,7 +62,7 @@ def test_the_read_timeout_is_the_idle_one_between_lines_and_the_line_one_within(
 def test_a_half_line_behind_a_long_request_is_timed_from_the_reply(monkeypatch):
     # Two lines in one chunk, the second unfinished; answering the first takes longer than line_s.
     clock = [0.0]
-    monkeypatch.setattr("cloudnet_emu.api_lines.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("cloudnet_emu.api.lines.time.monotonic", lambda: clock[0])
     asked = []
 
     def read(timeout):

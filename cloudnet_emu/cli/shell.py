@@ -8,9 +8,9 @@ from __future__ import annotations
 import cmd
 import shlex
 
-from . import checks, naming, report
-from .kernel.exec import interactive
-from .world import World
+from .. import checks, naming, report
+from ..kernel.exec import interactive
+from ..world import World
 
 
 class Shell(cmd.Cmd):
@@ -43,7 +43,7 @@ class Shell(cmd.Cmd):
 
     def do_inspect(self, _):
         """Show what the testbed consists of."""
-        from . import pipeline
+        from .. import pipeline
         cloud, _ = pipeline.managers(self.testbed)
         report.inspect(self.record, cloud.vms(), World.of(cloud.info).vpcs)
 

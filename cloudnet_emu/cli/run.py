@@ -11,10 +11,10 @@ from typing import Optional
 
 import click
 
-from . import cli_args as args
-from . import report
-from .errors import CloudnetError
-from .scenario import batch, runner
+from . import args
+from .. import report
+from ..errors import CloudnetError
+from ..scenario import batch, runner
 
 
 def run_many(scenarios: tuple[str, ...], report_dir: Optional[str], testbed: Optional[str], as_json: bool) -> int:

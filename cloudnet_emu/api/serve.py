@@ -44,11 +44,11 @@ from typing import Callable, Iterable, Optional
 
 from pydantic import Field, ValidationError
 
-from . import lifecycle, pipeline, state
-from .api_lines import CHUNK, ClientTimeout, bounded_lines
-from .errors import CloudnetError, Problem, SpecError, StateError
-from .scenario.model import Attach, Detach, Strict
-from .spec.bounds import MAX_LINE, json_depth_problem
+from .. import lifecycle, pipeline, state
+from .lines import CHUNK, ClientTimeout, bounded_lines
+from ..errors import CloudnetError, Problem, SpecError, StateError
+from ..scenario.model import Attach, Detach, Strict
+from ..spec.bounds import MAX_LINE, json_depth_problem
 
 OPS = ("attach", "detach", "migrate", "list")
 LOCK_WAIT_S = 300.0
@@ -111,7 +111,7 @@ def validate(data, where: str = "<stdin>", number: int = 1) -> tuple[object, str
     try:
         return rid, op, MODELS[op].model_validate(data)
     except ValidationError as exc:
-        from .spec.load import _from_pydantic
+        from ..spec.load import _from_pydantic
         problems = []
         for err in exc.errors():
             p = _from_pydantic(err, MODELS[op])
@@ -158,7 +158,7 @@ def handle(line: Optional[str], testbed: Optional[str], where: str = "<stdin>", 
 
 def serve_lines(rfile: Iterable[Optional[str]], write: Callable[[str], None], testbed: Optional[str], where: str,
                 handler: Callable[..., dict] = None) -> None:
-    """Answer each line of `rfile` (a str, or None for a line too long to keep: see api_lines)."""
+    """Answer each line of `rfile` (a str, or None for a line too long to keep: see lines.py)."""
     for number, line in enumerate(rfile, 1):
         if line is not None and not line.strip():
             continue

@@ -16,8 +16,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator, Optional
 
-from .errors import CloudnetError
-from .spec.bounds import MAX_LINE
+from ..errors import CloudnetError
+from ..spec.bounds import MAX_LINE
 
 CHUNK = 65536          # bytes read from a client at a time (a line may span several reads)
 

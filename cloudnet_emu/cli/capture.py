@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import cli_args as args
-from . import naming, state
-from .kernel import ns, ovs
+from . import args
+from .. import naming, state
+from ..kernel import ns, ovs
 
 ROOT = "root"
 

@@ -12,9 +12,9 @@ import os
 
 import click
 
-from . import pipeline, report, state
-from .cli_args import BadArgument
-from .managers import reserving
+from .. import pipeline, report, state
+from .args import BadArgument
+from ..managers import reserving
 
 
 def _testbed(testbed) -> str:

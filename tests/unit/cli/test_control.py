@@ -1,7 +1,8 @@
 """`exec NODE -- vtysh ...` is aimed at the router's own FRR instance, and nothing else is changed."""
 from __future__ import annotations
 
-from cloudnet_emu import cli_control, state
+from cloudnet_emu import state
+from cloudnet_emu.cli import control as cli_control
 
 
 def test_vtysh_gets_the_routers_socket_directory(tmp_path, monkeypatch):

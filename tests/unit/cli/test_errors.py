@@ -1,7 +1,7 @@
 """Bad command-line arguments: one line `error: ...` saying what is wrong and what to do, exit 2.
 
 These need no root and no testbed: values are refused as the command line is parsed,
-before the root check (cli_args.py); the root check and the testbed lookup come before
+before the root check (cli/args.py); the root check and the testbed lookup come before
 anything is touched.  Errors that need a running testbed (unknown VM, site, server,
 node) are in tests/integration/test_cli_errors.py.
 """
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cloudnet_emu import state
 from cloudnet_emu.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def run(argv):

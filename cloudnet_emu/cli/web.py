@@ -12,8 +12,8 @@ import socket
 
 import click
 
-from . import cli_args as args
-from .lifecycle import sigterm_as_interrupt
+from . import args
+from ..lifecycle import sigterm_as_interrupt
 
 
 @click.command("web")
@@ -24,7 +24,7 @@ from .lifecycle import sigterm_as_interrupt
               help="address to listen on; anything but localhost exposes the page to the network")
 def web(testbed, port, bind):
     """Serve a live, read-only page of TESTBED: topology, VMs moving as they migrate, link counters."""
-    from .web.server import serve
+    from ..web.server import serve
     args.need_root()
     name = args.testbed(testbed)
     # Ctrl-C and SIGTERM stop it the same way, also when started in the background by a shell

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cloudnet_emu import api
+from cloudnet_emu.api import serve as api
 from cloudnet_emu.errors import SpecError
 
 
@@ -52,7 +52,7 @@ def test_bad_requests_name_the_field_and_give_a_hint(line, path, message, hint):
 
 def test_cli_replies_one_line_per_request_and_never_a_traceback():
     lines = ['{"id": 1, "op": "attach", "vpc": "Bad_Name"}', "garbage", "", '{"id": [2], "op": "nope"}']
-    res = subprocess.run([sys.executable, "-c", "from cloudnet_emu import api; api.serve_stdio('nosuch')"],
+    res = subprocess.run([sys.executable, "-c", "from cloudnet_emu.api import serve; serve.serve_stdio('nosuch')"],
                          input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "Traceback" not in res.stderr
     replies = [json.loads(l) for l in res.stdout.splitlines()]
@@ -67,7 +67,7 @@ def test_cli_replies_one_line_per_request_and_never_a_traceback():
 
 SERVER = """
 import sys
-from cloudnet_emu import api
+from cloudnet_emu.api import serve as api
 api.CLIENT_IDLE_S, api.CLIENT_LINE_S, api.MAX_CLIENTS = 3.0, 1.0, 4
 api.serve_socket(sys.argv[1], "nosuch-hostile-test", ready=lambda: print("ready", flush=True))
 """

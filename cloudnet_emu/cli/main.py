@@ -1,4 +1,4 @@
-"""The `cloudnet-emu` command: a thin layer over pipeline.py, report.py and shell.py.
+"""The `cloudnet-emu` command: a thin layer over pipeline.py, report.py and cli/shell.py.
 
 Exit codes: 0 success, 1 a check failed or the kernel/OVS refused something,
 2 bad input (every problem listed, nothing built) or a feature this kernel lacks.
@@ -11,12 +11,12 @@ import sys
 
 import click
 
-from . import cli_args as args
-from . import lifecycle, naming, pipeline, probe, report, state
-from .errors import CloudnetError, SpecError, UnsupportedError
-from .kernel.exec import in_netns
-from .spec.model import POLICIES
-from .world import World
+from . import args
+from .. import lifecycle, naming, pipeline, probe, report, state
+from ..errors import CloudnetError, SpecError, UnsupportedError
+from ..kernel.exec import in_netns
+from ..spec.model import POLICIES
+from ..world import World
 
 
 def _need_root():
@@ -50,7 +50,7 @@ class Group(click.Group):
             sys.exit(130)
 
     def main(self, *a, **kw):
-        """Bad arguments: one line and exit 2 (cli_args.py), not click's usage block."""
+        """Bad arguments: one line and exit 2 (cli/args.py), not click's usage block."""
         if kw.get("standalone_mode", True) is False:
             return super().main(*a, **kw)
         try:
@@ -84,7 +84,7 @@ def validate(files):
 @main.command()
 def schema():
     """Print the JSON Schema of topology files (for editors)."""
-    from .spec.model import Topology
+    from ..spec.model import Topology
     click.echo(json.dumps(Topology.model_json_schema(), indent=2))
 
 
@@ -170,7 +170,7 @@ def inspect(name, as_json):
     record = state.read(name)
     cloud, _ = pipeline.managers(name)
     vms, vpcs = cloud.vms(), World.of(cloud.info).vpcs
-    from .cli_control import routing
+    from .control import routing
     live = routing(name, record)
     if as_json:
         click.echo(json.dumps({**record, "vms": vms, "vpcs": {n: v.to_dict() for n, v in vpcs.items()}, **live},
@@ -189,14 +189,14 @@ def exec_cmd(testbed, node, command):
     _need_root()
     name = args.testbed(testbed)
     _check_node(name, node)
-    from .cli_control import with_vty_socket
+    from .control import with_vty_socket
     argv = in_netns(naming.netns(name, node), with_vty_socket(name, node, command))
     os.execvp(argv[0], argv)
 
 
 def _check_node(testbed: str, node: str):
     """Nodes of the plan and those the managers made since (VMs, logical CEs, VRFs)."""
-    from .kernel import ns
+    from ..kernel import ns
     if not ns.exists(naming.netns(testbed, node)):
         prefix = f"cn-{testbed}-"
         nodes = [n[len(prefix):] for n in ns.listing() if n.startswith(prefix)]
@@ -225,8 +225,8 @@ def attack(name, case_names, as_json):
     passes, fails, errs (it could not judge) or is not checked here; exit 0 only if every case
     passed or was not checked (at least one passed), 1 on any fail or error."""
     _need_root()
-    from . import attack as attacks
-    from .attack.result import all_held, print_table
+    from .. import attack as attacks
+    from ..attack.result import all_held, print_table
     results = attacks.run(args.testbed(name), list(case_names) or None,
                           progress=(lambda s: None) if as_json else (lambda s: click.echo(s, err=True)))
     print_table(results, as_json)
@@ -265,10 +265,10 @@ def demo(topology, realize, keep):
 def run_cmd(scenarios, report_dir, testbed, as_json):
     """Run SCENARIO: its topology up, steps and checks, down; exit 0 iff all came out as expected.
     Several files, or a directory of them, run one after another, each on a fresh testbed."""
-    from .scenario import batch, runner
-    from .scenario.model import load_scenario
+    from ..scenario import batch, runner
+    from ..scenario.model import load_scenario
     if batch.is_batch(scenarios):
-        from .cli_run import run_many
+        from .run import run_many
         sys.exit(run_many(scenarios, report_dir, testbed, as_json))
     scenario = scenarios[0]
     load_scenario(scenario)          # every problem of the file before anything is built
@@ -376,7 +376,7 @@ def vm_list(testbed, as_json):
 @click.option("--socket", "socket_path", type=click.Path(), help="serve a Unix socket instead of stdin/stdout")
 def api_cmd(testbed, socket_path):
     """The control API: one JSON request per line (attach, detach, migrate, list), one JSON reply per line."""
-    from . import api
+    from ..api import serve as api
     _need_root()
     if socket_path:
         api.serve_socket(socket_path, testbed,
@@ -416,7 +416,7 @@ def vpc_list(testbed, as_json):
 def vpc_create(name, tenant, kind, subnet, sites, vlan, port_security, testbed):
     """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
     _need_root()
-    from .vpcs import create
+    from ..vpcs import create
     name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         create(name_tb, {"name": name, "tenant": tenant, "type": kind, "subnet": subnet, "sites": list(sites),
@@ -430,7 +430,7 @@ def vpc_create(name, tenant, kind, subnet, sites, vlan, port_security, testbed):
 def vpc_delete(name, testbed):
     """Delete a VPC that has no VMs."""
     _need_root()
-    from .vpcs import delete
+    from ..vpcs import delete
     name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         args.vpc(pipeline.managers(name_tb)[0], name)
@@ -443,7 +443,7 @@ def vpc_delete(name, testbed):
 @click.option("-o", "--output", required=True, type=click.Path(), help="FILE.svg (or .png, .dot)")
 def graph(topology, output):
     """Draw TOPOLOGY: sites, routers, switches, VPCs (graphviz)."""
-    from . import graph as g
+    from .. import graph as g
     g.render(pipeline.load(topology), output)
     click.echo(f"wrote {output}")
 
@@ -459,7 +459,7 @@ def capture(where, testbed, write, count, verbose, expression):
     """Record the link NODE:IFACE (tcpdump inside the node's namespace), or a port of the testbed in
     the root namespace: root:PORT or PORT alone (VM ports cnv-VM, trunks cnt-SERVER, OVS ports).
     EXPRESSION is a tcpdump filter, e.g. `capture p1:pe1 -v tcp port 179` for the BGP messages."""
-    from .cli_capture import target
+    from .capture import target
     _need_root()
     netns, iface = target(args.testbed(testbed), where)
     argv = in_netns(netns or None, ["tcpdump", "-nn", "-e", "-i", iface])
@@ -472,19 +472,19 @@ def capture(where, testbed, write, count, verbose, expression):
     os.execvp(argv[0], argv + list(expression))
 
 
-from .cli_reserve import reserve  # noqa: E402  (its own module: the reserve group)
+from .reserve import reserve  # noqa: E402  (its own module: the reserve group)
 
 main.add_command(reserve)
 
-from .cli_acl import acl  # noqa: E402  (its own module: the acl group)
+from .acl import acl  # noqa: E402  (its own module: the acl group)
 
 main.add_command(acl)
 
-from .cli_ci import ci  # noqa: E402  (its own module: the ci group)
+from .ci import ci  # noqa: E402  (its own module: the ci group)
 
 main.add_command(ci)
 
-from .cli_web import web  # noqa: E402  (its own module: the live view)
+from .web import web  # noqa: E402  (its own module: the live view)
 
 main.add_command(web)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from . import cli_args as args
-from .ci.render import FLAVOURS, SAFE_PATH, render
-from .errors import Problem, SpecError
-from .scenario import batch
-from .scenario.model import load_scenario
+from . import args
+from ..ci.render import FLAVOURS, SAFE_PATH, render
+from ..errors import Problem, SpecError
+from ..scenario import batch
+from ..scenario.model import load_scenario
 
 
 @click.group()
