@@ -20,6 +20,8 @@ from .kernel import ping, sniff
 from .kernel.exec import finish
 from .verdict import Sent, Status, Verdict, Watch
 from .world import World
+from .managers.ledger import Ledger
+from .realize.frr import lacking, sessions
 
 
 def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict:
@@ -172,7 +174,6 @@ def _core_link_on_path(world: World, pe: str):
 
 
 def all_checks(testbed: str, record: dict) -> list[Verdict]:
-    from .managers.ledger import Ledger
     info = record["info"]
     vms = list(Ledger(testbed, "cloud").data.get("vms", {}).values())
     return (control_plane(testbed, info) + reachability(testbed, info, vms)
@@ -185,7 +186,6 @@ def control_plane(testbed: str, info: dict) -> list[Verdict]:
     control = World.of(info).control
     if control.realization != "bgp":
         return []
-    from .realize.frr import lacking, sessions
     live = sessions(testbed, control)
     missing = lacking(testbed, control, sorted(live))
     out = []

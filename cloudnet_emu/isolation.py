@@ -30,6 +30,7 @@ from . import naming
 from .kernel import ping, sniff
 from .kernel.exec import Popen, stop
 from .verdict import Sent, Status, Verdict, Watch, judge_watch
+from .attack.tools import Env
 
 CONTROL_LEN = 599          # IP total length of the watchers' control pings
 PROBE_BASE = 600           # probe i: IP total length PROBE_BASE + i
@@ -54,7 +55,6 @@ class Watcher:
 
 def watchers(testbed: str) -> list[Watcher]:
     """Every namespace of every tenant, and the Internet node: where a leak could land."""
-    from .attack.tools import Env
     env = Env.open(testbed)
     out = [Watcher(node, t) for t in env.world.tenants for node in env.tenant_nodes(t)]
     inet = env.world.internet

@@ -22,6 +22,7 @@ carrying our external_id, never anything else.
 from __future__ import annotations
 
 import re
+import hashlib
 
 IFNAMSIZ = 15
 PREFIX = "cn"
@@ -59,7 +60,6 @@ def ce_trunk(site: str) -> str:
 
 def handoff(testbed: str, *parts) -> str:
     """Root-namespace end of a per-VLAN hand-off veth: unique per testbed and purpose."""
-    import hashlib
     digest = hashlib.sha1("/".join(map(str, (testbed,) + parts)).encode()).hexdigest()[:8]
     return f"cnl-{digest}"
 

@@ -198,7 +198,6 @@ def checks(results, as_json: bool):
 
 def checks_ok(results) -> bool:
     """Exit 0 only if nothing failed or could not be judged."""
-    from .verdict import Status
     return bool(results) and not any(r.status in (Status.FAIL, Status.ERROR) for r in results)
 
 

@@ -11,6 +11,7 @@ from .spec.model import Vpc
 from .world import World
 
 from pydantic import ValidationError
+from .managers.ledger import Ledger
 
 
 def create(testbed: str, spec: dict) -> dict:
@@ -70,7 +71,6 @@ def _tenant_overlaps(world: World, vpc: Vpc, sites: dict) -> list[Problem]:
 
 
 def delete(testbed: str, name: str) -> None:
-    from .managers.ledger import Ledger
     record = state.read(testbed)
     world = state.world(record)
     if name not in world.vpcs:

@@ -33,6 +33,7 @@ from typing import Optional
 from ..errors import CloudnetError
 from ..kernel import ns
 from ..verdict import Sent, Status, Verdict
+from .nft import _side as side
 
 DEFAULT_PORT = {"tcp": 5001, "udp": 5001}
 COMPLETED, DROPPED, REJECTED, ERROR = "completed", "dropped", "rejected", "error"
@@ -174,7 +175,6 @@ def matching_allows(network, src: str, dst: str, proto: str, port: Optional[int]
 
 
 def _side(words, resolved) -> Optional[list[str]]:
-    from .nft import _side as side
     return side(words, resolved)
 
 

@@ -49,6 +49,7 @@ from .lines import CHUNK, ClientTimeout, bounded_lines
 from ..errors import CloudnetError, Problem, SpecError, StateError
 from ..scenario.model import Attach, Detach, Strict
 from ..spec.bounds import MAX_LINE, json_depth_problem
+from ..spec.load import _from_pydantic
 
 OPS = ("attach", "detach", "migrate", "list")
 LOCK_WAIT_S = 300.0
@@ -111,7 +112,6 @@ def validate(data, where: str = "<stdin>", number: int = 1) -> tuple[object, str
     try:
         return rid, op, MODELS[op].model_validate(data)
     except ValidationError as exc:
-        from ..spec.load import _from_pydantic
         problems = []
         for err in exc.errors():
             p = _from_pydantic(err, MODELS[op])

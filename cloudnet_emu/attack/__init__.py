@@ -39,6 +39,7 @@ class UnknownCase(CloudnetError):
 
 
 def cases() -> dict[str, Callable[[Env], Result]]:
+    # the cases load scapy (about 0.3 s): only when a case runs, not at every `cloudnet-emu` start
     from . import arp, flap, reconverge, spoof, sweep, tenancy, vlan
     table = {"label_spoof": spoof.label_spoof, "tunnel_inject": spoof.tunnel_inject, "sweep": sweep.sweep,
              "overlap": tenancy.overlap, "vrf_fallthrough": tenancy.vrf_fallthrough, "vlan_hop": vlan.vlan_hop,

@@ -22,6 +22,7 @@ from .actors import vm
 from ..verdict import Sent
 from .result import Result, merge
 from .tools import Control, Env, Watch, diff, forget_macs, inject, observe, snapshot, watch_nodes
+from ..managers import port_security
 
 BCAST = "ff:ff:ff:ff:ff:ff"
 BEACON_MAC = "02:a7:7a:c0:00:98"        # each ARP watcher's own control: an ARP probe (sender 0.0.0.0)
@@ -91,7 +92,6 @@ def _secured(env: Env) -> Result:
     from scapy.layers.inet import IP, UDP
     from scapy.packet import Raw
 
-    from ..managers import port_security
     s1, s2 = vm(env, "atk-s1"), vm(env, "atk-s2")
     forged = "02:a7:7a:c0:00:02"
     frames = garps(s1["mac"], s2["ip"]) + garps(s1["mac"], s1["gateway"]) + garps(forged, s1["ip"]) + [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from ..verdict import Sent, Status, Verdict, Watch, counts, summary
+import json
 
 
 @dataclass
@@ -164,7 +165,6 @@ COLOUR = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "red", Status.
 
 def print_table(results: list[Result], as_json: bool) -> None:
     """The table `cloudnet-emu attack` prints (or the results as JSON)."""
-    import json
 
     from rich.console import Console
     from rich.table import Table

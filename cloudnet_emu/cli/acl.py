@@ -13,6 +13,9 @@ import click
 
 from .. import pipeline, state
 from .args import BadArgument
+from ..acl.model import Acl
+from ..spec.bounds import read_spec
+from ..spec.load import parse_document
 
 
 def _network(testbed):
@@ -68,9 +71,6 @@ def list_cmd(testbed, vpc, as_json):
 @click.option("--testbed", "-t")
 def set_cmd(vpc, file, testbed):
     """Replace VPC's rules with those of FILE (YAML: default: allow|deny, rules: [...])."""
-    from ..acl.model import Acl
-    from ..spec.bounds import read_spec
-    from ..spec.load import parse_document
     rules = parse_document(read_spec(file), file, Acl, lambda a: [], "an ACL file is a mapping (default:, rules:)",
                            "scenarios/acl.yaml")
     tb, network = _network(testbed)

@@ -24,6 +24,8 @@ from ..errors import SpecError, StateError
 from ..naming import MAX_NAME
 from ..spec.model import MAC_RE, NAME_RE
 from ..world import World
+from .. import state
+from ..plan.choose import parse_forced
 
 
 class BadArgument(click.ClickException):
@@ -122,7 +124,6 @@ class Realize(click.ParamType):
     name = "CONSTRUCT=REALIZATION,..."
 
     def convert(self, value, param, ctx):
-        from ..plan.choose import parse_forced
         try:
             parse_forced(value)
         except SpecError as exc:
@@ -138,7 +139,6 @@ POSITIVE, VLAN = Int(1, what="a whole number"), Int(1, 4094, what="a VLAN id")
 # --- names in the running testbed -------------------------------------------------------
 def testbed(name: Optional[str]) -> str:
     """The testbed a command acts on (NAME or the only one running), or one line and exit 2."""
-    from .. import state
     try:
         return state.resolve(name)
     except StateError as exc:

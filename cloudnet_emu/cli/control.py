@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from .. import state
+from ..realize.frr import sessions
 
 
 def with_vty_socket(testbed: str, node: str, command) -> list[str]:
@@ -27,5 +28,4 @@ def routing(testbed: str, record: dict) -> dict:
     control = state.world(record).control
     if control.realization != "bgp":
         return {}
-    from ..realize.frr import sessions
     return {"routing": sessions(testbed, control)}

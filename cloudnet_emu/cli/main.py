@@ -12,11 +12,23 @@ import sys
 import click
 
 from . import args
+from .. import attack as attacks
+from .. import graph as g
 from .. import lifecycle, naming, pipeline, probe, report, state
+from ..api import serve as api
+from ..attack.result import all_held, print_table
 from ..errors import CloudnetError, SpecError, UnsupportedError
+from ..kernel import ns
 from ..kernel.exec import in_netns
-from ..spec.model import POLICIES
+from ..scenario import batch, runner
+from ..scenario.model import load_scenario
+from ..spec.model import POLICIES, Topology
+from ..vpcs import create, delete
 from ..world import World
+from .capture import target
+from .control import routing, with_vty_socket
+from .run import run_many
+from .shell import Shell
 
 
 def _need_root():
@@ -84,7 +96,6 @@ def validate(files):
 @main.command()
 def schema():
     """Print the JSON Schema of topology files (for editors)."""
-    from ..spec.model import Topology
     click.echo(json.dumps(Topology.model_json_schema(), indent=2))
 
 
@@ -131,7 +142,6 @@ def up(topology, detach, realize, degrade, as_json):
             click.echo(f"testbed {record['testbed']!r} is up. `cloudnet-emu inspect`, "
                        f"`cloudnet-emu exec NODE -- CMD`, `sudo cloudnet-emu down`.")
         return
-    from .shell import Shell
     try:
         Shell(record).cmdloop()
     finally:
@@ -170,7 +180,6 @@ def inspect(name, as_json):
     record = state.read(name)
     cloud, _ = pipeline.managers(name)
     vms, vpcs = cloud.vms(), World.of(cloud.info).vpcs
-    from .control import routing
     live = routing(name, record)
     if as_json:
         click.echo(json.dumps({**record, "vms": vms, "vpcs": {n: v.to_dict() for n, v in vpcs.items()}, **live},
@@ -189,14 +198,12 @@ def exec_cmd(testbed, node, command):
     _need_root()
     name = args.testbed(testbed)
     _check_node(name, node)
-    from .control import with_vty_socket
     argv = in_netns(naming.netns(name, node), with_vty_socket(name, node, command))
     os.execvp(argv[0], argv)
 
 
 def _check_node(testbed: str, node: str):
     """Nodes of the plan and those the managers made since (VMs, logical CEs, VRFs)."""
-    from ..kernel import ns
     if not ns.exists(naming.netns(testbed, node)):
         prefix = f"cn-{testbed}-"
         nodes = [n[len(prefix):] for n in ns.listing() if n.startswith(prefix)]
@@ -225,8 +232,6 @@ def attack(name, case_names, as_json):
     passes, fails, errs (it could not judge) or is not checked here; exit 0 only if every case
     passed or was not checked (at least one passed), 1 on any fail or error."""
     _need_root()
-    from .. import attack as attacks
-    from ..attack.result import all_held, print_table
     results = attacks.run(args.testbed(name), list(case_names) or None,
                           progress=(lambda s: None) if as_json else (lambda s: click.echo(s, err=True)))
     print_table(results, as_json)
@@ -265,10 +270,7 @@ def demo(topology, realize, keep):
 def run_cmd(scenarios, report_dir, testbed, as_json):
     """Run SCENARIO: its topology up, steps and checks, down; exit 0 iff all came out as expected.
     Several files, or a directory of them, run one after another, each on a fresh testbed."""
-    from ..scenario import batch, runner
-    from ..scenario.model import load_scenario
     if batch.is_batch(scenarios):
-        from .run import run_many
         sys.exit(run_many(scenarios, report_dir, testbed, as_json))
     scenario = scenarios[0]
     load_scenario(scenario)          # every problem of the file before anything is built
@@ -376,7 +378,6 @@ def vm_list(testbed, as_json):
 @click.option("--socket", "socket_path", type=click.Path(), help="serve a Unix socket instead of stdin/stdout")
 def api_cmd(testbed, socket_path):
     """The control API: one JSON request per line (attach, detach, migrate, list), one JSON reply per line."""
-    from ..api import serve as api
     _need_root()
     if socket_path:
         api.serve_socket(socket_path, testbed,
@@ -416,7 +417,6 @@ def vpc_list(testbed, as_json):
 def vpc_create(name, tenant, kind, subnet, sites, vlan, port_security, testbed):
     """Declare a new VPC on a running testbed (validated like a topology's VPC)."""
     _need_root()
-    from ..vpcs import create
     name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         create(name_tb, {"name": name, "tenant": tenant, "type": kind, "subnet": subnet, "sites": list(sites),
@@ -430,7 +430,6 @@ def vpc_create(name, tenant, kind, subnet, sites, vlan, port_security, testbed):
 def vpc_delete(name, testbed):
     """Delete a VPC that has no VMs."""
     _need_root()
-    from ..vpcs import delete
     name_tb = args.testbed(testbed)
     with state.locked(name_tb):
         args.vpc(pipeline.managers(name_tb)[0], name)
@@ -443,7 +442,6 @@ def vpc_delete(name, testbed):
 @click.option("-o", "--output", required=True, type=click.Path(), help="FILE.svg (or .png, .dot)")
 def graph(topology, output):
     """Draw TOPOLOGY: sites, routers, switches, VPCs (graphviz)."""
-    from .. import graph as g
     g.render(pipeline.load(topology), output)
     click.echo(f"wrote {output}")
 
@@ -459,7 +457,6 @@ def capture(where, testbed, write, count, verbose, expression):
     """Record the link NODE:IFACE (tcpdump inside the node's namespace), or a port of the testbed in
     the root namespace: root:PORT or PORT alone (VM ports cnv-VM, trunks cnt-SERVER, OVS ports).
     EXPRESSION is a tcpdump filter, e.g. `capture p1:pe1 -v tcp port 179` for the BGP messages."""
-    from .capture import target
     _need_root()
     netns, iface = target(args.testbed(testbed), where)
     argv = in_netns(netns or None, ["tcpdump", "-nn", "-e", "-i", iface])

@@ -11,6 +11,7 @@ import shlex
 from .. import checks, naming, report
 from ..kernel.exec import interactive
 from ..world import World
+from .. import pipeline
 
 
 class Shell(cmd.Cmd):
@@ -43,7 +44,6 @@ class Shell(cmd.Cmd):
 
     def do_inspect(self, _):
         """Show what the testbed consists of."""
-        from .. import pipeline
         cloud, _ = pipeline.managers(self.testbed)
         report.inspect(self.record, cloud.vms(), World.of(cloud.info).vpcs)
 

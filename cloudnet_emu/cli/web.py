@@ -14,6 +14,7 @@ import click
 
 from . import args
 from ..lifecycle import sigterm_as_interrupt
+from ..web.server import serve
 
 
 @click.command("web")
@@ -24,7 +25,6 @@ from ..lifecycle import sigterm_as_interrupt
               help="address to listen on; anything but localhost exposes the page to the network")
 def web(testbed, port, bind):
     """Serve a live, read-only page of TESTBED: topology, VMs moving as they migrate, link counters."""
-    from ..web.server import serve
     args.need_root()
     name = args.testbed(testbed)
     # Ctrl-C and SIGTERM stop it the same way, also when started in the background by a shell

@@ -22,6 +22,7 @@ from pyroute2 import IPRoute
 
 from ..errors import RealizeError
 from .exec import run  # noqa: F401 (ns.run: the callers' name for exec.run)
+from .rtnl import Handle
 
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -205,7 +206,6 @@ def rtnl(name: Optional[str]) -> IPRoute:
 
 def rtnl_fast(name: Optional[str]):
     """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
-    from .rtnl import Handle
 
     def two():
         return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0), socket.socket(socket.AF_NETLINK,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..world import World
+from dataclasses import asdict
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,6 @@ KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbApp
 
 def to_json(obj) -> dict:
     """An action or node as plain data (the managers keep their undo logs as JSON)."""
-    from dataclasses import asdict
     return {"@": type(obj).__name__, **asdict(obj)}
 
 

@@ -13,6 +13,8 @@ from typing import Iterator
 
 from ..errors import Problem
 from .model import Topology
+from ..acl.checks import topology_problems
+from .qos_checks import check as qos_problems
 
 CLOUD_NAME_MAX = 10
 
@@ -52,9 +54,7 @@ def check_topology(t: Topology) -> Iterator[Problem]:
     yield from _core_links(t)
     yield from _addresses(t)
     yield from _vpcs(t)
-    from ..acl.checks import topology_problems
     yield from topology_problems(t)
-    from .qos_checks import check as qos_problems
     yield from qos_problems(t)
 
 

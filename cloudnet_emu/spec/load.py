@@ -19,6 +19,7 @@ from .bounds import read_spec
 from .checks import check_topology
 from .model import Topology
 from .yamlpos import locate, load_yaml
+import copy
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -223,7 +224,6 @@ def _unwrap(tp):
 
 
 def _without(data, paths):
-    import copy
     data = copy.deepcopy(data)
     for path in paths:
         node = data
