@@ -34,6 +34,8 @@ from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
 from ..realize.apply import kept_handles
 from ..spec.model import MAC_RE, NAME_RE, POLICIES
+from ..world import World
+from ..world.parts import Vpc
 from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
@@ -51,7 +53,7 @@ class CloudManager(Moves):
     def __init__(self, testbed: str, record: dict, network: NetworkCall, executor=None):
         self.testbed = testbed
         self.record = record
-        self.info = record["info"]
+        self.world = World.from_info(record["info"])     # read here, never written: `vpc create` writes state.json
         self.real = record["realizations"]
         self.network = network
         self.ledger = Ledger(testbed, "cloud", executor)
@@ -59,10 +61,16 @@ class CloudManager(Moves):
         self.data.setdefault("vms", {})
         self.data.setdefault("vlans", {})
 
+    @property
+    def info(self) -> World:
+        """The world, for readers outside managers/ that pass `cloud.info` to `World.of` (which takes it)."""
+        return self.world
+
     # --- queries ---------------------------------------------------------------------
     def servers(self) -> dict[str, dict]:
-        return {name: {"site": site, **srv} for site, c in self.info.get("clouds", {}).items()
-                for name, srv in c["servers"].items()}
+        """server -> {"site": its cloud site, then its Server dict}: what callers and messages see."""
+        return {name: {"site": site, **srv.to_dict()} for site, c in self.world.clouds.items()
+                for name, srv in c.servers.items()}
 
     def free(self, server: str, exclude: Optional[str] = None) -> tuple[int, int]:
         """(vCPUs, MB) left on a server; `exclude`: as if that VM were not there (it is the one moving)."""
@@ -73,11 +81,11 @@ class CloudManager(Moves):
     def vms(self) -> list[dict]:
         return list(self.data["vms"].values())
 
-    def vpc(self, name: str) -> dict:
+    def vpc(self, name: str) -> Vpc:
         try:
-            return self.info["vpcs"][name]
+            return self.world.vpcs[name]
         except KeyError:
-            raise StateError(f"no VPC {name!r}; VPCs: {', '.join(self.info.get('vpcs', {})) or 'none'}") from None
+            raise StateError(f"no VPC {name!r}; VPCs: {', '.join(self.world.vpcs) or 'none'}") from None
 
     # --- bandwidth reservations (reserving.py resolves endpoints; the NM admits and realizes) ---
     def reserve(self, name: str, vpc: Optional[str] = None, change: bool = False, **spec) -> dict:
@@ -101,14 +109,14 @@ class CloudManager(Moves):
     def wan_delay(self, vpc: str, cloud_site: str, near: Optional[str] = None) -> float:
         """Declared one-way WAN delay (ms) from enterprise site `near` (default: the VPC's first
         site) to a cloud site: what placement policy `nearest` minimizes."""
-        sites = self.info.get("sites", {})
-        near = near or next(iter(self.vpc(vpc)["sites"]), None)
+        sites = self.world.sites
+        near = near or next(iter(self.vpc(vpc).sites), None)
         if near not in sites:
             raise PlacementError(f"placement `nearest` needs an enterprise site to be near to; {near!r} is not one "
                                  f"(sites: {', '.join(sites) or 'none'})")
-        a = End(near, sites[near]["subnet"], sites[near]["pe"], near)
-        b = End(cloud_site, "0.0.0.0/0", self.info["clouds"][cloud_site]["pe"])
-        return Links(self.info).one_way_delay(a, b, declared=True)
+        a = End(near, sites[near].subnet, sites[near].pe, near)
+        b = End(cloud_site, "0.0.0.0/0", self.world.clouds[cloud_site].pe)
+        return Links(self.world).one_way_delay(a, b, declared=True)
 
     def place(self, vpc: str, site: Optional[str], server: Optional[str], vcpus: int, mem_mb: int,
               policy: str, near: Optional[str] = None, exclude: Optional[str] = None) -> str:
@@ -123,8 +131,8 @@ class CloudManager(Moves):
                 raise PlacementError(f"server {server!r} is in {servers[server]['site']}, not {site}")
             candidates = [server]
         else:
-            if site is not None and site not in self.info.get("clouds", {}):
-                raise PlacementError(f"no cloud site {site!r}; sites: {', '.join(self.info.get('clouds', {}))}")
+            if site is not None and site not in self.world.clouds:
+                raise PlacementError(f"no cloud site {site!r}; sites: {', '.join(self.world.clouds)}")
             candidates = [s for s, v in servers.items() if site is None or v["site"] == site]
         fits = [s for s in candidates if all(f >= need for f, need in zip(free(s), (vcpus, mem_mb)))]
         if not fits:
@@ -142,12 +150,12 @@ class CloudManager(Moves):
     def _plan_of(self, vpc: str) -> tuple[ipaddress.IPv4Network, str, set]:
         """(subnet, gateway, addresses taken) for the VPC's VMs."""
         v = self.vpc(vpc)
-        net = ipaddress.ip_network(v["subnet"])
+        net = ipaddress.ip_network(v.subnet)
         taken = {vm["ip"] for vm in self.data["vms"].values() if vm["vpc"] == vpc}
-        if v["type"] == "vpls":
-            site = self.info["sites"][v["sites"][0]]
-            taken |= set(site["hosts"].values()) | {site["gateway"]}
-            return net, site["gateway"], taken
+        if v.type == "vpls":
+            site = self.world.sites[v.sites[0]]
+            taken |= set(site.hosts.values()) | {site.gateway}
+            return net, site.gateway, taken
         gateway = str(net.network_address + 1)
         return net, gateway, taken | {gateway}
 
@@ -163,7 +171,7 @@ class CloudManager(Moves):
             return pinned, gateway, net.prefixlen
         # VPLS VMs share the enterprise LAN: take addresses from the top, enterprise hosts sit at the bottom
         hosts = list(net.hosts())
-        order = reversed(hosts) if self.vpc(vpc)["type"] == "vpls" else hosts
+        order = reversed(hosts) if self.vpc(vpc).type == "vpls" else hosts
         ip = next((str(a) for a in order if str(a) not in taken), None)
         if ip is None:
             raise PlacementError(f"{vpc}'s subnet {net} has no free address left")
@@ -193,7 +201,7 @@ class CloudManager(Moves):
     def _vlan(self, site: str, vpc: str) -> int:
         site_vlans = self.data["vlans"].setdefault(site, {})
         if vpc not in site_vlans:
-            pinned = self.vpc(vpc).get("vlan")
+            pinned = self.vpc(vpc).vlan
             used = set(site_vlans.values())
             vlan = pinned or next(v for v in range(VLAN_BASE, 4095) if v not in used)
             if vlan in used:
@@ -203,9 +211,9 @@ class CloudManager(Moves):
         return site_vlans[vpc]
 
     @staticmethod
-    def _policy(v: dict, policy: Optional[str]) -> str:
+    def _policy(v: Vpc, policy: Optional[str]) -> str:
         """The placement policy asked for, else the VPC's, else first-fit."""
-        policy = policy or v.get("placement") or "first-fit"
+        policy = policy or v.placement or "first-fit"
         if policy not in POLICIES:
             raise PlacementError(f"unknown placement policy {policy!r}; policies: {', '.join(POLICIES)}")
         return policy
@@ -216,24 +224,24 @@ class CloudManager(Moves):
                mem_mb: int = 512, ip: Optional[str] = None, mac: Optional[str] = None, name: Optional[str] = None,
                policy: Optional[str] = None, near: Optional[str] = None) -> dict:
         v = self.vpc(vpc)
-        near, policy = near or v.get("near"), self._policy(v, policy)
+        near, policy = near or v.near, self._policy(v, policy)
         steps: dict[str, float] = {}
         t0 = time.perf_counter()
         # 1. VM creation after placement
         name = self._name(name)
         host = self.place(vpc, site, server, vcpus, mem_mb, policy, near)
         site = self.servers()[host]["site"]
-        if v["type"] == "l3vpn":
+        if v.type == "l3vpn":
             reserving.arrive(self, vpc, site, dry_run=True)     # the VPC's hoses must fit toward its PE
         addr, gateway, plen = self._address(vpc, ip)
         mac = self._mac(name, mac)
         port = naming.vm_port(name)
-        vm = {"name": name, "vpc": vpc, "tenant": v["tenant"], "type": v["type"], "site": site, "server": host,
+        vm = {"name": name, "vpc": vpc, "tenant": v.tenant, "type": v.type, "site": site, "server": host,
               "vcpus": vcpus, "mem_mb": mem_mb, "ip": addr, "prefixlen": plen, "mac": mac, "gateway": gateway,
               "port": port, "vlan": None, "steps_ms": {}}
         self.data["vms"][name] = vm
         try:
-            self.ledger.build(f"vm:{name}", [Node(name, "vm", site=site, tenant=v["tenant"])],
+            self.ledger.build(f"vm:{name}", [Node(name, "vm", site=site, tenant=v.tenant)],
                               [Veth(name, "eth0", None, port, a_addr=f"{addr}/{plen}", a_mac=mac, role="vm"),
                                Route(name, "0.0.0.0/0", via=gateway)])
             t1 = time.perf_counter()
@@ -242,7 +250,7 @@ class CloudManager(Moves):
             vlan = self._vlan(site, vpc)
             vm["vlan"] = vlan
             self.ledger.build(f"port:{name}", [], [self._port(vm)])
-            if v.get("port_security") and self.ledger.pending_ovs is None:   # bulk: after the transaction
+            if v.port_security and self.ledger.pending_ovs is None:   # bulk: after the transaction
                 port_security.secure(self, vm)
             t2 = time.perf_counter()
             steps["vlan"] = t2 - t1
@@ -258,7 +266,7 @@ class CloudManager(Moves):
             steps["lce"] = t3 - t2
             if not reused:
                 self._endpoint(vpc, site, vlan, handoff, name)
-            if v["type"] == "l3vpn":
+            if v.type == "l3vpn":
                 self._host_routes(vm)
                 if not reused:
                     reserving.arrive(self, vpc, site, dry_run=False)
@@ -283,10 +291,10 @@ class CloudManager(Moves):
         cable = naming.handoff(self.testbed, site, vlan, "pe")
         switch = naming.bridge(site)
         port = OvsPort(switch, tor, tag=vlan, ids=(("vpc", vpc), ("role", "lce")))
-        if v["type"] == "vpls":     # layer 2: a cable from the VLAN's access port straight to the PE
+        if v.type == "vpls":     # layer 2: a cable from the VLAN's access port straight to the PE
             nodes, actions, meta = [], [Veth(None, tor, None, cable, role="handoff"), port], {}
         else:
-            ce, nodes, actions = ROUTERS[self.real["router"]].create(site, vpc, v["index"])
+            ce, nodes, actions = ROUTERS[self.real["router"]].create(site, vpc, v.index)
             # One gateway MAC per VPC in every site (an anycast gateway): a migrated VM's ARP
             # entry for its gateway stays right.
             legs = [Veth(ce.node, f"t{vlan}", None, tor, a_addr=f"{gateway}/{plen}", role="handoff", proxy_arp=True,
@@ -301,14 +309,14 @@ class CloudManager(Moves):
 
     def _endpoint(self, vpc: str, site: str, vlan: int, handoff: str, user: str):
         v = self.vpc(vpc)
-        pe = self.info["clouds"][site]["pe"]
-        req = EndpointRequest(vpc=vpc, tenant=v["tenant"], type=v["type"], site=site, pe=pe, vlan=vlan,
-                              handoff=handoff, subnet=v["subnet"] if v["type"] == "l3vpn" else None,
-                              join_site=v["sites"][0] if v["type"] == "vpls" else None)
+        pe = self.world.clouds[site].pe
+        req = EndpointRequest(vpc=vpc, tenant=v.tenant, type=v.type, site=site, pe=pe, vlan=vlan,
+                              handoff=handoff, subnet=v.subnet if v.type == "l3vpn" else None,
+                              join_site=v.sites[0] if v.type == "vpls" else None)
         reply = self.network("endpoint", wire(req))
         self.ledger.meta(f"lce:{site}/{vpc}")["endpoint"] = reply
         self.ledger.touch(f"lce:{site}/{vpc}")
-        if v["type"] == "l3vpn":
+        if v.type == "l3vpn":
             ce = Placement(**self.ledger.meta(f"lce:{site}/{vpc}")["ce"])
             self.ledger.build(f"uplink:{site}/{vpc}", [], [
                 Address(ce.node, f"u{vlan}", reply["ce_addr"]),
@@ -388,7 +396,7 @@ class CloudManager(Moves):
         places = []
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
-                bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.info["clouds"][site]["servers"]]
+                bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.world.clouds[site].servers]
                 places += [(br, vlans[vm["vpc"]]) for br in bridges]
         if places:
             self.ledger.run([ForgetMac(tuple(places), vm["mac"])])

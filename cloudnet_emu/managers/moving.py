@@ -36,12 +36,12 @@ class Moves:
             raise StateError(f"no VM {req.vm!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
         if req.to_site == vm["site"] and req.to_server in (None, vm["server"]):
             raise PlacementError(f"{req.vm} is already in {vm['site']} on {vm['server']}: name another site or server")
-        policy = req.policy or self.vpc(vm["vpc"]).get("placement") or "first-fit"
+        policy = req.policy or self.vpc(vm["vpc"]).placement or "first-fit"
         server = self.place(vm["vpc"], req.to_site, req.to_server, vm["vcpus"], vm["mem_mb"], policy, exclude=req.vm)
         reserving.follow(self, req.vm, req.to_site, dry_run=True)     # its reservations must fit on the new path
         dst_site = self.servers()[server]["site"]
         return wire(MovePlan(req.vm, vm["vpc"], vm["site"], vm["server"], dst_site, server, vm["ip"], vm["mac"],
-                             vm["mem_mb"], self.info["clouds"][dst_site]["wan"].split("/")[0]))
+                             vm["mem_mb"], self.world.clouds[dst_site].wan.split("/")[0]))
 
     def move_phase(self, plan: dict, phase: str) -> None:
         p = MovePlan(**plan)

@@ -26,6 +26,8 @@ from ..plan import addressing
 from ..plan.actions import Adopt, Enslave, FdbForget, Route, Veth
 from ..plan.core import CORES, Underlay
 from ..plan.routers import ROUTERS, Placement
+from ..world import World
+from ..world.parts import Vrf
 from ..acl.pe import AclAtPes
 from . import flap
 from .ledger import Ledger
@@ -40,13 +42,18 @@ class NetworkManager:
 
     def __init__(self, testbed: str, record: dict, executor=None):
         self.testbed = testbed
-        self.info = record["info"]
+        self.world = World.from_info(record["info"])     # read here, never written: `vpc create` writes state.json
         self.real = record["realizations"]
-        self.u = Underlay.from_dict(self.info["underlay"])
+        self.u = Underlay.from_dict(self.world.underlay.to_dict())     # the planner's form: next hops as Hops
         self.core = CORES[self.real["core"]](self.u)
         self.ledger = Ledger(testbed, "network", executor)
         self.acls = AclAtPes(self)
-        self.book = ReservationBook(testbed, self.info, self.real["core"], self.ledger, self._t)
+        self.book = ReservationBook(testbed, self.world, self.real["core"], self.ledger, self._t)
+
+    @property
+    def info(self) -> World:
+        """The world, for readers outside managers/ that pass `network.info` to `World.of` (which takes it)."""
+        return self.world
 
     # --- the interface: data in, data out -------------------------------------------
     def endpoint(self, message: dict) -> dict:
@@ -110,7 +117,8 @@ class NetworkManager:
         """A VPLS VM is gone: its MAC leaves the VPLS bridges and the enterprise LAN bridge."""
         vpc, mac = message["vpc"], message["mac"]
         places = [(u.split("@")[1], naming.vpls_bridge(vpc)) for u in self.ledger.units if u.startswith(f"vpls:{vpc}@")]
-        places += [(s, "lan") for s in self.info["vpcs"].get(vpc, {}).get("sites", [])]
+        v = self.world.vpcs.get(vpc)
+        places += [(s, "lan") for s in (v.sites if v else [])]
         self.ledger.run([FdbForget(node, bridge, mac) for node, bridge in places])
         return {"forgot": mac}
 
@@ -133,7 +141,7 @@ class NetworkManager:
         return f"ep:{vpc}@{site}"
 
     def _t(self, tenant: str) -> int:
-        return self.info["tenants"].index(tenant)
+        return self.world.tenant_index(tenant)
 
     def _access(self, ep: str) -> tuple[str, str]:
         used = self.ledger.data.setdefault("access", {})
@@ -146,10 +154,15 @@ class NetworkManager:
         self.ledger.data.setdefault("access", {}).pop(ep, None)
         self.ledger.save()
 
+    @staticmethod
+    def _planned(vrf: Vrf) -> Placement:
+        """A VRF the plan made (world.vrfs), as the Placement the routers and cores take."""
+        return Placement(vrf.pe, vrf.tenant, vrf.node, vrf.master, vrf.table)
+
     def placement(self, pe: str, tenant: str, ep: str) -> Placement:
         key = f"{pe}/{tenant}"
-        if key in self.info.get("vrfs", {}):
-            return Placement(**self.info["vrfs"][key])
+        if key in self.world.vrfs:
+            return self._planned(self.world.vrfs[key])
         unit = f"vrf:{key}"
         if not self.ledger.has(unit):
             p, nodes, actions = ROUTERS[self.real["router"]].create(pe, tenant, self._t(tenant))
@@ -160,15 +173,14 @@ class NetworkManager:
     def _members(self, tenant: str) -> dict[str, tuple[Placement, list[str]]]:
         """PEs with something of the tenant behind them: their VRF and plan-time prefixes."""
         out: dict[str, tuple[Placement, list[str]]] = {}
-        for site in self.info.get("sites", {}).values():
-            if site["tenant"] == tenant:
-                p = Placement(**self.info["vrfs"][f"{site['pe']}/{tenant}"])
-                out.setdefault(site["pe"], (p, []))[1].append(site["subnet"])
+        for site in self.world.tenant_sites(tenant).values():
+            p = self._planned(self.world.vrfs[f"{site.pe}/{tenant}"])
+            out.setdefault(site.pe, (p, []))[1].append(site.subnet)
         return out
 
     def _joined(self, tenant: str) -> set[str]:
-        planned = set(self.info.get("vpn", {}).get(tenant, {}).get("transit", {})) | \
-            set(self.info.get("vpn", {}).get(tenant, {}).get("vpn_labels", {}))
+        vpn = self.world.vpn.get(tenant)
+        planned = (set(vpn.transit or {}) | set(vpn.vpn_labels or {})) if vpn else set()
         mine = {u.split(":")[1].split("/")[0] for u in self.ledger.units
                 if u.startswith("member:") and u.endswith(f"/{tenant}")}
         return planned | mine
@@ -207,8 +219,8 @@ class NetworkManager:
 
     def _endpoint_placement(self, tenant: str, pe: str) -> Placement:
         key = f"{pe}/{tenant}"
-        if key in self.info.get("vrfs", {}):
-            return Placement(**self.info["vrfs"][key])
+        if key in self.world.vrfs:
+            return self._planned(self.world.vrfs[key])
         return Placement(**self.ledger.meta(f"vrf:{key}")["placement"])
 
     def _mpls_nodes(self, *pes) -> tuple:
@@ -236,17 +248,17 @@ class NetworkManager:
     # --- VPLS: the VM joins the enterprise LAN segment ---------------------------------
     def _vpls(self, req: EndpointRequest) -> EndpointReply:
         ep = self._ep(req.vpc, req.site)
-        v = self.info["vpcs"][req.vpc]["index"]
-        site = self.info["sites"][req.join_site]
+        v = self.world.vpcs[req.vpc].index
+        site = self.world.sites[req.join_site]
         instance_pes = [u.split("@")[1] for u in self.ledger.units if u.startswith(f"vpls:{req.vpc}@")]
-        for pe in [site["pe"], req.pe]:
+        for pe in [site.pe, req.pe]:
             unit = f"vpls:{req.vpc}@{pe}"
             if not self.ledger.has(unit):
                 actions = self.core.vpls(req.vpc, v, pe, [x for x in instance_pes if x != pe])
                 for other in instance_pes:
                     if other != pe:
                         actions += self.core.vpls_greet(req.vpc, other, pe)
-                if pe == site["pe"]:
+                if pe == site.pe:
                     # the enterprise side: the site's LAN bridge gets a port on the VPLS instance
                     l2 = f"l2-{req.join_site}"
                     actions += [Veth(req.join_site, f"v-{req.vpc}", pe, l2, role="vpls"),

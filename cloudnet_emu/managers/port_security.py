@@ -44,7 +44,7 @@ def unit(vm_name: str) -> str:
 
 
 def enabled(cloud, vm: dict) -> bool:
-    return bool(cloud.vpc(vm["vpc"]).get("port_security"))
+    return bool(cloud.vpc(vm["vpc"]).port_security)
 
 
 def secure(cloud, vm: dict) -> None:

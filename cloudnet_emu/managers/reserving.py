@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import StateError
-from ..world import World
+from ..world.parts import Vpc
 
 
 def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Optional[float] = None,
@@ -25,9 +25,9 @@ def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Opti
     """A `reserve` message; `moved` = {vm: site} resolves those VMs at another site (migration),
     `arriving` is a cloud site a VM of the VPC is about to be attached in."""
     v = cloud.vpc(vpc)
-    if v["type"] != "l3vpn":
-        raise StateError(f"VPC {vpc} is {v['type']}: reservations are for l3vpn VPCs (routed at the PE)")
-    base = {"name": name, "vpc": vpc, "tenant": v["tenant"]}
+    if v.type != "l3vpn":
+        raise StateError(f"VPC {vpc} is {v.type}: reservations are for l3vpn VPCs (routed at the PE)")
+    base = {"name": name, "vpc": vpc, "tenant": v.tenant}
     if between is not None:
         if bw is None or len(between) != 2:
             raise StateError("a pipe reservation names two endpoints and a bw")
@@ -38,30 +38,30 @@ def request(cloud, name: str, vpc: str, between: Optional[list] = None, bw: Opti
         return dict(base, kind="pipe", bw=float(bw), ends=ends)
     if site is None or not (ingress or egress):
         raise StateError("a reservation is a pipe (between A B, bw) or a hose (site, ingress and/or egress)")
-    sites = World.of(cloud.info).sites
-    if site not in v["sites"] or site not in sites:
-        raise StateError(f"{site!r} is not an enterprise site of VPC {vpc} (its sites: {', '.join(v['sites'])})")
+    sites = cloud.world.sites
+    if site not in v.sites or site not in sites:
+        raise StateError(f"{site!r} is not an enterprise site of VPC {vpc} (its sites: {', '.join(v.sites)})")
     return dict(base, kind="hose", site=site, pe=sites[site].pe, subnet=sites[site].subnet,
                 cloud_pes=cloud_pes(cloud, vpc, moved or {}, arriving),
-                vpc_subnet=v["subnet"], ingress=float(ingress or 0), egress=float(egress or 0))
+                vpc_subnet=v.subnet, ingress=float(ingress or 0), egress=float(egress or 0))
 
 
-def _end(cloud, vpc: str, v: dict, name: str, moved: dict) -> dict:
+def _end(cloud, vpc: str, v: Vpc, name: str, moved: dict) -> dict:
     vm = cloud.data["vms"].get(name)
     if vm is not None:
         if vm["vpc"] != vpc:
             raise StateError(f"VM {name} is in VPC {vm['vpc']}, not {vpc}")
         site = moved.get(name, vm["site"])
-        return {"name": name, "prefix": f"{vm['ip']}/32", "pe": World.of(cloud.info).clouds[site].pe, "site": None}
-    for site, m in World.of(cloud.info).sites.items():
-        if site not in v["sites"]:
+        return {"name": name, "prefix": f"{vm['ip']}/32", "pe": cloud.world.clouds[site].pe, "site": None}
+    for site, m in cloud.world.sites.items():
+        if site not in v.sites:
             continue
         if name == site:
             return {"name": name, "prefix": m.subnet, "pe": m.pe, "site": site}
         if name in m.hosts:
             return {"name": name, "prefix": f"{m.hosts[name]}/32", "pe": m.pe, "site": site}
     raise StateError(f"{name!r} is neither a VM of VPC {vpc} nor a host or site it joins "
-                     f"(sites: {', '.join(v['sites']) or 'none'})")
+                     f"(sites: {', '.join(v.sites) or 'none'})")
 
 
 def cloud_pes(cloud, vpc: str, moved: dict, arriving: Optional[str] = None) -> list[str]:
@@ -69,7 +69,7 @@ def cloud_pes(cloud, vpc: str, moved: dict, arriving: Optional[str] = None) -> l
     sites = {moved.get(vm["name"], vm["site"]) for vm in cloud.data["vms"].values() if vm["vpc"] == vpc}
     if arriving:
         sites.add(arriving)
-    clouds = World.of(cloud.info).clouds
+    clouds = cloud.world.clouds
     return sorted({clouds[s].pe for s in sites})
 
 
@@ -94,7 +94,7 @@ def _again(cloud, r: dict, moved: dict, arriving: Optional[str] = None) -> dict:
 def arrive(cloud, vpc: str, site: str, dry_run: bool) -> None:
     """Before (dry_run) and after an attach in `site`: the VPC's hoses extend to its PE."""
     hoses = [r for r in cloud.network("reservations", {})["reservations"] if r["kind"] == "hose" and r["vpc"] == vpc]
-    pe = World.of(cloud.info).clouds[site].pe
+    pe = cloud.world.clouds[site].pe
     if hoses and any(pe not in r["cloud_pes"] for r in hoses):
         cloud.network("reserve", {"requests": [_again(cloud, r, {}, site) for r in hoses], "replace": True,
                                   "dry_run": dry_run})

@@ -145,7 +145,7 @@ def test_a_failed_attach_leaves_nothing(world, monkeypatch):
 
 
 def test_port_security_rules_are_a_unit_of_the_vm(world):
-    world.cloud.info["vpcs"]["bravo-vpc"]["port_security"] = True
+    world.cloud.world.vpcs["bravo-vpc"].port_security = True
     vm = world.cloud.attach("bravo-vpc", site="dc1", server="dc1-s1", name="a")
     flows = world.paper.applied(OvsFlows)
     assert flows == port_security.actions(vm) and flows[0].bridge == naming.bridge("dc1-s1")
@@ -155,7 +155,7 @@ def test_port_security_rules_are_a_unit_of_the_vm(world):
 
 
 def test_bulk_attach_secures_ports_after_the_transaction(world):
-    world.cloud.info["vpcs"]["bravo-vpc"]["port_security"] = True
+    world.cloud.world.vpcs["bravo-vpc"].port_security = True
     with world.cloud.ledger.bulk():
         world.cloud.attach("bravo-vpc", site="dc1", name="a")
         assert world.paper.applied(OvsFlows) == []        # the port does not exist yet
@@ -170,7 +170,7 @@ def test_a_migration_plan_decides_before_anything_moves(world):
     assert (plan["src_server"], plan["dst_server"], plan["mem_mb"]) == ("dc1-s1", "dc1-s2", 512)
     plan = world.cloud.move_plan({"vm": "big", "to_site": "dc2"})
     assert (plan["dst_site"], plan["dst_server"], plan["vlan"]) == ("dc2", "dc2-s1", None)
-    assert plan["precopy_to"] == world.cloud.info["clouds"]["dc2"]["wan"].split("/")[0]
+    assert plan["precopy_to"] == world.cloud.world.clouds["dc2"].wan.split("/")[0]
     assert world.paper.log == [] and world.cloud.data["vms"]["big"]["vcpus"] == 16
     with pytest.raises(PlacementError, match="already in dc1 on dc1-s1"):
         world.cloud.move_plan({"vm": "big", "to_site": "dc1"})
