@@ -20,7 +20,6 @@ from .. import naming
 from ..errors import Problem, SpecError
 from ..kernel import nft as knft
 from ..kernel import ns
-from ..world import World
 from .checks import check_acl, parse_cidr
 from .model import Acl
 from .nft import TABLE, VpcRules, VrfScope, parse_counters, removal, render, split_counter, ident
@@ -30,7 +29,7 @@ class AclAtPes:
     def __init__(self, network):
         self.nm = network                 # the NetworkManager (its ledger, info and placements)
         self.testbed = network.testbed
-        self.world = World.of(network.info)    # read-only here: the manager never changes info
+        self.world = network.world    # read-only here: the manager never changes info
         self.data = network.ledger.data
 
     # --- what the rules are ------------------------------------------------------------

@@ -23,7 +23,6 @@ import click
 from ..errors import SpecError, StateError
 from ..naming import MAX_NAME
 from ..spec.model import MAC_RE, NAME_RE
-from ..world import World
 from .. import state
 from ..plan.choose import parse_forced
 
@@ -155,14 +154,14 @@ def vm(cloud, name: str) -> None:
 
 
 def vpc(cloud, name: str) -> None:
-    vpcs = World.of(cloud.info).vpcs
+    vpcs = cloud.world.vpcs
     if name not in vpcs:
         raise BadArgument(f"no VPC {name!r} in testbed {cloud.testbed!r}; name one of: {_choices(vpcs)} "
                           "(`cloudnet-emu vpc list`)")
 
 
 def site(cloud, name: Optional[str]) -> None:
-    clouds = World.of(cloud.info).clouds
+    clouds = cloud.world.clouds
     if name is not None and name not in clouds:
         raise BadArgument(f"no cloud site {name!r} in testbed {cloud.testbed!r}; name one of: {_choices(clouds)}")
 

@@ -24,7 +24,6 @@ from ..scenario import batch, runner
 from ..scenario.model import load_scenario
 from ..spec.model import POLICIES, Topology
 from ..vpcs import create, delete
-from ..world import World
 from .capture import target
 from .control import routing, with_vty_socket
 from .run import run_many
@@ -179,7 +178,7 @@ def inspect(name, as_json):
     name = args.testbed(name)
     record = state.read(name)
     cloud, _ = pipeline.managers(name)
-    vms, vpcs = cloud.vms(), World.of(cloud.info).vpcs
+    vms, vpcs = cloud.vms(), cloud.world.vpcs
     live = routing(name, record)
     if as_json:
         click.echo(json.dumps({**record, "vms": vms, "vpcs": {n: v.to_dict() for n, v in vpcs.items()}, **live},
@@ -398,7 +397,7 @@ def vpc_list(testbed, as_json):
     """VPCs with their tenant, type, subnet and VMs."""
     cloud, _ = pipeline.managers(args.testbed(testbed))
     rows = [{"name": n, **{k: v for k, v in m.to_dict().items() if k != "vms"},
-             "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in World.of(cloud.info).vpcs.items()]
+             "vms": [x["name"] for x in cloud.vms() if x["vpc"] == n]} for n, m in cloud.world.vpcs.items()]
     if as_json:
         click.echo(json.dumps(rows, indent=1))
     else:

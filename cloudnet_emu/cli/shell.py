@@ -10,7 +10,6 @@ import shlex
 
 from .. import checks, naming, report
 from ..kernel.exec import interactive
-from ..world import World
 from .. import pipeline
 
 
@@ -45,7 +44,7 @@ class Shell(cmd.Cmd):
     def do_inspect(self, _):
         """Show what the testbed consists of."""
         cloud, _ = pipeline.managers(self.testbed)
-        report.inspect(self.record, cloud.vms(), World.of(cloud.info).vpcs)
+        report.inspect(self.record, cloud.vms(), cloud.world.vpcs)
 
     def do_exit(self, _):
         """Leave (the testbed goes down)."""

@@ -61,11 +61,6 @@ class CloudManager(Moves):
         self.data.setdefault("vms", {})
         self.data.setdefault("vlans", {})
 
-    @property
-    def info(self) -> World:
-        """The world, for readers outside managers/ that pass `cloud.info` to `World.of` (which takes it)."""
-        return self.world
-
     # --- queries ---------------------------------------------------------------------
     def servers(self) -> dict[str, dict]:
         """server -> {"site": its cloud site, then its Server dict}: what callers and messages see."""

@@ -50,11 +50,6 @@ class NetworkManager:
         self.acls = AclAtPes(self)
         self.book = ReservationBook(testbed, self.world, self.real["core"], self.ledger, self._t)
 
-    @property
-    def info(self) -> World:
-        """The world, for readers outside managers/ that pass `network.info` to `World.of` (which takes it)."""
-        return self.world
-
     # --- the interface: data in, data out -------------------------------------------
     def endpoint(self, message: dict) -> dict:
         req = EndpointRequest(**message)
