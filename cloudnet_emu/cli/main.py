@@ -223,8 +223,7 @@ def check(name, as_json):
 @main.command()
 @click.argument("name", required=False)
 @click.option("--case", "case_names", multiple=True, help="run only this case (repeatable); default all",
-              type=click.Choice(["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
-                                 "arp_spoof", "mac_flap", "reconverge"]))
+              type=click.Choice(attacks.CASE_NAMES))
 @click.option("--json", "as_json", is_flag=True)
 def attack(name, case_names, as_json):
     """Isolation under attack: crafted packets and spoofing against a running testbed.  Each case

@@ -351,11 +351,11 @@ def _forget_mac(k: Kernel, f: ForgetMac):
 def _fdb_forget(k: Kernel, f: FdbForget):
     """Every entry of the MAC on the bridge: the port's own entry (`master`) and the device's."""
     netns = k.netns(f.node)
-    out = ns.run(["bridge", "-n", netns, "-j", "fdb", "show", "br", f.bridge], check=False).stdout
+    out = ns.run(["bridge", "-j", "fdb", "show", "br", f.bridge], netns=netns, check=False).stdout
     for dev in sorted({e["ifname"] for e in json.loads(out or "[]")
                        if e.get("mac", "").lower() == f.mac.lower() and e.get("ifname")}):
-        ns.run(["bridge", "-n", netns, "fdb", "del", f.mac, "dev", dev, "master"], check=False)
-        ns.run(["bridge", "-n", netns, "fdb", "del", f.mac, "dev", dev], check=False)
+        ns.run(["bridge", "fdb", "del", f.mac, "dev", dev, "master"], netns=netns, check=False)
+        ns.run(["bridge", "fdb", "del", f.mac, "dev", dev], netns=netns, check=False)
 
 
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,

@@ -6,6 +6,7 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from ... import attack
+from ...attack import CASE_NAMES
 from ...spec.model import Strict
 from ...verdict import Judged, Status
 from ..kind import CheckKind, nothing
@@ -13,8 +14,7 @@ from ..world import World
 
 
 class AttackCheck(Strict):
-    cases: Optional[list[Literal["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
-                                 "arp_spoof", "mac_flap", "reconverge"]]] = Field(
+    cases: Optional[list[Literal[CASE_NAMES]]] = Field(
         None, description="attack cases to run (cloudnet-emu attack); default all; passes iff every case passed (not checked cases are counted apart)")
 
 

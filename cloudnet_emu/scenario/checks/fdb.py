@@ -31,7 +31,7 @@ def run(w: World, f: FdbCheck, expect: str) -> Judged:
     mac = w.mac(f.mac)
     if ":" in f.bridge and not f.bridge.startswith("cnb-"):   # NODE:BRIDGE, a Linux bridge (VPLS instance)
         node, br = f.bridge.split(":", 1)
-        res = ns.run(["bridge", "-n", w.netns(node), "fdb", "show", "br", br], check=False)
+        res = ns.run(["bridge", "fdb", "show", "br", br], netns=w.netns(node), check=False)
         rows = [l for l in res.stdout.splitlines() if l.startswith(mac)]
         port = rows[0].split(" dev ")[1].split()[0] if rows else None
     else:

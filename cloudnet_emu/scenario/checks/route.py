@@ -31,17 +31,16 @@ def paper(w: Paper, body: RouteCheck, at: tuple):
 
 def run(w: World, body: RouteCheck, expect: str) -> Judged:
     node = body.node
-    argv = ["ip", "-n", w.netns(body.node), "route", "show", body.dst]
+    argv = ["ip", "route", "show", body.dst]
     if body.vrf:     # the tenant's VRF on that router, whichever way it is realized
         place = w.vrf(body.node, body.vrf)
         node = place["node"]
-        argv = ["ip", "-n", w.netns(place["node"]), "route", "show"] + \
-            (["table", str(place["table"])] if place["table"] else []) + [body.dst]
+        argv = ["ip", "route", "show"] + (["table", str(place["table"])] if place["table"] else []) + [body.dst]
     if no_namespace(w, [node]):
         return Judged(Status.ERROR, f"no namespace for {node}: cannot look up its routes")
-    res = ns.run(argv, check=False)
+    res = ns.run(argv, netns=w.netns(node), check=False)
     if res.returncode != 0:
-        return Judged(Status.ERROR, f"`{' '.join(argv)}` failed: {(res.stderr or res.stdout).strip()[:200]}")
+        return Judged(Status.ERROR, f"`{' '.join(argv)}` in {node} failed: {(res.stderr or res.stdout).strip()[:200]}")
     out = res.stdout.strip()
     return Judged(Status.PASS if out else Status.FAIL, out or f"no route to {body.dst} on {node}")
 
