@@ -119,12 +119,10 @@ class Feed:
                 return
 
     def read_routing(self) -> dict:
-        """{router: {ok, sessions, peers ...}} under control=bgp; {} under static or once the testbed is gone."""
+        """{router: {ok, sessions, peers ...}} under control=bgp; {} under static (no router runs FRR,
+        realize/frr.sessions reads none) or once the testbed is gone."""
         record = state.read(self.testbed)
-        control = state.world(record).control if record else None
-        if control is None or control.realization != "bgp":
-            return {}
-        return routing(sessions(self.testbed, control))
+        return routing(sessions(self.testbed, state.world(record).control)) if record else {}
 
     def read_counters(self) -> dict:
         """{edge id: {state, up, rx_packets, tx_packets, rx_pps, tx_pps}} for the links of the picture."""
