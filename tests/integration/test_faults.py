@@ -9,6 +9,8 @@ import pytest
 
 TOPO = "topologies/cloudnet.yaml"
 PHASES = ["namespaces", "links, VRFs", "Open vSwitch", "link shaping"]
+# a hang guard, not a timing check: under software emulation (the VM tier) one `up` can take a minute
+HANG_S = 300
 
 
 def _up_until(cli, phase: str, sig: int) -> int:
@@ -21,14 +23,13 @@ def _up_until(cli, phase: str, sig: int) -> int:
         if phase in line:
             proc.send_signal(sig)
             break
-    rest, _ = proc.communicate(timeout=300)
+    rest, _ = proc.communicate(timeout=HANG_S)
     assert any(phase in l for l in seen), "".join(seen) + rest
     return proc.returncode
 
 
 def _run(argv, check=True):
-    # a hang guard, not a timing check: under software emulation (the VM tier) one `up` can take a minute
-    return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=check)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=HANG_S, check=check)
 
 
 @pytest.fixture
