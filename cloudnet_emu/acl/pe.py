@@ -13,16 +13,16 @@ the topology's) and "acl_at" (vpc -> the PEs its rules were last applied at).
 """
 from __future__ import annotations
 
-import socket
+import json
 from typing import Optional
 
 from .. import naming
 from ..errors import Problem, SpecError
-from ..kernel import nft as knft
-from ..kernel import ns
+from ..plan.actions import AclTable
+from ..realize.acl import counters
 from .checks import check_acl, parse_cidr
 from .model import Acl
-from .nft import TABLE, VpcRules, VrfScope, parse_counters, removal, render, split_counter, ident
+from .nft import ident, split_counter
 
 
 class AclAtPes:
@@ -115,47 +115,20 @@ class AclAtPes:
             self._apply(node)
 
     def _apply(self, node: str) -> None:
-        """Render this namespace's whole table from every VPC active in it (none: remove it)."""
-        netns = naming.netns(self.testbed, node)
-        if not ns.exists(netns):
-            return
-        scopes: dict[str, VrfScope] = {}
-        vpcs: list[VpcRules] = []
+        """This namespace's whole table from every VPC active in it (none: its removal), as one action."""
+        vrfs: dict[str, Optional[str]] = {}
+        vpcs: list[str] = []
         for vpc, at in sorted(self.data.get("acl_at", {}).items()):
             here = [master for n, master in at.values() if n == node]
             if not here:
                 continue
             v = self.world.vpcs[vpc]
             acl = self.acl(vpc)
-            vpcs.append(VpcRules(vpc, v.tenant, v.subnet, acl, self.resolve(vpc, acl)))
-            if v.tenant not in scopes:
-                scopes[v.tenant] = VrfScope(v.tenant, here[0], *self._members(netns, here[0]))
-        if not vpcs:
-            knft.load(netns, removal())
-            return
-        knft.load(netns, render(list(scopes.values()), vpcs, self._counters(netns)))
-
-    @staticmethod
-    def _members(netns: str, master: Optional[str]) -> tuple[list[str], list[str]]:
-        """A kernel VRF's member interfaces and the IPv4 addresses of the VRF and its members."""
-        if master is None:
-            return [], []
-        ip = ns.rtnl(netns)
-        try:
-            links = ip.get_links()
-            index = next((link["index"] for link in links if link.get_attr("IFLA_IFNAME") == master), None)
-            members = {link["index"]: link.get_attr("IFLA_IFNAME") for link in links
-                       if index is not None and link.get_attr("IFLA_MASTER") == index}
-            local = sorted({a.get_attr("IFA_ADDRESS") for a in ip.get_addr(family=socket.AF_INET)
-                            if a["index"] in members or a["index"] == index})
-            return sorted(members.values()), local
-        finally:
-            ip.close()
-
-    @staticmethod
-    def _counters(netns: str) -> dict[str, tuple[int, int]]:
-        listed = knft.counters(netns, "inet", TABLE)
-        return {} if listed is None else parse_counters(listed)     # None: no table (yet)
+            vpcs.append(json.dumps({"name": vpc, "tenant": v.tenant, "subnet": v.subnet,
+                                    "acl": acl.model_dump(by_alias=True), "resolved": self.resolve(vpc, acl)},
+                                   sort_keys=True))
+            vrfs.setdefault(v.tenant, here[0])
+        self.nm.ledger.run([AclTable(node, tuple(sorted(vrfs.items())), tuple(vpcs))])
 
     # --- reading -------------------------------------------------------------------------
     def listing(self, vpc: Optional[str] = None) -> list[dict]:
@@ -171,7 +144,7 @@ class AclAtPes:
             pes = sorted(at)
             counts: dict[str, dict[str, tuple[int, int]]] = {}
             for pe in pes:
-                for cname, value in self._counters(naming.netns(self.testbed, at[pe][0])).items():
+                for cname, value in counters(naming.netns(self.testbed, at[pe][0])).items():
                     cvpc, rule = split_counter(cname)
                     if cvpc == ident(name):
                         counts.setdefault(rule, {})[pe] = value

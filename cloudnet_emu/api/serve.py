@@ -173,71 +173,92 @@ def serve_stdio(testbed: Optional[str]) -> None:
     serve_lines(bounded_lines(lambda _timeout: stdin.read1(CHUNK)), write, testbed, "<stdin>")
 
 
-def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = lambda: None) -> None:
-    """Serve until Ctrl-C or SIGTERM; the socket file is ours (created 0600, removed on exit).  On the
-    way out, requests already running finish (a half-done attach is never abandoned); new ones are refused."""
-    busy = threading.Condition()
-    running = [0, False]            # requests in flight, stopping
+def _refusal(message: str) -> dict:
+    return {"id": None, "ok": False, "error": {"kind": "state", "exit": 1, "message": message}}
 
-    def guarded(line: str, testbed: Optional[str], where: str, number: int) -> dict:
-        with busy:
-            if running[1]:
-                return {"id": None, "ok": False, "error": {"kind": "state", "exit": 1,
-                                                           "message": "the API server is stopping"}}
-            running[0] += 1
+
+class _InFlight:
+    """Requests being served: counted, so that stopping waits for them; refused once stopping."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.count = 0
+        self.stopping = False
+
+    def guarded(self, line: str, testbed: Optional[str], where: str, number: int) -> dict:
+        with self.cond:
+            if self.stopping:
+                return _refusal("the API server is stopping")
+            self.count += 1
         try:
             return handle(line, testbed, where, number)
         finally:
-            with busy:
-                running[0] -= 1
-                busy.notify_all()
+            with self.cond:
+                self.count -= 1
+                self.cond.notify_all()
 
-    clients = itertools.count(1)
-    seats = threading.BoundedSemaphore(MAX_CLIENTS)
+    def drain(self) -> None:
+        with self.cond:
+            self.stopping = True
+            self.cond.wait_for(lambda: self.count == 0, timeout=LOCK_WAIT_S)
 
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self):
-            conn: socket.socket = self.request
 
-            def read(timeout: Optional[float]) -> bytes:
-                conn.settimeout(timeout)
-                return conn.recv(CHUNK)
+class _Client(socketserver.BaseRequestHandler):
+    """One socket client: its lines served in turn, within the server's seats and time limits."""
 
-            def write(text: str):
-                conn.settimeout(CLIENT_IDLE_S)      # a client that never reads cannot hold its thread
-                conn.sendall(text.encode())
+    def handle(self):
+        srv: _Server = self.server
+        if not srv.seats.acquire(blocking=False):
+            self._last_word(f"the API server already serves {MAX_CLIENTS} clients; try again later")
+            return
+        try:
+            lines = bounded_lines(self._read, CLIENT_IDLE_S, CLIENT_LINE_S)
+            serve_lines(lines, self._write, srv.testbed, f"<socket client {next(srv.clients)}>", srv.inflight.guarded)
+        except ClientTimeout as exc:
+            self._last_word(f"hung up: {exc.what}")
+        except OSError:
+            pass            # the client went away mid-request or mid-reply: only its own connection ends
+        finally:
+            srv.seats.release()
 
-            def last_word(message: str):
-                try:
-                    write(json.dumps({"id": None, "ok": False,
-                                      "error": {"kind": "state", "exit": 1, "message": message}}) + "\n")
-                except OSError:
-                    pass        # it hung up first: nothing more to tell it
-            if not seats.acquire(blocking=False):
-                last_word(f"the API server already serves {MAX_CLIENTS} clients; try again later")
-                return
-            try:
-                lines = bounded_lines(read, CLIENT_IDLE_S, CLIENT_LINE_S)
-                serve_lines(lines, write, testbed, f"<socket client {next(clients)}>", guarded)
-            except ClientTimeout as exc:
-                last_word(f"hung up: {exc.what}")
-            except OSError:
-                pass            # the client went away mid-request or mid-reply: only its own connection ends
-            finally:
-                seats.release()
+    def _read(self, timeout: Optional[float]) -> bytes:
+        self.request.settimeout(timeout)
+        return self.request.recv(CHUNK)
 
+    def _write(self, text: str) -> None:
+        self.request.settimeout(CLIENT_IDLE_S)      # a client that never reads cannot hold its thread
+        self.request.sendall(text.encode())
+
+    def _last_word(self, message: str) -> None:
+        try:
+            self._write(json.dumps(_refusal(message)) + "\n")
+        except OSError:
+            pass        # it hung up first: nothing more to tell it
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    request_queue_size = 128    # a burst of connects (hostile or not) must not refuse the next good one
+    daemon_threads = True       # an idle client must not hold the server open
+
+    def __init__(self, path: str, testbed: Optional[str]):
+        self.testbed = testbed
+        self.inflight = _InFlight()
+        self.clients = itertools.count(1)
+        self.seats = threading.BoundedSemaphore(MAX_CLIENTS)
+        old = os.umask(0o177)
+        try:
+            super().__init__(path, _Client)
+        finally:
+            os.umask(old)
+
+
+def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = lambda: None) -> None:
+    """Serve until Ctrl-C or SIGTERM; the socket file is ours (created 0600, removed on exit).  On the
+    way out, requests already running finish (a half-done attach is never abandoned); new ones are refused."""
     if os.path.exists(path):
         raise StateError(f"{path} exists: another `cloudnet-emu api --socket` may be serving it; "
                          "remove the file if not")
-    class Server(socketserver.ThreadingUnixStreamServer):
-        request_queue_size = 128    # a burst of connects (hostile or not) must not refuse the next good one
-
-    old = os.umask(0o177)
-    try:
-        server = Server(path, Handler)
-    finally:
-        os.umask(old)
-    server.daemon_threads = True        # an idle client must not hold the server open
+    server = _Server(path, testbed)
     try:
         with lifecycle.sigterm_as_interrupt():
             ready()
@@ -246,8 +267,6 @@ def serve_socket(path: str, testbed: Optional[str], ready: Callable[[], None] = 
             except KeyboardInterrupt:
                 pass
     finally:
-        with busy:
-            running[1] = True
-            busy.wait_for(lambda: running[0] == 0, timeout=LOCK_WAIT_S)
+        server.inflight.drain()
         server.server_close()
         os.unlink(path)

@@ -6,8 +6,8 @@
 Slot n gives class 1:(0x100+n) on every hop of the reservation; its filters' priority puts more
 specific matches first (a pipe inside a hose's prefixes gets its own class), then orders by slot.
 Admission counts, per link direction, the rates of every reservation already in the book;
-after any change, each touched interface's best-effort class gets what is left
-(realize/shaping.py).  Planning is pure (plan/reserve.py); this module only keeps the book.
+after any change, each touched interface's best-effort class gets what is left (a BestEffort
+action, applied by realize/shaping.py).  Planning is pure (plan/reserve.py); this module only keeps the book.
 
 A request (from the Cloud Manager, which resolves VMs to their PEs) is plain data:
 
@@ -21,9 +21,7 @@ from __future__ import annotations
 from ..errors import StateError
 from ..plan import addressing
 from ..plan import reserve as R
-from ..plan.actions import TcClass, TcFilter, from_json
-from ..realize import shaping
-from ..realize.apply import Kernel
+from ..plan.actions import BestEffort, TcClass, TcFilter, from_json
 from ..world import World
 
 PREFIX = "resv:"
@@ -159,10 +157,6 @@ class ReservationBook:
 
     def _best_effort(self, devs: set[tuple]) -> None:
         used = self.used()
-        k = Kernel(self.testbed)
-        try:
-            for node, dev, direction, capacity in devs:
-                shaping.best_effort(k.netns(node), dev, max(capacity - used.get(direction, 0.0), 0.001), capacity)
-        finally:
-            k.close()
+        self.ledger.run([BestEffort(node, dev, max(capacity - used.get(direction, 0.0), 0.001), capacity)
+                         for node, dev, direction, capacity in sorted(devs)])
 

@@ -242,9 +242,34 @@ class FdbForget:
     mac: str
 
 
+@dataclass(frozen=True)
+class BestEffort:
+    """A shaped link's best-effort class gets RATE Mbit/s (what the reservations leave), borrowing up
+    to CEIL.  Applied after every change of the reservations on that link; no undo: the link's
+    shaping goes with its interface, and the next change sets the class again."""
+
+    node: str
+    dev: str
+    rate: float
+    ceil: float
+
+
+@dataclass(frozen=True)
+class AclTable:
+    """A namespace's whole access-rule table (acl/nft.py renders it; counters carry over), or its
+    removal when `vpcs` is empty.  `vrfs`: ((tenant, VRF device or None), ...), the VRFs whose
+    traffic it filters (a device's member interfaces are read when it is applied); `vpcs`: each
+    active VPC's rules as JSON text ({name, tenant, subnet, acl, resolved}).  Applied whole at every
+    change of the rules or of a VPC's membership; no undo: an empty table is its removal."""
+
+    node: str
+    vrfs: tuple = ()
+    vpcs: tuple = ()
+
+
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
                                  OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter, OvsFlows, ForgetMac,
-                                 FdbForget)}
+                                 FdbForget, BestEffort, AclTable)}
 
 
 def to_json(obj) -> dict:

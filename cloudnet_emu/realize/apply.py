@@ -20,9 +20,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs, ovsdb
-from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, FrrRouter, MplsRoute, Node,
-                            OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
-from . import edge_filter, frr, shaping
+from ..plan.actions import (AclTable, Address, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac,
+                            FrrRouter, MplsRoute, Node, OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
+from . import acl, edge_filter, frr, shaping
 
 Progress = Callable[[str], None]
 
@@ -362,4 +362,6 @@ APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxl
          MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address,
          TcClass: lambda k, c: shaping.add_class(k.netns(c.node), c),
          TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f),
-         OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget}
+         OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget,
+         BestEffort: lambda k, b: shaping.best_effort(k.netns(b.node), b.dev, b.rate, b.ceil),
+         AclTable: lambda k, t: acl.apply(k.netns(t.node), t)}

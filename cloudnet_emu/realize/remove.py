@@ -13,7 +13,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import RealizeError
 from ..kernel import ns, ovs, ovsdb
-from ..plan.actions import (Adopt, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, MplsRoute, Node, OvsBridge,
+from ..plan.actions import (AclTable, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, MplsRoute, Node, OvsBridge,
                             OvsFlows, OvsPort, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import shaping
 from .apply import Kernel, drop_handle
@@ -81,7 +81,7 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                 shaping.del_class(k.netns(a.node), a)
             elif isinstance(a, OvsFlows):      # the bridge may be gone already (down)
                 ns.run(["ovs-ofctl", "del-flows", a.bridge, f"cookie={a.cookie:#x}/-1"], check=False)
-            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge, ForgetMac, FdbForget)):
+            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge, ForgetMac, FdbForget, BestEffort, AclTable)):
                 pass            # gone with their parent, or applied once with nothing to undo
     finally:
         k.close()

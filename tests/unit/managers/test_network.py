@@ -3,6 +3,7 @@ VPN the PE joins), host routes, release, forgetting a MAC, reservation admission
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
@@ -12,7 +13,7 @@ from cloudnet_emu.managers import reserving
 from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
 from cloudnet_emu.managers.network import ACCESS_BASE
 from cloudnet_emu.plan import addressing
-from cloudnet_emu.plan.actions import Adopt, FdbForget, MplsRoute, Route, Veth
+from cloudnet_emu.plan.actions import AclTable, Adopt, BestEffort, FdbForget, MplsRoute, Route, Veth
 
 
 def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
@@ -103,3 +104,34 @@ def test_reservation_admission_counts_against_the_link_and_refuses_what_does_not
 
 def world_request(world, bw: float) -> dict:
     return reserving.request(world.cloud, "r1", "bravo-vpc", between=["db", "bravo-h1"], bw=bw)
+
+
+def test_access_rules_are_one_table_action_per_namespace_and_leave_with_the_last_endpoint(world):
+    world.cloud.attach("bravo-vpc", site="dc1", name="proc")
+    world.cloud.attach("bravo-vpc", site="dc2", name="db")
+    world.paper.clear()
+    rules = {"default": "allow", "rules": [{"name": "db-proc", "from": "proc", "to": "db", "proto": "tcp",
+                                            "port": 5432, "action": "allow"}]}
+    assert world.network.acl({"vpc": "bravo-vpc", "acl": rules})["pes"] == ["pe1", "pe2", "pe3", "pe4"]
+    tables = {t.node: t for t in world.paper.applied(AclTable)}
+    assert sorted(tables) == ["pe1", "pe2", "pe3", "pe4"]       # kernel VRFs: the PE's own namespace
+    assert all(t.vrfs == (("bravo", "vrf-bravo"),) for t in tables.values())
+    vpc = json.loads(tables["pe3"].vpcs[0])
+    assert (vpc["name"], vpc["subnet"]) == ("bravo-vpc", "10.1.100.0/24")
+    assert len(vpc["resolved"]["proc"]) == 1 and vpc["resolved"]["proc"][0].endswith("/32")
+    world.paper.clear()
+    world.network.acl({"vpc": "bravo-vpc", "acl": None})
+    assert {(t.node, t.vpcs) for t in world.paper.applied(AclTable)} == {(pe, ()) for pe in tables}
+    assert world.paper.undone() == []
+
+
+def test_a_reservation_leaves_the_rest_of_each_link_to_best_effort(world):
+    world.cloud.attach("bravo-vpc", site="dc1", name="db")
+    world.paper.clear()
+    meta = world.cloud.network("reserve", world_request(world, 40))
+    best = world.paper.applied(BestEffort)
+    assert {(b.node, b.dev) for b in best} == {(h["node"], h["dev"]) for h in meta["hops"]}
+    assert all(b.rate == b.ceil - 40 for b in best)
+    world.paper.clear()
+    world.network.unreserve({"name": "r1"})
+    assert all(b.rate == b.ceil for b in world.paper.applied(BestEffort))
