@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import NamedTuple, Optional
+from typing import Optional
 
 
 class Status(str, Enum):
@@ -52,12 +52,15 @@ class Watch:
 
 @dataclass
 class Verdict:
+    """The one verdict type of checks, scenario checks, attack cases and flows.  `evidence`: what
+    else the verdict rests on, as report.json carries it ({"verdicts": [...]}, {"counters": ...})."""
     name: str
     kind: str
     status: Status
     reason: str = ""
     sent: list[Sent] = field(default_factory=list)
     watched: list[Watch] = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -66,7 +69,15 @@ class Verdict:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["status"] = str(self.status)
+        if not d["evidence"]:
+            del d["evidence"]
         return d
+
+    def entry(self, name: str, check: str, label: str, expect: str) -> dict:
+        """A scenario check's report.json entry: this verdict, `ok` and `result` with EXPECT applied."""
+        return {"name": name, "kind": label, "check": check, "expected": expect, "status": str(self.status),
+                "ok": outcome(self.status, expect), "result": str(result(self.status, expect)),
+                "detail": self.reason[:500], "evidence": self.evidence}
 
 
 def judge_watch(sent: list[Sent], watched: list[Watch], what: str = "leak") -> tuple[Status, str]:
@@ -123,15 +134,7 @@ def result(status: Status, expect: str = "pass") -> Status:
     return Status.PASS if ok else Status.FAIL
 
 
-class Judged(NamedTuple):
-    """A scenario check's verdict: its status, what it saw (DETAIL) and its EVIDENCE as report.json
-    carries it ({"sent": [...]}, {"verdicts": [...]}, ...).  `entry` is its report.json entry."""
-    status: Status
-    detail: str
-    evidence: dict = {}
-
-    def entry(self, name: str, check: str, label: str, expect: str) -> dict:
-        """The check's report entry: its verdict, `ok` and `result` with EXPECT applied (outcome, result)."""
-        return {"name": name, "kind": label, "check": check, "expected": expect, "status": str(self.status),
-                "ok": outcome(self.status, expect), "result": str(result(self.status, expect)),
-                "detail": self.detail[:500], "evidence": self.evidence}
+def judged(status: Status, detail: str, evidence: Optional[dict] = None) -> Verdict:
+    """A scenario check's verdict (its name and kind are the scenario's, given at `entry`): its
+    STATUS, what it saw (DETAIL) and its EVIDENCE as report.json carries it."""
+    return Verdict("", "scenario", status, detail, evidence=dict(evidence or {}))

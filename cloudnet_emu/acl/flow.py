@@ -18,8 +18,8 @@ the evidence: a flow expected allowed passes when every direction completed and 
 that matches it counted it; a flow expected denied is a well-formed fail (the runner's `expect:
 fail` makes it ok) only when every direction was dropped and a deny rule (or a deny default)
 counted it: a drop nobody counted, or a rejection (a deny rule drops silently), was caused by
-something else, and is an error.  `run_flow` returns a FlowVerdict (verdict.Verdict with the
-counter deltas).
+something else, and is an error.  `run_flow` returns a verdict.Verdict, the counter deltas its
+evidence ({"counters": {vpc/rule: packets}}).
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ import errno
 import ipaddress
 import socket
 import time
-from dataclasses import dataclass, field
 from typing import Optional
 
 from ..errors import CloudnetError
@@ -40,11 +39,6 @@ COMPLETED, DROPPED, REJECTED, ERROR = "completed", "dropped", "rejected", "error
 _REJECT_ERRNOS = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM,
                   errno.ECONNRESET}
 _TIMEOUT_ERRNOS = {errno.ETIMEDOUT, errno.EAGAIN, errno.EINPROGRESS, errno.EALREADY}
-
-
-@dataclass
-class FlowVerdict(Verdict):
-    counters: dict = field(default_factory=dict)     # vpc/rule -> packets counted during the probes
 
 
 def _listen(netns: str, proto: str, port: int) -> socket.socket:
@@ -183,7 +177,7 @@ def _port_in(port: int, spec: str) -> bool:
     return int(lo) <= port <= int(hi or lo)
 
 
-def run_flow(w, body, expect: str) -> FlowVerdict:
+def run_flow(w, body, expect: str) -> Verdict:
     """The flow's verdict with its evidence (see the module doc); the runner applies `expect`."""
     proto = body.proto
     port = body.port or DEFAULT_PORT.get(proto)
@@ -204,8 +198,8 @@ def run_flow(w, body, expect: str) -> FlowVerdict:
     outcomes = [out for out, _ in got.values()]
     name = f"flow {body.src} -> {body.to} {what}"
 
-    def verdict(status: Status, why: str) -> FlowVerdict:
-        return FlowVerdict(name, "flow", status, f"{why}: {detail}", sent, [], deltas)
+    def verdict(status: Status, why: str) -> Verdict:
+        return Verdict(name, "flow", status, f"{why}: {detail}", sent, evidence={"counters": deltas})
 
     if ERROR in outcomes:
         return verdict(Status.ERROR, "a probe could not be made")

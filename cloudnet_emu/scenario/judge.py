@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import CloudnetError
-from ..verdict import Judged, Status
+from ..verdict import Status, judged
 from .checks import BY_NAME, Check
 from .world import World
 
@@ -20,7 +20,7 @@ def run_check(w: World, c: Check) -> dict:
         w.refresh()
         j = kind.run(w, getattr(c, c.kind), c.expect)
     except CloudnetError as exc:
-        j = Judged(Status.ERROR, f"could not run: {exc}")
+        j = judged(Status.ERROR, f"could not run: {exc}")
     except Exception as exc:     # noqa: BLE001 -- a crash in a check is reported as its error, never a pass
-        j = Judged(Status.ERROR, f"crashed: {type(exc).__name__}: {exc}")
+        j = judged(Status.ERROR, f"crashed: {type(exc).__name__}: {exc}")
     return j.entry(check_name(c), c.kind, kind.label, c.expect)

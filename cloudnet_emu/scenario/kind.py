@@ -22,7 +22,7 @@ from ..spec.model import Strict
 @dataclass(frozen=True)
 class CheckKind:
     """paper(w, body, at) yields Problems (relations.py's paper world, `at` the body's data path);
-    run(w, body, expect) -> verdict.Judged on the testbed (world.World); title(body) -> str."""
+    run(w, body, expect) -> verdict.Verdict on the testbed (world.World); title(body) -> str."""
     name: str
     model: type
     paper: Callable

@@ -43,7 +43,7 @@ def _flow(w, src, dst, proto, port=None, both=False, expect="pass"):
     """(status, reason, counter deltas) of real probes src -> dst (and back with both): PASS when
     allowed with its allow rule counting, FAIL when dropped by a deny rule that counted it."""
     v = run_flow(w, Flow(**{"from": src, "to": dst, "proto": proto, "port": port, "both": both}), expect)
-    return v.status, v.reason, v.counters
+    return v.status, v.reason, v.evidence["counters"]
 
 
 @pytest.mark.vmtier

@@ -1,5 +1,6 @@
 """The verdict rules: evidence or no pass; expect: fail inverts a well-formed verdict only."""
-from cloudnet_emu.verdict import Sent, Status, Watch, counts, judge_watch, outcome, summary
+from cloudnet_emu.attack.result import Result
+from cloudnet_emu.verdict import Sent, Status, Verdict, Watch, counts, judge_watch, judged, outcome, summary
 
 SENT = [Sent("acme-h1", "ICMP echo to 10.1.2.3", 2)]
 LIVE = [Watch("bravo-h4", control=2), Watch("bravo-br", control=2)]
@@ -38,3 +39,13 @@ def test_counts_keep_not_checked_apart():
     got = counts([Status.PASS, "pass", Status.NOT_CHECKED, "error"])
     assert got == {"pass": 2, "fail": 0, "error": 1, "not checked": 1}
     assert summary(["pass", "not checked"]) == "1 passed, 0 failed, 0 error(s), 1 not checked"
+
+
+def test_a_scenario_check_and_an_attack_case_are_the_same_verdict_type():
+    scenario = judged(Status.ERROR, "no namespace for x", {"sent": []})
+    attack = Result("sweep", "netns", sent=3, control=3, sent_by=[Sent("a", "probe", 3)],
+                    watched=[Watch("b", 2)]).to_verdict()
+    assert type(scenario) is type(attack) is Verdict
+    entry = scenario.entry("n", "reach", "reachability", "fail")
+    assert (entry["status"], entry["ok"], entry["result"], entry["evidence"]) == ("error", False, "error", {"sent": []})
+    assert "evidence" not in attack.to_dict()      # `check --json` and attack JSON keep their keys

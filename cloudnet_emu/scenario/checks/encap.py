@@ -10,7 +10,7 @@ from ...checks import capture_text, pings
 from ...errors import Problem
 from ...spec.checks import _ref_hint
 from ...spec.model import Name, Strict
-from ...verdict import Judged, Sent, Status
+from ...verdict import Sent, Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, known
 from ..sending import no_namespace, reach_all
@@ -43,7 +43,7 @@ def paper(w: Paper, body: Encap, at: tuple):
                       hint=_ref_hint(body.vpn, w.tenants, "tenants"))
 
 
-def run(w: World, e: Encap, expect: str) -> Judged:
+def run(w: World, e: Encap, expect: str) -> Verdict:
     node, _, iface = e.link.partition(":")
     if e.vpn:       # the tenant's L3VPN, as the core realization carries it
         planned = w.world.vpn.get(e.vpn)
@@ -58,7 +58,7 @@ def run(w: World, e: Encap, expect: str) -> Judged:
             e = e.model_copy(update={"vni": vpn.get("vni", 10000 + w.world.tenant_index(e.vpn))})
     dead = no_namespace(w, [e.src] + ([node] if node != "root" else []))
     if dead:
-        return Judged(Status.ERROR, f"no namespace for {', '.join(dead)}: cannot send or capture")
+        return judged(Status.ERROR, f"no namespace for {', '.join(dead)}: cannot send or capture")
     if e.vlan:
         bpf = f"vlan {e.vlan}"
     elif e.vni is not None:
@@ -76,9 +76,9 @@ def run(w: World, e: Encap, expect: str) -> Judged:
                         4))]
     if not text:
         if proven:
-            return Judged(Status.FAIL, f"nothing matching `{bpf}` on {e.link}, though {e.src} -> {e.to} got replies "
+            return judged(Status.FAIL, f"nothing matching `{bpf}` on {e.link}, though {e.src} -> {e.to} got replies "
                           "(the traffic does not cross this link, or not so encapsulated)", {"sent": sent})
-        return Judged(Status.ERROR, "nothing captured (is the link carrying traffic?): "
+        return judged(Status.ERROR, "nothing captured (is the link carrying traffic?): "
                       f"{e.src} -> {e.to} got no reply either", {"sent": sent})
     if e.vlan:
         ok = f"vlan {e.vlan}," in text and w.address(e.to) in text
@@ -90,7 +90,7 @@ def run(w: World, e: Encap, expect: str) -> Judged:
         ok = all(f"label {l}," in text for l in e.mpls)
     else:
         ok = "MPLS (label" in text
-    return Judged(Status.PASS if ok else Status.FAIL, text, {"sent": sent})
+    return judged(Status.PASS if ok else Status.FAIL, text, {"sent": sent})
 
 
 def title(body: Encap) -> str:

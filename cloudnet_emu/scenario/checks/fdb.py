@@ -10,7 +10,7 @@ from ... import naming
 from ...errors import CloudnetError
 from ...kernel import ns
 from ...spec.model import MAC_RE, Strict
-from ...verdict import Judged, Status
+from ...verdict import Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, vm_ref
 from ..world import World
@@ -27,7 +27,7 @@ def paper(w: Paper, body: FdbCheck, at: tuple):
         yield from vm_ref(w, body.mac, at + ("mac",), "be looked up in a forwarding table")
 
 
-def run(w: World, f: FdbCheck, expect: str) -> Judged:
+def run(w: World, f: FdbCheck, expect: str) -> Verdict:
     mac = w.mac(f.mac)
     if ":" in f.bridge and not f.bridge.startswith("cnb-"):   # NODE:BRIDGE, a Linux bridge (VPLS instance)
         node, br = f.bridge.split(":", 1)
@@ -41,12 +41,12 @@ def run(w: World, f: FdbCheck, expect: str) -> Judged:
         rows = [l for l in res.stdout.splitlines() if mac in l]
         port = names.get(rows[0].split()[0]) if rows else None
     if res.returncode != 0:
-        return Judged(Status.ERROR, f"cannot read the FDB of {f.bridge}: {(res.stderr or res.stdout).strip()[:200]}")
+        return judged(Status.ERROR, f"cannot read the FDB of {f.bridge}: {(res.stderr or res.stdout).strip()[:200]}")
     if not rows:
-        return Judged(Status.FAIL, f"{mac} not in the FDB of {f.bridge}")
+        return judged(Status.FAIL, f"{mac} not in the FDB of {f.bridge}")
     want = _port_name(w, f)
     ok = want is None or port == want
-    return Judged(Status.PASS if ok else Status.FAIL,
+    return judged(Status.PASS if ok else Status.FAIL,
                   f"{mac} at port {port}" + (f" (expected {want})" if want and not ok else ""))
 
 

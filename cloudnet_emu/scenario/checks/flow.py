@@ -5,15 +5,15 @@ from dataclasses import asdict
 
 from ...acl.flow import run_flow
 from ...acl.model import Flow
-from ...verdict import Judged
+from ...verdict import Verdict, judged
 from ..kind import CheckKind
 from ..paper import ends
 from ..world import World
 
 
-def run(w: World, body: Flow, expect: str) -> Judged:
+def run(w: World, body: Flow, expect: str) -> Verdict:
     v = run_flow(w, body, expect)
-    return Judged(v.status, v.reason, {"sent": [asdict(x) for x in v.sent], "counters": v.counters})
+    return judged(v.status, v.reason, {"sent": [asdict(x) for x in v.sent], "counters": v.evidence["counters"]})
 
 
 def title(body: Flow) -> str:

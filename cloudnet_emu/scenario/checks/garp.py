@@ -5,7 +5,7 @@ from pydantic import Field
 
 from ...errors import Problem
 from ...spec.model import Name, Strict
-from ...verdict import Judged, Status
+from ...verdict import Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, vm_ref
 from ..world import World
@@ -25,13 +25,13 @@ def paper(w: Paper, body: GarpCheck, at: tuple):
                       hint="add it to that migrate step's sniff: [...]; without one this check cannot pass")
 
 
-def run(w: World, body: GarpCheck, expect: str) -> Judged:
+def run(w: World, body: GarpCheck, expect: str) -> Verdict:
     seen = w.migrations.get(body.vm, {}).get("sniffed", {}).get(body.at)
     if seen is None:
-        return Judged(Status.ERROR, f"no sniffer listened at {body.at} during {body.vm}'s last migration")
+        return judged(Status.ERROR, f"no sniffer listened at {body.at} during {body.vm}'s last migration")
     detail = f"{len(seen)} gratuitous ARP(s) from {body.vm} seen at {body.at}" + (
         f", first {seen[0]['time'] - w.migrations[body.vm]['times']['resume']:.3f} s after resume" if seen else "")
-    return Judged(Status.PASS if seen else Status.FAIL, detail)
+    return judged(Status.PASS if seen else Status.FAIL, detail)
 
 
 KIND = CheckKind("garp", GarpCheck, paper, run, lambda body: f"gratuitous ARP of {body.vm} seen at {body.at}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ... import isolation
-from ...verdict import Judged, Status
+from ...verdict import Status, Verdict, judged
 from ..kind import CheckKind
 from ..sending import names
 from ..world import World
@@ -31,7 +31,7 @@ def _tenant_addresses(w: World, tenant: Optional[str]) -> set[str]:
     return out
 
 
-def run(w: World, body: Pair, expect: str) -> Judged:
+def run(w: World, body: Pair, expect: str) -> Verdict:
     """Judged where a leak would land (isolation.py): watchers in every namespace of every other
     tenant, each proven live by its control; a reply is a leak only where the address does not also
     exist in the sender's own tenant."""
@@ -49,7 +49,7 @@ def run(w: World, body: Pair, expect: str) -> Judged:
     detail = "; ".join(f"{v.name}: {v.status} ({v.reason})" for v in shown)
     if worst is Status.PASS:
         detail = f"{len(verdicts)} probe(s), each: {verdicts[0].reason}" if verdicts else "no probes"
-    return Judged(worst, detail, {"verdicts": [v.to_dict() for v in verdicts]})
+    return judged(worst, detail, {"verdicts": [v.to_dict() for v in verdicts]})
 
 
 KIND = CheckKind("isolated", Pair, paper, run, lambda body: title_of("isolated", body), "isolation")

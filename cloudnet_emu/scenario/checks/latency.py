@@ -1,7 +1,7 @@
 """`latency: {from, to, tolerance_ms}`: the minimum RTT matches the path's netem delays (scenario/qos.py)."""
 from __future__ import annotations
 
-from ...verdict import Judged
+from ...verdict import Verdict, judged
 from .. import qos
 from ..kind import CheckKind
 from ..paper import ends
@@ -9,8 +9,8 @@ from ..qos import LatencyCheck
 from ..world import World
 
 
-def run(w: World, body: LatencyCheck, expect: str) -> Judged:
-    return Judged(*qos.latency(w, body))
+def run(w: World, body: LatencyCheck, expect: str) -> Verdict:
+    return judged(*qos.latency(w, body))
 
 
 KIND = CheckKind("latency", LatencyCheck, ends, run, lambda body: f"latency {body.src} -> {body.to}", "performance")

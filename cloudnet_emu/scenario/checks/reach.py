@@ -7,7 +7,7 @@ from typing import Union
 from pydantic import ConfigDict, Field
 
 from ...spec.model import Strict
-from ...verdict import Judged, Sent, Status
+from ...verdict import Sent, Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, known
 from ..sending import names, no_namespace, reach_all
@@ -30,15 +30,15 @@ def paper(w: Paper, body: Pair, at: tuple):
             yield from known(w, n, at + ((key, k) if many else (key,)))
 
 
-def run(w: World, body: Pair, expect: str) -> Judged:
+def run(w: World, body: Pair, expect: str) -> Verdict:
     pairs = [(s, d) for s in names(body.src) for d in names(body.to) if s != d]
     dead = no_namespace(w, [s for s, _ in pairs])
     if dead:
-        return Judged(Status.ERROR, f"sender(s) could not send: no namespace for {', '.join(dead)}")
+        return judged(Status.ERROR, f"sender(s) could not send: no namespace for {', '.join(dead)}")
     got = reach_all(w, pairs)
     detail = ", ".join(f"{s}->{d} {'reply' if v else 'no reply'}" for (s, d), v in got.items())
     sent = [asdict(Sent(s, f"ICMP echo to {d} ({w.address(d)})", 1)) for s, d in pairs]
-    return Judged(Status.PASS if all(got.values()) else Status.FAIL, detail, {"sent": sent})
+    return judged(Status.PASS if all(got.values()) else Status.FAIL, detail, {"sent": sent})
 
 
 def title_of(kind: str, body: Pair) -> str:

@@ -9,7 +9,7 @@ from ...errors import Problem
 from ...kernel import ns
 from ...spec.checks import _ref_hint
 from ...spec.model import Strict
-from ...verdict import Judged, Status
+from ...verdict import Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, known
 from ..sending import no_namespace
@@ -29,7 +29,7 @@ def paper(w: Paper, body: RouteCheck, at: tuple):
                       hint=_ref_hint(body.vrf, w.tenants, "tenants"))
 
 
-def run(w: World, body: RouteCheck, expect: str) -> Judged:
+def run(w: World, body: RouteCheck, expect: str) -> Verdict:
     node = body.node
     argv = ["ip", "route", "show", body.dst]
     if body.vrf:     # the tenant's VRF on that router, whichever way it is realized
@@ -37,12 +37,12 @@ def run(w: World, body: RouteCheck, expect: str) -> Judged:
         node = place["node"]
         argv = ["ip", "route", "show"] + (["table", str(place["table"])] if place["table"] else []) + [body.dst]
     if no_namespace(w, [node]):
-        return Judged(Status.ERROR, f"no namespace for {node}: cannot look up its routes")
+        return judged(Status.ERROR, f"no namespace for {node}: cannot look up its routes")
     res = ns.run(argv, netns=w.netns(node), check=False)
     if res.returncode != 0:
-        return Judged(Status.ERROR, f"`{' '.join(argv)}` in {node} failed: {(res.stderr or res.stdout).strip()[:200]}")
+        return judged(Status.ERROR, f"`{' '.join(argv)}` in {node} failed: {(res.stderr or res.stdout).strip()[:200]}")
     out = res.stdout.strip()
-    return Judged(Status.PASS if out else Status.FAIL, out or f"no route to {body.dst} on {node}")
+    return judged(Status.PASS if out else Status.FAIL, out or f"no route to {body.dst} on {node}")
 
 
 def title(body: RouteCheck) -> str:

@@ -1,7 +1,7 @@
 """`throughput: {from, to, reservation|min_mbit, competing}`: iperf3 gets its share (scenario/qos.py)."""
 from __future__ import annotations
 
-from ...verdict import Judged
+from ...verdict import Verdict, judged
 from .. import qos
 from ..kind import CheckKind
 from ..paper import ends
@@ -9,8 +9,8 @@ from ..qos import ThroughputCheck
 from ..world import World
 
 
-def run(w: World, body: ThroughputCheck, expect: str) -> Judged:
-    return Judged(*qos.throughput(w, body))
+def run(w: World, body: ThroughputCheck, expect: str) -> Verdict:
+    return judged(*qos.throughput(w, body))
 
 
 def title(body: ThroughputCheck) -> str:
