@@ -1,8 +1,8 @@
 """The check kinds: one module each (its model, paper check, run and title: kind.py), registered here.
 
-Adding a check kind is adding its module and one entry in KINDS.  KINDS' order is the order error
-messages list the kinds in; SCHEMA_ORDER the order of the keys in the `Check` model (its JSON
-schema and the "allowed keys" hints), kept as the keys were first declared.
+Adding a check kind is adding its module and one entry in KINDS.  KINDS' order is the one order of
+the kinds: in error messages, in the keys of the `Check` model (its JSON schema, the "allowed keys"
+hints) and in the docs.
 """
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from ..paper import Paper
 from . import attack, encap, fdb, flow, garp, isolated, latency, reach, route, tcp, throughput
 
 KINDS: tuple[CheckKind, ...] = tuple(m.KIND for m in (
-    reach, isolated, encap, route, fdb, garp, tcp, flow, throughput, latency, attack))
+    reach, isolated, encap, route, fdb, garp, tcp, attack, throughput, latency, flow))
 BY_NAME = {k.name: k for k in KINDS}
-SCHEMA_ORDER = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "attack", "throughput", "latency", "flow")
 
 
 class _CheckBase(OneOf):
@@ -29,7 +28,7 @@ class _CheckBase(OneOf):
         return self.chosen()
 
 
-Check = one_of("Check", _CheckBase, KINDS, SCHEMA_ORDER, __name__)
+Check = one_of("Check", _CheckBase, KINDS, __name__)
 
 
 def problems(w: Paper, c: Check, path: tuple) -> Iterator[Problem]:

@@ -1,8 +1,8 @@
 """The step kinds: one module each (its model, paper check, run and title: kind.py), registered here.
 
-Adding a step kind is adding its module and one entry in KINDS.  KINDS' order is the order error
-messages list the kinds in; SCHEMA_ORDER the order of the keys in the `Step` model (its JSON
-schema and the "allowed keys" hints), kept as the keys were first declared.  A step may expect a
+Adding a step kind is adding its module and one entry in KINDS.  KINDS' order is the one order of
+the kinds: in error messages, in the keys of the `Step` model (its JSON schema, the "allowed keys"
+hints) and in the docs.  A step may expect a
 refusal (`expect: {fail: KIND}`, refusals.py).
 """
 from __future__ import annotations
@@ -14,9 +14,8 @@ from pydantic import Field
 from ..kind import OneOf, StepKind, one_of
 from . import acl, attach, check, detach, link, migrate, ovs, reserve, wait
 
-KINDS: tuple[StepKind, ...] = tuple(m.KIND for m in (attach, detach, migrate, link, wait, check, ovs, reserve, acl))
+KINDS: tuple[StepKind, ...] = tuple(m.KIND for m in (attach, detach, migrate, link, wait, check, reserve, acl, ovs))
 BY_NAME = {k.name: k for k in KINDS}
-SCHEMA_ORDER = ("attach", "detach", "migrate", "link", "wait", "check", "reserve", "acl", "ovs")
 
 
 class _StepBase(OneOf):
@@ -44,4 +43,4 @@ class _StepBase(OneOf):
         return f"fail: {self.refusal}" if self.refusal else str(self.expect)
 
 
-Step = one_of("Step", _StepBase, KINDS, SCHEMA_ORDER, __name__)
+Step = one_of("Step", _StepBase, KINDS, __name__)
