@@ -36,7 +36,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import socketserver
 import sys
 import threading

@@ -23,6 +23,7 @@ from typing import Callable, Optional
 
 from ..errors import CloudnetError
 from ..kernel.exec import SubprocessError
+from .actors import Actors
 from .result import Result, failed
 from .tools import Env, forget_macs
 
@@ -66,7 +67,6 @@ def run(testbed: Optional[str] = None, names=None, progress=lambda s: None, env:
     actors = None
     try:
         if NEEDS_VMS & set(names):
-            from .actors import Actors
             progress("attaching the attack's VMs")
             actors = Actors.attach(env)
             env.suspects.update(v["mac"] for n, v in env.vms.items() if n in actors.names)

@@ -18,7 +18,8 @@ from ..kernel.exec import DEVNULL, Popen
 from .actors import vm
 from ..verdict import Sent
 from .result import Result
-from .tools import Env, control, marker_bpf, marker_control, observe, ping, watch_nodes
+from .packets import marker_control
+from .tools import Env, control, marker_bpf, observe, ping, watch_nodes
 
 LEN, CONTROL_LEN = 1281, 1283
 RATE_INTERVAL = "0.01"

@@ -16,25 +16,20 @@ sniffers in the victim tenant.
 """
 from __future__ import annotations
 
-from scapy.layers.inet import ICMP, IP, UDP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.contrib.mpls import MPLS
-from scapy.packet import Raw
 
 from ..plan import addressing
 from ..verdict import Sent
+from .packets import marker_control, marker_ip
 from .result import Result, merge, skipped
-from .tools import Env, control, diff, inject, mac_of, marker_bpf, marker_control, observe, snapshot, watch_nodes
+from .tools import Env, control, diff, inject, mac_of, marker_bpf, observe, snapshot, watch_nodes
 
 LEN, CONTROL_LEN = 1237, 1239
 ATTACKER_MAC = "02:a7:7a:c0:00:01"
 CONTROL_MAC = "02:a7:7a:c0:00:99"       # the controls' frames: not a suspect in the state diffs
-
-
-def marker_ip(src: str, dst: str, length: int):
-    pad = length - 28
-    return IP(src=src, dst=dst, ttl=64) / ICMP(id=0xa7) / Raw(b"\xa7" * pad)
 
 
 def _tenant_index(env: Env, tenant: str) -> int:

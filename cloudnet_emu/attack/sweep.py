@@ -18,9 +18,9 @@ from scapy.packet import Raw
 import re
 
 from ..verdict import Sent
+from .packets import marker_control
 from .result import Result, merge, skipped
-from .tools import (Control, Env, Watch, control, diff, inject, mac_of, marker_bpf, marker_control, observe, ping,
-                    snapshot, watch_nodes)
+from .tools import Control, Env, Watch, control, diff, inject, mac_of, marker_bpf, observe, ping, snapshot, watch_nodes
 
 LEN, CONTROL_LEN = 1251, 1253
 

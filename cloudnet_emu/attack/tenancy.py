@@ -17,9 +17,9 @@ from scapy.layers.l2 import Ether
 from ..kernel import ns
 from ..verdict import Sent
 from ..world import Vrf
+from .packets import marker_control, marker_ip
 from .result import Result, merge, skipped
-from .spoof import marker_ip
-from .tools import Env, Watch, inject, mac_of, marker_bpf, marker_control, observe, ping, watch_nodes
+from .tools import Env, Watch, inject, mac_of, marker_bpf, observe, ping, watch_nodes
 
 LEN, SPOOF_LEN = 1263, 1265
 

@@ -24,6 +24,7 @@ from ..errors import CloudnetError
 from ..kernel import ns, ovs, sniff
 from ..kernel import ping as kping
 from ..kernel.exec import Popen, stop
+from ..managers.ledger import Ledger
 from ..verdict import Watch as VWatch
 from ..world import World
 
@@ -38,7 +39,6 @@ class Env:
 
     @classmethod
     def open(cls, testbed: Optional[str] = None) -> "Env":
-        from ..managers.ledger import Ledger
         name = state.resolve(testbed)
         return cls(name, state.read(name), dict(Ledger(name, "cloud").data.get("vms", {})))
 
@@ -72,7 +72,6 @@ class Env:
         return out
 
     def reload_vms(self):
-        from ..managers.ledger import Ledger
         self.vms = dict(Ledger(self.testbed, "cloud").data.get("vms", {}))
 
 
@@ -251,15 +250,6 @@ def observe(result, *watches: "Watch"):
         result.watched += [e for e in w.evidence() if e.control >= 0]
         result.errors += w.errors
     return result
-
-
-def marker_control(length: int) -> Control:
-    """The control of a marker-length watch: IP packets of total length LENGTH."""
-    def beacon(mac: str) -> list:
-        from .spoof import marker_ip
-        from scapy.layers.l2 import Ether
-        return [Ether(src=mac, dst=mac) / marker_ip("192.0.2.1", "192.0.2.2", length)]
-    return Control(marker_bpf(length), rf"proto \w+ \(\d+\), length {length}\)", beacon)
 
 
 def watch_nodes(env: Env, nodes: Iterable[str], bpf: str, control: Optional[Control] = None) -> Watch:

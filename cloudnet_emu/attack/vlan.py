@@ -12,11 +12,11 @@ from __future__ import annotations
 from scapy.layers.l2 import Dot1Q, Ether
 
 from .. import naming
+from .packets import marker_control, marker_ip
 from .actors import vm
 from ..verdict import Sent
 from .result import Result, merge
-from .spoof import marker_ip
-from .tools import Env, control, inject, marker_bpf, marker_control, observe, ping, watch_nodes
+from .tools import Env, control, inject, marker_bpf, observe, ping, watch_nodes
 
 LEN, CONTROL_LEN = 1271, 1273
 UNUSED_VLAN = 4001

@@ -15,7 +15,8 @@ import pytest
 from cloudnet_emu import attack, naming
 from cloudnet_emu.attack import arp, flap as flap_case, reconverge, run_case, tools, vlan
 from cloudnet_emu.attack.actors import Actors
-from cloudnet_emu.attack.tools import Control, Env, Watch, inject, marker_bpf, marker_control, observe
+from cloudnet_emu.attack.packets import marker_control
+from cloudnet_emu.attack.tools import Control, Env, Watch, inject, marker_bpf, observe
 from cloudnet_emu.attack.result import Result
 from cloudnet_emu.kernel import ns
 from cloudnet_emu.managers import flap, port_security

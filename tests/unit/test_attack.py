@@ -135,7 +135,7 @@ def test_result_round_trips_through_json_with_status_and_evidence():
 def test_watch_control_mark_matches_tcpdump_verbose_lines():
     import re
     from cloudnet_emu.attack.arp import BEACON_IP, arp_control
-    from cloudnet_emu.attack.tools import marker_control
+    from cloudnet_emu.attack.packets import marker_control
     line = ("12:00:00.000000 eth0 Out 02:aa:00:00:00:01 ethertype IPv4 (0x0800), length 1255: (tos 0x0, ttl 64, "
             "id 1, offset 0, flags [none], proto ICMP (1), length 1239) 192.0.2.1 > 192.0.2.2: ICMP echo request")
     assert re.search(marker_control(1239).mark, line) and not re.search(marker_control(1237).mark, line)
