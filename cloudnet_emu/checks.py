@@ -102,10 +102,13 @@ def reachability(testbed: str, info: dict, vms: list[dict] = ()) -> list[Verdict
     return out
 
 
-def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: float = 5) -> str:
-    """Decoded packets (tcpdump -e -v, one line per packet) on netns:iface while action() runs.
-    Raises RealizeError if tcpdump dies or does not attach its filter: a blind capture is no evidence."""
-    proc = sniff.start(netns or None, sniff.tcpdump_argv(iface, bpf, verbose=True, count=count, flush=False))
+def capture_text(netns, iface: str, bpf: str, action, control: bytes, count: int = 4,
+                 timeout: float = 5) -> tuple[list[str], int]:
+    """Decoded packets (tcpdump -e -v, one string per packet) on netns:iface while action() runs, and how
+    many CONTROL frames (sniff.control_frame, matching BPF) the capture saw: the frame is sent out of
+    iface once the filter is attached, so 0 means a blind capture, which is no evidence.  Raises
+    RealizeError if tcpdump dies or does not attach its filter, or the control cannot be sent."""
+    proc = sniff.start(netns or None, sniff.tcpdump_argv(iface, bpf, verbose=True, count=count + 1, flush=False))
     ready, said = sniff.wait_listening(proc)
     if not ready:
         died = proc.returncode is not None
@@ -114,9 +117,16 @@ def capture_text(netns, iface: str, bpf: str, action, count: int = 4, timeout: f
             proc.wait()
         raise RealizeError(f"tcpdump on {netns or 'root'}:{iface}", 0,
                            (said or "tcpdump died") if died else "its filter was not attached in time")
+    try:
+        sniff.send_control(netns or None, iface, control)
+    except OSError as exc:
+        proc.kill()
+        proc.wait()
+        raise RealizeError(f"control frame out of {netns or 'root'}:{iface}", 0, str(exc)) from None
     action()
     out, _ = finish(proc, timeout)
-    return " ".join(out.split())
+    pkts, seen = sniff.split_control(out)
+    return [" ".join(p.split()) for p in pkts], seen
 
 
 def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Verdict]:
@@ -145,15 +155,20 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
             bpf, what, mark = "udp port 4789", f"VXLAN with VNI {want}", f"vni {want}"
         name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
         replied = {}
+        control = sniff.control_frame("mpls" if realizations["core"] == "mpls" else "vxlan")
         try:
-            text = capture_text(naming.netns(testbed, router), iface, bpf,
-                                lambda: replied.update(pings(testbed, [(src, dst_ip)], count=3)), count=2)
+            pkts, seen = capture_text(naming.netns(testbed, router), iface, bpf,
+                                      lambda: replied.update(pings(testbed, [(src, dst_ip)], count=3)), control,
+                                      count=2)
         except RealizeError as exc:
             out.append(Verdict(name, "encap", Status.ERROR, str(exc)))
             continue
+        text = " ".join(pkts)
         sent = [Sent(src, f"ICMP echo to {dst_ip}", 3)]
-        watched = [Watch(f"{router}:{iface}", 1 if text else 0, text.count(mark))]
-        if not replied.get((src, dst_ip)):
+        watched = [Watch(f"{router}:{iface}", seen, text.count(mark))]
+        if not seen:
+            status, reason = Status.ERROR, f"capture blind: {router}:{iface} did not see its own control frame"
+        elif not replied.get((src, dst_ip)):
             status, reason = Status.ERROR, f"the traffic did not flow ({src} got no reply); captured: {text[:300]}"
         elif mark in text:
             status, reason = Status.PASS, f"{text.count(mark)} packet(s) with {mark} captured, replies back"

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import select
+import socket
+import struct
 import subprocess
 import time
 from typing import Optional
 
 from . import exec as kexec
+from . import ns
 
 READY_S = 10.0      # per sniffer: under software emulation (the VM tier) tcpdump can take seconds
 
@@ -66,3 +69,60 @@ def packets(text: str) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+# A capture's own control: one frame sent out of the captured interface once the filter is attached,
+# shaped to match that filter.  Seeing it proves the capture live and its filter matching on that
+# interface in the same run.  It is addressed so that nothing beyond the link acts on it: no bridge
+# forwards the IEEE 802.1 link-local group address, and none learns a group source address (OVS and
+# Linux bridges refuse to); a router neither routes (not PACKET_HOST) nor label-switches it, nor
+# owns TEST-NET-1.
+CONTROL_SRC = "03:63:6e:63:74:6c"
+CONTROL_DST = "01:80:c2:00:00:0e"
+MAGIC = b"cncontrol"
+ENCAPS = ("vlan", "vxlan", "mpls")
+
+
+def _mac(text: str) -> bytes:
+    return bytes.fromhex(text.replace(":", ""))
+
+
+def _ipv4_udp(dport: int, payload: bytes) -> bytes:
+    udp = struct.pack("!HHHH", 4789, dport, 8 + len(payload), 0) + payload
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 1, 17, 0,
+                       socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.2"))
+    words = sum(struct.unpack("!10H", head))
+    while words >> 16:
+        words = (words & 0xFFFF) + (words >> 16)
+    return head[:10] + struct.pack("!H", ~words & 0xFFFF) + head[12:] + udp
+
+
+def control_frame(encap: str, vlan: Optional[int] = None) -> bytes:
+    """The control frame for a capture of ENCAP: `vlan` (802.1Q with VLAN), `vxlan` (UDP port 4789,
+    a VXLAN header with VNI 0 in front of the marker) or `mpls` (one label, 3, bottom of stack)."""
+    eth = _mac(CONTROL_DST) + _mac(CONTROL_SRC)
+    if encap == "vlan":
+        body = struct.pack("!HHH", 0x8100, vlan, 0x88B5) + MAGIC
+    elif encap == "vxlan":
+        body = struct.pack("!H", 0x0800) + _ipv4_udp(4789, struct.pack("!II", 0x08000000, 0) + MAGIC)
+    elif encap == "mpls":
+        body = struct.pack("!HI", 0x8847, (3 << 12) | (1 << 8) | 1) + MAGIC
+    else:
+        raise ValueError(f"no control frame for {encap!r}; one of {', '.join(ENCAPS)}")
+    return (eth + body).ljust(60, b"\0")
+
+
+def send_control(netns: Optional[str], iface: str, frame: bytes) -> None:
+    """Send FRAME out of IFACE in NETNS (None: the root namespace); OSError if it cannot leave."""
+    def send():
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as sock:
+            sock.bind((iface, 0))
+            sock.send(frame)
+    ns.enter(netns, send) if netns else send()
+
+
+def split_control(text: str) -> tuple[list[str], int]:
+    """tcpdump's decoded text (-e) as (its packets other than control frames, how many control frames)."""
+    pkts = packets(text)
+    mine = [p for p in pkts if CONTROL_SRC in p]
+    return [p for p in pkts if CONTROL_SRC not in p], len(mine)

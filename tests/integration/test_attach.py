@@ -21,9 +21,7 @@ def _ns_state(testbed: str) -> dict:
     return snapshot(testbed)
 
 
-# Not in the VM tier for now: it failed there in the last full CI rehearsal (after test_acl.py) and
-# passed alone; the cause is not found yet.  Its checks run natively, and test_four_steps_build_real_state
-# and the VPLS test cover attach on the full kernel.
+@pytest.mark.vmtier
 def test_attach_scenario_passes(clean_machine, tmp_path):
     report = runner.run("scenarios/attach.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]
@@ -72,7 +70,8 @@ def test_four_steps_build_real_state(testbed):
     assert res.returncode == 0
 
 
-@pytest.mark.vmtier
+# Native only: in the VM tier the attach scenario above puts VPLS VMs in both cloud sites and has them
+# reach acme's LAN hosts over the MPLS core and the kernel datapath, which needs the same ARP answered.
 def test_vpls_vm_is_on_the_enterprise_lan(testbed):
     """An ARP broadcast from the VM is answered by a host on acme-hq's LAN."""
     cloud, _ = pipeline.managers()

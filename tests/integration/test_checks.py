@@ -11,8 +11,10 @@ import pytest
 
 from cloudnet_emu import checks, isolation, naming
 from cloudnet_emu.errors import RealizeError
-from cloudnet_emu.kernel import ns
+from cloudnet_emu.kernel import ns, sniff
 from cloudnet_emu.verdict import Status
+
+REAL_CONTROL = sniff.control_frame
 
 
 def _ns(record, node):
@@ -91,9 +93,9 @@ def test_reach_fails_without_a_route_and_errors_when_ping_cannot_run(testbed):
     assert "not-an-address" in str(exc.value)
 
 
-def test_encapsulation_in_the_wrong_vni_is_red(testbed):
+def test_encapsulation_in_the_wrong_vni_or_by_a_blind_capture_is_red(testbed, monkeypatch):
     """The check expects each tenant's own VNI on the core: a record that names another VNI for
-    acme sees acme's real traffic in 10000 and says so."""
+    acme sees acme's real traffic in 10000 and says so.  A capture blind to its control is an error."""
     info = dict(testbed["info"], vpn={t: dict(m) for t, m in testbed["info"]["vpn"].items()})
     if testbed["realizations"]["core"] != "vxlan":
         pytest.skip("VXLAN core only")
@@ -102,3 +104,13 @@ def test_encapsulation_in_the_wrong_vni_is_red(testbed):
     by_tenant = {r.name.rsplit("(tenant ", 1)[1].rstrip(")"): r for r in results}
     assert by_tenant["acme"].status is Status.FAIL and "not as VXLAN with VNI 12345" in by_tenant["acme"].reason
     assert by_tenant["bravo"].passed, by_tenant["bravo"]
+    assert [(w.control, w.seen > 0) for w in by_tenant["bravo"].watched] == [(1, True)]
+    # each capture sends its own control frame through its filter: a capture that does not see it
+    # (here the control is VLAN-tagged, which `udp port 4789` cannot match) is an error, although the
+    # tenants' real traffic crossed the link and was captured
+    monkeypatch.setattr(sniff, "control_frame", lambda encap, vlan=None: REAL_CONTROL("vlan", 999))
+    results = checks.core_encapsulation(testbed["testbed"], testbed["info"], testbed["realizations"])
+    assert len(results) == 2 and all(r.status is Status.ERROR for r in results), results
+    assert all("capture blind: p1:pe" in r.reason and "did not see its own control frame" in r.reason
+               for r in results), results
+    assert all(w.control == 0 and w.seen > 0 for r in results for w in r.watched), results

@@ -26,8 +26,7 @@ def _ovs_config() -> dict:
     return {n: v for n, v in rows.items() if n.startswith("cn")}
 
 
-# Not in the VM tier for now: it failed there in the last full CI rehearsal, after passing in an earlier
-# VM-tier run of this file alone; the cause is not found yet.  It runs natively.
+@pytest.mark.vmtier
 def test_vswitchd_restart_keeps_tenants_apart_and_forwarding_resumes(testbed, cli):
     tb = testbed["testbed"]
     # a port-security VPC: its VM's port has OpenFlow rules, which OVSDB does not keep
@@ -98,7 +97,7 @@ def test_vswitchd_restart_keeps_tenants_apart_and_forwarding_resumes(testbed, cl
     assert res.returncode == 0
 
 
-# Out of the VM tier with the test above until that failure is understood (the same restart).
+@pytest.mark.vmtier
 def test_ovs_restart_scenario(clean_machine, tmp_path):
     report = runner.run("scenarios/ovs-restart.yaml", str(tmp_path))
     bad = [s for s in report["steps"] + report["checks"] if not s["ok"]]

@@ -3,10 +3,15 @@ and green on the intact world.  Checks run through the runner's own run_check / 
 Figure 1 testbed (no mocks); each sabotage is undone and the check is green again."""
 from __future__ import annotations
 
+import pytest
+
 from cloudnet_emu import naming, pipeline
-from cloudnet_emu.kernel import ns
+from cloudnet_emu.kernel import ns, sniff
 from cloudnet_emu.scenario import runner
 from cloudnet_emu.scenario.model import Check, Step
+
+
+real_control = sniff.control_frame
 
 
 def check(w, **spec):
@@ -75,6 +80,17 @@ def test_sabotage_reach_route_encap_fdb_isolated_flow(testbed):
         assert check(w, encap=right)[0] == "pass"
         status, detail = check(w, encap={"link": "p1:pe1", "vni": 20000, "from": "b1", "to": "bravo-h1"})
         assert status == "fail" and "vni 20000 " not in detail and "vni" in detail, detail
+    # a capture blind to its own control frame (VLAN 999 under `vlan 100`) proves nothing, even with
+    # the traffic under test on the link
+    tagged = {"encap": {"link": "root:cnt-dc1-s1", "vlan": 100, "from": "b1", "to": "bravo-h1"}}
+    r = runner.run_check(w, Check.model_validate(tagged))
+    assert r["status"] == "pass" and r["evidence"]["watched"][0]["control"] == 1, r
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sniff, "control_frame", lambda encap, vlan=None: real_control("vlan", 999))
+        r = runner.run_check(w, Check.model_validate(tagged))
+    assert r["status"] == "error" and "capture blind: root:cnt-dc1-s1 did not see its own control frame" \
+        in r["detail"], r
+    assert r["evidence"]["watched"][0]["control"] == 0 and r["evidence"]["watched"][0]["seen"] > 0, r
 
     # fdb: a MAC the switch has not learned (b2 lives in dc2, routed) -> fail "not in the FDB";
     # the wrong port -> fail naming the port expected

@@ -8,9 +8,10 @@ from pydantic import ConfigDict, Field, StrictInt
 
 from ...checks import capture_text, pings
 from ...errors import Problem
+from ...kernel import sniff
 from ...spec.checks import _ref_hint
 from ...spec.model import Name, Strict
-from ...verdict import Sent, Status, Verdict, judged
+from ...verdict import Sent, Status, Verdict, Watch, judged
 from ..kind import CheckKind
 from ..paper import Paper, known
 from ..sending import no_namespace, reach_all
@@ -70,16 +71,21 @@ def run(w: World, e: Encap, expect: str) -> Verdict:
     def traffic():
         replies["first"] = reach_all(w, [(e.src, e.to)])[(e.src, e.to)]
         replies["more"] = pings(w.testbed, [(e.src, w.address(e.to))], count=3)[(e.src, w.address(e.to))]
-    text = capture_text(w.netns(node), iface, bpf, traffic, timeout=3)
+    control = sniff.control_frame("vlan" if e.vlan else "vxlan" if e.vni is not None else "mpls", e.vlan)
+    pkts, seen = capture_text(w.netns(node), iface, bpf, traffic, control, timeout=3)
+    text = " ".join(pkts)
     proven = any(replies.values())       # the traffic under test was sent and answered
     sent = [asdict(Sent(e.src, f"ICMP echo to {e.to}, answered" if proven else f"ICMP echo to {e.to}, unanswered",
                         4))]
+    evidence = {"sent": sent, "watched": [asdict(Watch(e.link, seen, len(pkts)))]}
+    if not seen:
+        return judged(Status.ERROR, f"capture blind: {e.link} did not see its own control frame (`{bpf}`)", evidence)
     if not text:
         if proven:
             return judged(Status.FAIL, f"nothing matching `{bpf}` on {e.link}, though {e.src} -> {e.to} got replies "
-                          "(the traffic does not cross this link, or not so encapsulated)", {"sent": sent})
+                          "(the traffic does not cross this link, or not so encapsulated)", evidence)
         return judged(Status.ERROR, "nothing captured (is the link carrying traffic?): "
-                      f"{e.src} -> {e.to} got no reply either", {"sent": sent})
+                      f"{e.src} -> {e.to} got no reply either", evidence)
     if e.vlan:
         ok = f"vlan {e.vlan}," in text and w.address(e.to) in text
     elif e.vni is not None:
@@ -90,7 +96,7 @@ def run(w: World, e: Encap, expect: str) -> Verdict:
         ok = all(f"label {l}," in text for l in e.mpls)
     else:
         ok = "MPLS (label" in text
-    return judged(Status.PASS if ok else Status.FAIL, text, {"sent": sent})
+    return judged(Status.PASS if ok else Status.FAIL, text, evidence)
 
 
 def title(body: Encap) -> str:

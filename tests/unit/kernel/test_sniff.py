@@ -1,5 +1,10 @@
 """kernel/sniff.py: tcpdump's argv, and its -v text (captured) split into packets."""
+import shutil
+import struct
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from cloudnet_emu.kernel import sniff
 
@@ -31,3 +36,34 @@ def test_argv_text_and_pcap():
 
 def test_the_ready_line_is_what_tcpdump_says():
     assert "listening on" in (CAPTURED / "tcpdump_v.stderr").read_text()
+
+
+def _read_back(tmp_path, frame: bytes, bpf: str) -> str:
+    """FRAME as tcpdump decodes it through BPF (-e -v), read from a pcap file: no root, no interface."""
+    pcap = tmp_path / "control.pcap"
+    pcap.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+                     + struct.pack("<IIII", 1, 0, len(frame), len(frame)) + frame)
+    res = subprocess.run(["tcpdump", "-r", str(pcap), "-nn", "-e", "-v", bpf], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+@pytest.mark.parametrize("encap, vlan, bpf, shown", [
+    ("vlan", 100, "vlan 100", "vlan 100,"),
+    ("vxlan", None, "udp port 4789", "VXLAN"),
+    ("mpls", None, "mpls", "MPLS (label 3 "),
+])
+def test_a_control_frame_matches_its_capture_filter_and_is_told_apart(tmp_path, encap, vlan, bpf, shown):
+    frame = sniff.control_frame(encap, vlan)
+    text = _read_back(tmp_path, frame, bpf)
+    assert shown in text and sniff.CONTROL_DST in text
+    assert "bad cksum" not in text
+    others, seen = sniff.split_control(text + "12:00:00.000000 02:00:00:00:00:01 > 02:00:00:00:00:02, "
+                                       "ethertype 802.1Q (0x8100), length 102: vlan 100, p 0\n")
+    assert seen == 1 and len(others) == 1 and sniff.CONTROL_SRC not in others[0]
+
+
+def test_no_control_frame_for_an_unknown_encapsulation():
+    with pytest.raises(ValueError, match="no control frame for 'gre'"):
+        sniff.control_frame("gre")
