@@ -13,6 +13,7 @@ from . import checks, lifecycle, probe, state
 from .managers import of_testbed, port_security
 from .plan.build import build_plan
 from .plan.choose import choose, parse_forced
+from .realize.apply import kept_handles
 from .errors import Problem, SpecError
 from .scenario.model import load_scenario
 from .spec.load import is_scenario, load_topology
@@ -58,7 +59,9 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
         try:
             with lifecycle.sigterm_as_interrupt():
                 cloud, _ = managers(record["testbed"])
-                with cloud.ledger.bulk():
+                # one OVS transaction for all, and the netlink handles of the namespaces every attach
+                # touches (routers, PEs) opened once for all
+                with cloud.ledger.bulk(), kept_handles():
                     for vpc, vm in vms:
                         cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb,
                                      ip=vm.ip, mac=vm.mac, name=vm.name)

@@ -83,8 +83,10 @@ class AclAtPes:
 
     # --- where they go -------------------------------------------------------------------
     def pes(self, vpc: str) -> set[str]:
+        if self.acl(vpc) is None:       # first: most VPCs have none, and the units are many
+            return set()
         eps = [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"ep:{vpc}@")]
-        if not eps or self.acl(vpc) is None:
+        if not eps:
             return set()
         return {e["pe"] for e in eps} | {self.world.sites[s].pe for s in self.world.vpcs[vpc].sites}
 
@@ -96,6 +98,7 @@ class AclAtPes:
 
     def sync(self, *vpcs: str) -> None:
         """Re-apply the namespaces where these VPCs' rules were or now are (idempotent)."""
+        changed = "acl_at" not in self.data
         applied = self.data.setdefault("acl_at", {})     # vpc -> {pe: [node, master]}
         touched: set[str] = set()
         for vpc in vpcs:
@@ -109,8 +112,10 @@ class AclAtPes:
                 if p is not None:
                     now[pe] = [p.node, p.master]
             touched |= {node for node, _ in list(before.values()) + list(now.values())}
+            changed |= applied.get(vpc) != now
             applied[vpc] = now
-        self.nm.ledger.save()
+        if changed:         # every advertise syncs: rewrite the data only when it moved
+            self.nm.ledger.save()
         for node in sorted(touched):
             self._apply(node)
 

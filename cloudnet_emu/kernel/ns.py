@@ -78,29 +78,37 @@ def exists(name: str) -> bool:
     return os.path.exists(os.path.join(NETNS_DIR, name))
 
 
-def create(name: str) -> None:
-    """Create namespace NAME; an existing one is reused (idempotent)."""
+def create(name: str, sysctls: list[tuple[str, object]] = (), handle: bool = False) -> Optional[Handle]:
+    """Create namespace NAME; an existing one is reused (idempotent).  Then, from the same thread
+    (an entry into a namespace is a thread, the main cost of a small one), write SYSCTLS inside it
+    and, with `handle`, return an rtnl_fast() handle bound to it."""
     global _dir_ready
     if not _dir_ready:
         _prepare_dir()
         _dir_ready = True
     path = os.path.join(NETNS_DIR, name)
+
+    def inside() -> Optional[Handle]:
+        _write_sysctls(sysctls)
+        return _handle_here() if handle else None
+
     try:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     except FileExistsError:
         if os.path.ismount(path):
-            return
+            return enter(name, inside) if sysctls or handle else None
     except OSError as exc:
         raise RealizeError(f"create {path}", exc.errno, exc.strerror) from None
 
     def unshare_and_bind():
         _check(_libc.unshare(CLONE_NEWNET), f"unshare for netns {name}")
         _mount("/proc/thread-self/ns/net", path, MS_BIND, f"bind netns {name}")
+        return inside()
 
     try:
-        _in_thread(unshare_and_bind)
+        return _in_thread(unshare_and_bind)
     except RealizeError:
-        _remove_file(path)
+        _unmount(name)          # bound already if a sysctl failed; else only the file to remove
         raise
 
 
@@ -204,13 +212,16 @@ def rtnl(name: Optional[str]) -> IPRoute:
     return IPRoute(use_socket=sock)
 
 
-def rtnl_fast(name: Optional[str]):
-    """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
+def _handle_here() -> Handle:
+    """A kernel/rtnl.py handle on the sockets of the calling thread's namespace."""
+    return Handle(socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0),
+                  socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0),
+                  socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
 
-    def two():
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0), socket.socket(socket.AF_NETLINK,
-                                                                                     socket.SOCK_DGRAM, 0)
-    return Handle(*(two() if name is None else enter(name, two)))
+
+def rtnl_fast(name: Optional[str]) -> Handle:
+    """Like rtnl(), but its commonest requests go straight to the socket (kernel/rtnl.py)."""
+    return _handle_here() if name is None else enter(name, _handle_here)
 
 
 def sysctl(name: Optional[str], key: str, value) -> None:
@@ -220,19 +231,22 @@ def sysctl(name: Optional[str], key: str, value) -> None:
 
 def sysctls(name: Optional[str], items: list[tuple[str, object]]) -> None:
     """Write several sysctls inside namespace NAME, entering it once."""
-    def write():
-        for key, value in items:
-            # dotted keys (net.ipv4.ip_forward) or slashed ones, which may hold interface names with dots
-            path = "/proc/sys/" + (key if "/" in key else key.replace(".", "/"))
-            try:
-                with open(path, "w") as f:
-                    f.write(str(value))
-            except OSError as exc:
-                raise RealizeError(f"sysctl {key}={value}", exc.errno, exc.strerror) from None
     if name is None:
-        write()
+        _write_sysctls(items)
     else:
-        enter(name, write)
+        enter(name, lambda: _write_sysctls(items))
+
+
+def _write_sysctls(items) -> None:
+    """Write sysctls in the calling thread's namespace."""
+    for key, value in items:
+        # dotted keys (net.ipv4.ip_forward) or slashed ones, which may hold interface names with dots
+        path = "/proc/sys/" + (key if "/" in key else key.replace(".", "/"))
+        try:
+            with open(path, "w") as f:
+                f.write(str(value))
+        except OSError as exc:
+            raise RealizeError(f"sysctl {key}={value}", exc.errno, exc.strerror) from None
 
 
 def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:

@@ -21,16 +21,23 @@ SIOCETHTOOL = 0x8946
 ETHTOOL_STXCSUM = 0x17
 
 
-def tx_checksum_off(netns: Optional[str], ifname: str) -> None:
-    def do():
+def tx_checksum_off(netns: Optional[str], ifname: str, sock: Optional[socket.socket] = None) -> None:
+    """`sock`: an AF_INET socket opened in NETNS already (a kept handle's), so that the ioctl needs
+    no entry into the namespace."""
+    def do(s: socket.socket):
         value = array.array("I", [ETHTOOL_STXCSUM, 0])
         ifreq = struct.pack("16sP", ifname.encode(), value.buffer_info()[0])
+        try:
+            fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)
+        except OSError as exc:
+            raise RealizeError(f"ethtool -K {ifname} tx off", exc.errno, exc.strerror) from None
+
+    def fresh():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)
-            except OSError as exc:
-                raise RealizeError(f"ethtool -K {ifname} tx off", exc.errno, exc.strerror) from None
-    if netns is None:
-        do()
+            do(s)
+    if sock is not None:
+        do(sock)
+    elif netns is None:
+        fresh()
     else:
-        ns.enter(netns, do)
+        ns.enter(netns, fresh)

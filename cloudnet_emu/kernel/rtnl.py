@@ -37,11 +37,12 @@ def _attr(kind: int, payload: bytes) -> bytes:
 
 
 class Handle:
-    def __init__(self, sock: socket.socket, spare: socket.socket):
-        """Two NETLINK_ROUTE sockets opened in the wanted namespace (one entry into it): ours, and
-        the one a full IPRoute gets if one is needed.  close() closes both (an open socket would
-        keep a deleted namespace alive)."""
-        self._sock, self._spare = sock, spare
+    def __init__(self, sock: socket.socket, spare: socket.socket, inet: socket.socket):
+        """Sockets opened in the wanted namespace (one entry into it): two NETLINK_ROUTE ones, ours
+        and the one a full IPRoute gets if one is needed, and `inet`, a UDP socket for the
+        interface ioctls (ethtool) there.  close() closes them all (an open socket would keep a
+        deleted namespace alive)."""
+        self._sock, self._spare, self.inet = sock, spare, inet
         self._sock.bind((0, 0))
         self._seq = 0
         self._ipr: Optional[IPRoute] = None
@@ -140,6 +141,7 @@ class Handle:
 
     def close(self) -> None:
         self._sock.close()
+        self.inet.close()
         if self._spare is not None:
             self._spare.close()
         if self._ipr is not None:

@@ -60,18 +60,32 @@ class CloudManager(Moves):
         self.data = self.ledger.data
         self.data.setdefault("vms", {})
         self.data.setdefault("vlans", {})
+        self._server_table: Optional[dict[str, dict]] = None
 
     # --- queries ---------------------------------------------------------------------
     def servers(self) -> dict[str, dict]:
         """server -> {"site": its cloud site, then its Server dict}: what callers and messages see."""
-        return {name: {"site": site, **srv.to_dict()} for site, c in self.world.clouds.items()
-                for name, srv in c.servers.items()}
+        return {name: dict(s) for name, s in self._servers().items()}
+
+    def _servers(self) -> dict[str, dict]:
+        """servers(), made once (the world is read-only here); not to be changed by callers."""
+        if self._server_table is None:
+            self._server_table = {name: {"site": site, **srv.to_dict()} for site, c in self.world.clouds.items()
+                                  for name, srv in c.servers.items()}
+        return self._server_table
 
     def free(self, server: str, exclude: Optional[str] = None) -> tuple[int, int]:
         """(vCPUs, MB) left on a server; `exclude`: as if that VM were not there (it is the one moving)."""
-        s = self.servers()[server]
-        used = [vm for vm in self.data["vms"].values() if vm["server"] == server and vm["name"] != exclude]
-        return s["vcpus"] - sum(v["vcpus"] for v in used), s["mem_mb"] - sum(v["mem_mb"] for v in used)
+        return self._free_all(exclude)[server]
+
+    def _free_all(self, exclude: Optional[str] = None) -> dict[str, tuple[int, int]]:
+        """free() of every server, from one pass over the VMs (placement compares many servers)."""
+        left = {name: [s["vcpus"], s["mem_mb"]] for name, s in self._servers().items()}
+        for vm in self.data["vms"].values():
+            if vm["name"] != exclude and vm["server"] in left:
+                left[vm["server"]][0] -= vm["vcpus"]
+                left[vm["server"]][1] -= vm["mem_mb"]
+        return {name: (c, m) for name, (c, m) in left.items()}
 
     def vms(self) -> list[dict]:
         return list(self.data["vms"].values())
@@ -117,8 +131,8 @@ class CloudManager(Moves):
               policy: str, near: Optional[str] = None, exclude: Optional[str] = None) -> str:
         """The server a VM goes to, or a PlacementError saying why none; `exclude`: a VM that does
         not count against the servers' capacity (a migrating VM is not placed against itself)."""
-        servers = self.servers()
-        free = lambda s: self.free(s, exclude)     # noqa: E731
+        servers = self._servers()
+        free = self._free_all(exclude).__getitem__
         if server is not None:
             if server not in servers:
                 raise PlacementError(f"no server {server!r}; servers: {', '.join(servers)}")
@@ -184,8 +198,8 @@ class CloudManager(Moves):
         return name
 
     def _mac(self, name: str, pinned: Optional[str], check: bool = True) -> str:
-        macs = {vm["mac"]: n for n, vm in self.data["vms"].items()} if check else {}
         if pinned:
+            macs = {vm["mac"]: n for n, vm in self.data["vms"].items()} if check else {}
             if not re.match(MAC_RE, pinned):
                 raise PlacementError(f"MAC {pinned!r}: write it as aa:bb:cc:dd:ee:ff (lower case)")
             if pinned in macs:
@@ -225,7 +239,7 @@ class CloudManager(Moves):
         # 1. VM creation after placement
         name = self._name(name)
         host = self.place(vpc, site, server, vcpus, mem_mb, policy, near)
-        site = self.servers()[host]["site"]
+        site = self._servers()[host]["site"]
         if v.type == "l3vpn":
             reserving.arrive(self, vpc, site, dry_run=True)     # the VPC's hoses must fit toward its PE
         addr, gateway, plen = self._address(vpc, ip)

@@ -27,8 +27,9 @@ from ..realize.executor import Realizer
 
 def _write(path: str, obj) -> None:
     tmp = path + ".tmp"
+    text = json.dumps(obj, separators=(",", ":"))     # dumps: the C encoder; dump() streams in Python
     with open(tmp, "w") as f:
-        json.dump(obj, f, separators=(",", ":"))
+        f.write(text)
     os.replace(tmp, path)
 
 

@@ -28,6 +28,7 @@ Progress = Callable[[str], None]
 
 
 _kept = threading.local()     # handles shared by every Kernel of this thread inside kept_handles()
+KEPT_MAX = 64                 # namespaces with a kept handle (three sockets each) at most
 
 
 @contextmanager
@@ -68,9 +69,26 @@ class Kernel:
 
     def ip(self, node: Optional[str]):
         name = self.netns(node)
-        if name not in self._handles:
-            self._handles[name] = ns.rtnl_fast(name)
+        handle = self._handles.pop(name, None)
+        self._handles[name] = handle or ns.rtnl_fast(name)      # kept in order of last use
+        if handle is None:
+            self._trim()
         return self._handles[name]
+
+    def adopt(self, node: Optional[str], handle) -> None:
+        """Keep a handle opened elsewhere (ns.create's) as node's, unless one is kept already."""
+        name = self.netns(node)
+        if name in self._handles:
+            handle.close()
+        else:
+            self._handles[name] = handle
+            self._trim()
+
+    def _trim(self):
+        """Kept handles over a bulk of attaches: the least recently used go past KEPT_MAX (a VM's
+        namespace is not touched again in the bulk; the routers' are, every attach)."""
+        while self._kept and len(self._handles) > KEPT_MAX:
+            self._handles.pop(next(iter(self._handles))).close()
 
     def index(self, node: Optional[str], ifname: str) -> int:
         found = self.ip(node).link_lookup(ifname=ifname)
@@ -100,21 +118,21 @@ def _nl(op: str, fn, *args, **kw):
 def create_namespaces(k: Kernel, nodes: list[Node]) -> None:
     for node in nodes:
         name = k.netns(node.name)
-        ns.create(name)
+        # IPv4 only: no IPv6 router solicitations or DAD noise in captures.
+        sysctls = [("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv6.conf.default.disable_ipv6", 1)]
+        if node.forwarding:
+            # Asymmetric paths through VRFs are normal here; strict reverse-path checks would drop them.
+            sysctls += [("net.ipv4.ip_forward", 1), ("net.ipv4.conf.all.rp_filter", 0),
+                        ("net.ipv4.conf.default.rp_filter", 0)]
+        if node.mpls:
+            sysctls.append(("net.mpls.platform_labels", 100000))
+        k.adopt(node.name, ns.create(name, sysctls, handle=True))     # one thread for all three
         ip = k.ip(node.name)
         ip.link("set", index=k.index(node.name, "lo"), state="up")
-        # IPv4 only: no IPv6 router solicitations or DAD noise in captures.
-        ns.sysctls(name, [("net.ipv6.conf.all.disable_ipv6", 1), ("net.ipv6.conf.default.disable_ipv6", 1)])
         if node.loopback:
             addr, plen = node.loopback.split("/")
             _nl(f"add {node.loopback} to lo in {name}", ip.addr, "add", index=k.index(node.name, "lo"),
                 address=addr, prefixlen=int(plen))
-        if node.forwarding:
-            # Asymmetric paths through VRFs are normal here; strict reverse-path checks would drop them.
-            ns.sysctls(name, [("net.ipv4.ip_forward", 1), ("net.ipv4.conf.all.rp_filter", 0),
-                              ("net.ipv4.conf.default.rp_filter", 0)])
-        if node.mpls:
-            ns.sysctl(name, "net.mpls.platform_labels", 100000)
 
 
 def apply_plan(plan: Plan, progress: Progress = lambda s: None) -> None:
@@ -181,7 +199,7 @@ def _veth(k: Kernel, a: Veth):
         _up(k, node, ifname, addr)
     if a.a_node is None or a.b_node is None:     # one end is (or will be) an OVS port
         for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if)):
-            offload.tx_checksum_off(k.netns(node), ifname)
+            offload.tx_checksum_off(k.netns(node), ifname, k.ip(node).inet)
     if a.proxy_arp:    # proxy_delay default: up to 0.8 s
         ns.sysctls(k.netns(a.a_node), [(f"net/ipv4/conf/{a.a_if}/proxy_arp", 1),
                                        (f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)])

@@ -17,6 +17,29 @@ def test_first_fit_fills_the_first_server_of_the_site(world):
     assert world.cloud.free("dc1-s1") == (6, 32768 - 1024)
 
 
+def test_free_capacity_follows_attach_detach_and_migration(world):
+    full = (16, 32768)
+    assert world.cloud.free("dc1-s1") == full
+    world.cloud.attach("bravo-vpc", site="dc1", server="dc1-s1", vcpus=4, mem_mb=1024, name="a")
+    world.cloud.attach("bravo-vpc", site="dc1", server="dc1-s1", vcpus=2, mem_mb=512, name="b")
+    assert world.cloud.free("dc1-s1") == (10, 32768 - 1536)
+    assert world.cloud.free("dc1-s1", exclude="a") == (14, 32768 - 512)
+    world.cloud.detach("b")
+    assert world.cloud.free("dc1-s1") == (12, 32768 - 1024)
+    plan = world.cloud.move_prepare(world.cloud.move_plan({"vm": "a", "to_site": "dc2"}))
+    world.cloud.move_switch(plan)
+    dc2 = world.cloud.servers()["dc2-s1"]
+    moved = (dc2["vcpus"] - 4, dc2["mem_mb"] - 1024)
+    assert (world.cloud.free("dc1-s1"), world.cloud.free("dc2-s1")) == (full, moved)
+    world.reopen()              # the next CLI call reads the same from the ledger
+    assert (world.cloud.free("dc1-s1"), world.cloud.free("dc2-s1")) == (full, moved)
+
+
+def test_servers_is_a_copy_callers_may_change(world):
+    world.cloud.servers()["dc1-s1"]["vcpus"] = 0
+    assert world.cloud.servers()["dc1-s1"]["vcpus"] == 16 and world.cloud.free("dc1-s1") == (16, 32768)
+
+
 def test_best_and_worst_fit_choose_by_what_is_left(world):
     world.cloud.attach("bravo-vpc", site="dc1", server="dc1-s1", vcpus=8, name="pin")
     best = world.cloud.place("bravo-vpc", "dc1", None, 4, 512, "best-fit")
