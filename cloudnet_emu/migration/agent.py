@@ -10,7 +10,8 @@ The two roles that speak ARP through scapy, garp and sniff, are agent_arp.py's (
 its own, so that scapy loads only where it is used).
 
 Times are wall-clock (time.time()), the same clock in every namespace of the machine.
-Every role prints one JSON object on stdout when it ends (SIGTERM ends the long-running ones).
+Every role prints one JSON object on stdout when it ends (SIGTERM ends the long-running ones; probe
+then still waits half a second for the echoes of the probes in flight).
 """
 from __future__ import annotations
 
@@ -82,7 +83,10 @@ def workload(port: str):
 
 
 def probe(host: str, port: str, rate: str, seconds: str):
-    _stop_on_term()
+    # SIGTERM ends the sending only: the probes still in flight then are not lost, and a stop that
+    # dropped them would report the stream's own end as an outage that never recovered
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stopped.set())
     rate, seconds = float(rate), float(seconds)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((host, int(port)))
@@ -92,7 +96,7 @@ def probe(host: str, port: str, rate: str, seconds: str):
     interval = 1.0 / rate
     seq = 0
     try:
-        while time.time() - start < seconds:
+        while time.time() - start < seconds and not stopped.is_set():
             now = time.time()
             target = start + seq * interval
             if now >= target:

@@ -10,7 +10,10 @@ import pytest
 
 from cloudnet_emu import naming, pipeline
 from cloudnet_emu.errors import AdmissionError, StateError
+from cloudnet_emu.kernel import ns
+from cloudnet_emu.realize import shaping
 from cloudnet_emu.scenario import runner, sending
+from cloudnet_emu.scenario.qos import LatencyCheck, latency
 from cloudnet_emu.verdict import Status
 from tests.conftest import FULL_KERNEL
 
@@ -171,7 +174,10 @@ def test_refused_migration_leaves_vm_and_reservations_where_they_were(testbed):
 
 
 @pytest.mark.vmtier
-def test_nearest_placement_and_declared_delay(testbed):
+def test_nearest_placement_and_latency_intact_then_sabotaged(testbed):
+    """Placement `nearest` by declared delay; the latency check on the intact path (VM tier: netem
+    realizes the delays, green; natively: degraded away, not checked), then on the full kernel the
+    sabotage: p1's netem toward pe4 (3 ms) set to 20 ms behind the record's back turns it red."""
     tb = testbed["testbed"]
     cloud, _ = pipeline.managers(tb)
     assert cloud.wan_delay("bravo-vpc", "dc1", "bravo-hq") == 8.0    # 1 (access) + 2 (pe1-p1) + 5 (p1-pe3)
@@ -181,16 +187,35 @@ def test_nearest_placement_and_declared_delay(testbed):
     far = cloud.attach("bravo-vpc", name="far", policy="first-fit", mem_mb=16)
     assert far["site"] == "dc1"
     w = runner.World(tb)
-    from cloudnet_emu.scenario.qos import LatencyCheck, latency
     # software emulation (the VM tier) adds its own processing time to every hop: min RTT 15.1 ms
     # was seen there against the 12 ms netem realizes, so the check gets 5 ms of tolerance there
-    status, detail = latency(w, LatencyCheck(**{"from": "bravo-h1", "to": "near",
-                                                "tolerance_ms": 5.0 if FULL_KERNEL else 3.0}))
-    if FULL_KERNEL:      # netem realizes the declared delays: RTT about 2 x 6 ms
-        assert status is Status.PASS and "expected 12.00 ms" in detail, detail
-    else:                # the delays were degraded away: "0 ms +/- 3" would pass without evidence
+    check = LatencyCheck(**{"from": "bravo-h1", "to": "near", "tolerance_ms": 5.0 if FULL_KERNEL else 3.0})
+    status, detail = latency(w, check)
+    if not FULL_KERNEL:  # the delays were degraded away: "0 ms +/- 3" would pass without evidence
         assert status is Status.NOT_CHECKED, detail
         assert detail.startswith("delay degraded on this path: link ") and "no netem" in detail, detail
+        return
+    # netem realizes the declared delays: RTT about 2 x 6 ms
+    assert status is Status.PASS and "expected 12.00 ms" in detail, detail
+    p1 = naming.netns(tb, "p1")
+    assert _netem_delay_ms(p1, "pe4") == 3.0        # what the record says p1--pe4 realizes
+    ns.run(["tc", "qdisc", "change", "dev", "pe4", "parent", shaping.BEST_EFFORT, "handle", "10:", "netem", "delay",
+            "20ms", "limit", "10000"], netns=p1)
+    assert _netem_delay_ms(p1, "pe4") == 20.0
+    status, detail = latency(w, check)
+    print(f"\nlatency with p1's netem toward pe4 at 20 ms: {status}: {detail}")
+    assert status is Status.FAIL, detail
+    rtt_min = float(re.match(r"RTT min (\d+\.\d+) ms", detail).group(1))
+    assert rtt_min >= 12 + 17 and "expected 12.00 ms +/- 5 (path one-way 6 ms)" in detail, detail
+
+
+def _netem_delay_ms(netns: str, dev: str) -> float:
+    """The delay of the netem qdisc on DEV (tc's JSON gives it in seconds)."""
+    out = subprocess.run(["tc", "-n", netns, "-j", "qdisc", "show", "dev", dev], capture_output=True, text=True,
+                         check=True).stdout
+    netem = [q for q in json.loads(out) if q["kind"] == "netem"]
+    assert len(netem) == 1, out
+    return round(netem[0]["options"]["delay"]["delay"] * 1000, 3)
 
 
 def test_qos_scenario_passes(clean_machine, tmp_path):

@@ -45,8 +45,9 @@ def test_figure1_comes_up_and_isolates_tenants(figure1):
         if r.kind == "isolated":
             assert r.watched and all(w.control >= 2 for w in r.watched), r
             assert r.sent[0].count > 0, r
-    # an encapsulation verdict for each tenant's VPN, not only the first
+    # an encapsulation verdict for each tenant's VPN, not only the first, each capture seeing its control
     assert sum(r.kind == "encap" for r in results) == 2
+    assert all(w.control == 1 and w.seen > 0 for r in results if r.kind == "encap" for w in r.watched), results
 
 
 def test_realizations_are_the_ones_doctor_announces(figure1):
