@@ -2,8 +2,8 @@
 # first (or `sudo ./setup.sh test`, which sets up and then runs `make test`).
 #
 #   make demo         the demo topology
-#   make test         all three tiers: unit, native (root), VM; runs every tier,
-#                     fails if any failed
+#   make test         all three tiers: unit, then native (root) and VM side by side
+#                     (SERIAL=1: one after the other); runs every tier, fails if any failed
 #   make test-unit    pure-Python tests, no root needed
 #   make test-native  integration tests on this kernel (root)
 #   make test-vm      integration tests inside a VM booting a full Debian kernel
@@ -28,12 +28,23 @@ setup:
 demo:
 	$(VENV)/bin/cloudnet-emu demo $(TOPO)
 
-# Run every tier even after a failure, then report and fail if any failed.
+# Run every tier even after a failure, then report and fail if any failed.  The VM tier runs beside
+# the native one (SERIAL=1: after it): software emulation keeps the VM busy on the CPU while the native
+# tier mostly waits on packets and daemons, and the two share nothing (the guest has its own kernel,
+# /run and /tmp).  The VM tier's lines carry a "[vm] " prefix.
+SERIAL ?=
 test:
-	@failed=""; start=$$(date +%s); \
-	for t in test-unit test-native test-vm; do \
-	    $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
-	done; \
+	@failed=""; start=$$(date +%s); rc_vm=$$(mktemp); \
+	$(MAKE) --no-print-directory test-unit || failed="$$failed test-unit"; \
+	if [ -n "$(SERIAL)" ]; then \
+	    $(MAKE) --no-print-directory test-native || failed="$$failed test-native"; \
+	    $(MAKE) --no-print-directory test-vm; echo $$? > $$rc_vm; \
+	else \
+	    { $(MAKE) --no-print-directory test-vm 2>&1; echo $$? > $$rc_vm; } | sed -u 's/^/[vm] /' & vm=$$!; \
+	    $(MAKE) --no-print-directory test-native || failed="$$failed test-native"; \
+	    wait $$vm; \
+	fi; \
+	[ "$$(cat $$rc_vm)" = 0 ] || failed="$$failed test-vm"; rm -f $$rc_vm; \
 	echo "== make test: $$(( $$(date +%s) - start )) s in all"; \
 	if [ -n "$$failed" ]; then echo "== make test: FAILED:$$failed"; exit 1; fi; \
 	echo "== make test: all tiers passed (test-unit test-native test-vm)"
