@@ -3,7 +3,8 @@
 It owns the provider side: tenant VRFs on PEs (kernel VRF or namespace), the attachment
 circuit (it adopts the hand-off cable the Cloud Manager leaves in the root namespace and
 names it <site>.<vlan>), VPLS instances, and the core state that lets the tenant's other
-PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).
+PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).  Under
+control=bgp a VPLS instance is an EVPN VNI: the PEs' FRR tells the others, none is greeted.
 
     unit "vrf:<pe>/<tenant>"      a VRF it had to create (the plan made the others)
     unit "member:<pe>/<tenant>"   a PE it made a member of the tenant's L3VPN
@@ -45,7 +46,7 @@ class NetworkManager:
         self.world = World.from_info(record["info"])     # read here, never written: `vpc create` writes state.json
         self.real = record["realizations"]
         self.u = Underlay.from_dict(self.world.underlay.to_dict())     # the planner's form: next hops as Hops
-        self.core = CORES[self.real["core"]](self.u)
+        self.core = CORES[self.real["core"]](self.u, evpn=self.real.get("control") == "bgp")
         self.ledger = Ledger(testbed, "network", executor)
         self.acls = AclAtPes(self)
         self.book = ReservationBook(testbed, self.world, self.real["core"], self.ledger, self._t)

@@ -73,6 +73,7 @@ class Vxlan:
     port: int = 4789
     peers: tuple = ()          # remote VTEPs: head-end replication entries
     mac: Optional[str] = None  # fixed, so a rebuilt device keeps the MAC its peers' neighbour entries name
+    learning: bool = True      # False: remote MACs come from a control plane (EVPN), not from traffic
 
 
 @dataclass(frozen=True)

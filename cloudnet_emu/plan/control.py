@@ -16,7 +16,8 @@ The interface is three calls that `plan/build.py` makes in build order:
     daemons()                at the end: the routing daemons to start (FrrRouter actions)
 
 and `describe()`, the data `inspect` and the convergence wait read (the world's `control`).
-The tenant VPNs (plan/core.py) stay planner-written under both; they ride on these routes.
+The L3VPNs (plan/core.py) stay planner-written under both and ride on these routes; under bgp the
+VPLS instances are EVPN L2 VNIs that the PEs' own bgpd advertises (plan/frr.py, plan/core.py).
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ class BgpControl(Control):
             out.append(frr.RouterControl(
                 r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),
                 tuple(dev for pe, _, dev in self.reached if pe == r), neighbors,
-                (self.u.loopback[r],) if r in pes else ()))
+                (self.u.loopback[r],) if r in pes else (), r in pes))
         return out
 
     def daemons(self):

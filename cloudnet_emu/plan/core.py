@@ -16,7 +16,10 @@ mesh at once) and the Network Manager (one new VPN endpoint at a time) share the
     route(tenant, t, at, prefix, egress)    reach `prefix` behind `egress` from `at`
 
 VPLS instances (L2, `vpls()`) run over VXLAN in both realizations: the kernel has no
-Ethernet-over-MPLS pseudowires.
+Ethernet-over-MPLS pseudowires.  Under control=bgp (`evpn=True`) a VPLS instance is an EVPN
+L2 VNI: its VXLAN device learns nothing and names no peer; the PE's own FRR advertises its
+MACs and flood list (type-2, type-3) and installs the other PEs', so a new instance is made
+at its own PE only (`vpls_greet` has nothing to do).
 """
 from __future__ import annotations
 
@@ -68,8 +71,8 @@ class Member:
 class VpnCore:
     name = ""
 
-    def __init__(self, underlay: Underlay):
-        self.u = underlay
+    def __init__(self, underlay: Underlay, evpn: bool = False):
+        self.u, self.evpn = underlay, evpn
 
     def join(self, tenant: str, t: int, p: Placement, peers: list[Placement]) -> list:
         raise NotImplementedError
@@ -101,12 +104,13 @@ class VpnCore:
 
     # VPLS: a bridge per instance on each PE, VXLAN between them (both realizations).
     def vpls(self, vpc: str, v: int, pe: str, peers: list[str]) -> list:
+        flood = () if self.evpn else tuple(self.u.lo(x) for x in peers)
         return [Bridge(pe, naming.vpls_bridge(vpc)),
                 Vxlan(pe, naming.vpls_vxlan(vpc), addressing.vpls_vni(v), self.u.lo(pe), into=pe,
-                      master=naming.vpls_bridge(vpc), peers=tuple(self.u.lo(x) for x in peers))]
+                      master=naming.vpls_bridge(vpc), peers=flood, learning=not self.evpn)]
 
     def vpls_greet(self, vpc: str, pe: str, newcomer: str) -> list:
-        return [FdbAppend(pe, naming.vpls_vxlan(vpc), self.u.lo(newcomer))]
+        return [] if self.evpn else [FdbAppend(pe, naming.vpls_vxlan(vpc), self.u.lo(newcomer))]
 
 
 class VxlanCore(VpnCore):

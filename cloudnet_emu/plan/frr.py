@@ -13,7 +13,10 @@ Conventions:
   - iBGP over loopbacks (update-source), every PE to every reflector; reflectors peer with each
     other as non-clients; connect retry 1 s (FRR's default of 120 s would cost minutes); each PE
     originates its loopback in ipv4 unicast, so a session's prefix count is meaningful (OSPF's
-    distance 110 keeps the IGP route in the FIB).
+    distance 110 keeps the IGP route in the FIB);
+  - the same sessions carry `l2vpn evpn` (reflected like ipv4 unicast); a PE is a VTEP
+    (`advertise-all-vni`): every VXLAN device on a bridge in its namespace is an L2 VNI whose
+    MACs (type-2) and flood list (type-3) BGP carries, so no other PE is ever configured for it.
 """
 from __future__ import annotations
 
@@ -38,10 +41,21 @@ class RouterControl:
     passive_ifs: tuple = ()                       # advertised only (besides lo)
     neighbors: tuple = ()                         # Neighbor, sorted by address
     networks: tuple = ()                          # originated in BGP ipv4 unicast
+    vtep: bool = False                            # a PE: advertises its VNIs in EVPN
 
 
 def _head(rc: RouterControl) -> list[str]:
     return ["frr defaults datacenter", f"hostname {rc.name}", "!"]
+
+
+def _activate(rc: RouterControl) -> list[str]:
+    """Every session in the address family at hand, reflected where the peer is a client."""
+    lines = []
+    for n in rc.neighbors:
+        lines.append(f"  neighbor {n.address} activate")
+        if n.client:
+            lines.append(f"  neighbor {n.address} route-reflector-client")
+    return lines
 
 
 def render(rc: RouterControl) -> dict[str, str]:
@@ -60,12 +74,10 @@ def render(rc: RouterControl) -> dict[str, str]:
         bgp += [f" neighbor {n.address} remote-as internal", f" neighbor {n.address} description {n.name}",
                 f" neighbor {n.address} update-source {rc.router_id}",
                 f" neighbor {n.address} timers 1 3", f" neighbor {n.address} timers connect 1"]
-    bgp += [" !", " address-family ipv4 unicast"]
-    bgp += [f"  network {p}" for p in rc.networks]
-    for n in rc.neighbors:
-        bgp.append(f"  neighbor {n.address} activate")
-        if n.client:
-            bgp.append(f"  neighbor {n.address} route-reflector-client")
+    bgp += [" !", " address-family ipv4 unicast"] + [f"  network {p}" for p in rc.networks] + _activate(rc)
+    bgp += [" exit-address-family", " !", " address-family l2vpn evpn"] + _activate(rc)
+    if rc.vtep:
+        bgp.append("  advertise-all-vni")
     bgp += [" exit-address-family", "exit", "!"]
     return {"zebra": "\n".join(_head(rc)) + "\n", "staticd": "\n".join(_head(rc)) + "\n",
             "ospfd": "\n".join(ospf) + "\n", "bgpd": "\n".join(bgp) + "\n"}

@@ -216,7 +216,8 @@ def _enslave(k: Kernel, e: Enslave):
 def _vxlan(k: Kernel, v: Vxlan):
     ip = k.ip(v.node)
     _nl(f"vxlan {v.name} vni {v.vni} in {k.netns(v.node)}", ip.link, "add", ifname=v.name, kind="vxlan",
-        vxlan_id=v.vni, vxlan_local=v.local, vxlan_port=v.port, mtu=1500, **({"address": v.mac} if v.mac else {}))
+        vxlan_id=v.vni, vxlan_local=v.local, vxlan_port=v.port, vxlan_learning=int(v.learning), mtu=1500,
+        **({"address": v.mac} if v.mac else {}))
     if v.into != v.node and ip.link_lookup(ifname=v.name):
         # The UDP socket stays in the PE's namespace; the device joins the VRF namespace.
         ip.link("set", index=k.index(v.node, v.name), net_ns_fd=k.netns(v.into))

@@ -265,3 +265,69 @@ def test_kill_9_during_convergence_leaves_nothing_clean_cannot_remove(tmp_path, 
     assert kfrr.pids(directory, netns) == theirs
     assert sorted(_frr_processes()) == sorted(theirs.values())
     assert state.read("frrtb") is None
+
+
+def _vxlan_fdb(tb: str, pe: str) -> list[dict]:
+    return json.loads(subprocess.run(["ip", "netns", "exec", f"cn-{tb}-{pe}", "bridge", "-j", "fdb", "show", "dev",
+                                      "vxl-acme-vpc"], capture_output=True, text=True, check=True).stdout)
+
+
+def _mobility(tb: str, vm: str, seq: int):
+    from cloudnet_emu.scenario.checks import mobility
+    from cloudnet_emu.scenario.world import World
+    return mobility.run(World(tb), mobility.MobilityCheck(vm=vm, seq=seq), "pass")
+
+
+def test_vpls_is_evpn_and_a_migration_moves_the_mac_at_every_pe(bgp_testbed):
+    """A VPLS VPC under bgp: each PE's FRR advertises the MACs behind it and installs the others'
+    (nothing of ours names a remote VTEP); a migrated VM's MAC moves at every PE with its mobility
+    sequence one higher per move; with the destination PE's bgpd killed the check turns red."""
+    from cloudnet_emu.verdict import Status
+    tb = bgp_testbed["testbed"]
+    cloud, network = pipeline.managers(tb)
+    a1 = cloud.attach("acme-vpc", site="dc1", name="a1", mem_mb=16)
+    cloud.attach("acme-vpc", site="dc1", name="stay", mem_mb=16)     # keeps pe3 in the instance while a1 is away
+    a2 = cloud.attach("acme-vpc", site="dc2", name="a2", mem_mb=16)
+    lo = {pe: f"100.127.255.{i}" for i, pe in enumerate(("pe1", "pe2", "pe3", "pe4"), 1)}
+    # the VPLS carries traffic: the VMs reach acme-hq's host and each other (and so speak: MACs are learned)
+    assert _ping(tb, "a1", "10.1.1.2", 2) and _ping(tb, "a2", "10.1.1.2", 2) and _ping(tb, "a1", a2["ip"], 2)
+    # a1's MAC at pe1 and pe4, toward pe3's VTEP, put there by zebra (extern_learn)
+    for pe in ("pe1", "pe4"):
+        assert pipeline_wait(lambda: any(e["mac"] == a1["mac"] and e.get("dst") == lo["pe3"]
+                                         and "extern_learn" in e.get("flags", []) for e in _vxlan_fdb(tb, pe)), 10), pe
+    print("\n" + subprocess.run(["ip", "netns", "exec", f"cn-{tb}-pe1", "bridge", "fdb", "show", "dev", "vxl-acme-vpc"],
+                                capture_output=True, text=True).stdout)
+    # the flood lists are EVPN's type-3 routes: at each PE exactly the other members' VTEPs
+    for pe, others in (("pe1", {"pe3", "pe4"}), ("pe3", {"pe1", "pe4"}), ("pe4", {"pe1", "pe3"})):
+        flood = {e["dst"] for e in _vxlan_fdb(tb, pe) if e["mac"] == "00:00:00:00:00:00"}
+        vni = kfrr.vtysh(state.daemon_dir(tb, pe), "show evpn vni 20000 json")
+        # FRR 8.4 lists them under numRemoteVteps (later releases: remoteVteps, numRemoteVteps a count)
+        listed = vni.get("remoteVteps") or vni.get("numRemoteVteps")
+        vteps = {v["ip"] if isinstance(v, dict) else v for v in (listed if isinstance(listed, list) else [])}
+        assert flood == {lo[o] for o in others} == vteps, (pe, flood, vni)
+    mac = kfrr.vtysh(state.daemon_dir(tb, "pe1"), "show evpn mac vni all json")
+    print(json.dumps(mac["20000"]["macs"][a1["mac"]]))
+    ok = _mobility(tb, "a1", 0)
+    assert ok.status == Status.PASS, ok.detail
+    # one move: sequence 1 at every PE, every remote FDB at pe4's VTEP
+    cloud.migrate("a1", "dc2")
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 1).status == Status.PASS, 10), _mobility(tb, "a1", 1).detail
+    moved = _mobility(tb, "a1", 1)
+    print(moved.detail)
+    assert [r["pe"] for r in moved.evidence["readings"]] == ["pe1", "pe3", "pe4"]
+    assert _mobility(tb, "a1", 0).status == Status.FAIL      # the sequence is judged, not only the VTEP
+    assert _ping(tb, "acme-h1", a1["ip"], 2)
+    # and back: sequence 2
+    cloud.migrate("a1", "dc1")
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 2).status == Status.PASS, 10), _mobility(tb, "a1", 2).detail
+    assert _ping(tb, "acme-h1", a1["ip"], 2)
+    # sabotage: pe1 stops taking EVPN routes from its reflector, so it never hears of the next move
+    subprocess.run(["vtysh", "--vty_socket", state.daemon_dir(tb, "pe1"), "-c", "configure terminal", "-c",
+                    "router bgp 65000", "-c", "address-family l2vpn evpn", "-c", "no neighbor 100.127.255.5 activate"],
+                   check=True, capture_output=True, timeout=30)
+    cloud.migrate("a1", "dc2")
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 3).detail.startswith("pe1:"), 10)
+    red = _mobility(tb, "a1", 3)
+    print(red.detail)
+    assert red.status == Status.FAIL and red.detail.startswith("pe1: zebra has no entry"), red.detail
+    assert "(want remote at 100.127.255.4 seq 3)" in red.detail and "pe3" not in red.detail

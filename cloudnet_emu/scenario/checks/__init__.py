@@ -11,12 +11,12 @@ from typing import Iterator, Literal, Optional
 from ...errors import Problem
 from ..kind import CheckKind, OneOf, one_of
 from ..paper import Paper
-from . import attack, encap, fdb, flow, garp, isolated, latency, reach, route, tcp, throughput
+from . import attack, encap, fdb, flow, garp, isolated, latency, mobility, reach, route, tcp, throughput
 
 KINDS: tuple[CheckKind, ...] = tuple(m.KIND for m in (
-    reach, isolated, encap, route, fdb, garp, tcp, flow, throughput, latency, attack))
+    reach, isolated, encap, route, fdb, garp, tcp, flow, throughput, latency, attack, mobility))
 BY_NAME = {k.name: k for k in KINDS}
-SCHEMA_ORDER = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "attack", "throughput", "latency", "flow")
+SCHEMA_ORDER = ("reach", "isolated", "encap", "route", "fdb", "garp", "tcp", "attack", "throughput", "latency", "flow", "mobility")
 
 
 class _CheckBase(OneOf):

@@ -40,3 +40,12 @@ class OnPaper:
 def world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
     monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
     return OnPaper(copy.deepcopy(figure1_record))
+
+
+@pytest.fixture
+def bgp_world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
+    """Figure 1 on paper under control=bgp: the PEs' own FRR carries the VPLS instances (EVPN)."""
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    record = copy.deepcopy(figure1_record)
+    record["realizations"]["control"] = "bgp"
+    return OnPaper(record)

@@ -12,7 +12,7 @@ from cloudnet_emu.managers import reserving
 from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
 from cloudnet_emu.managers.network import ACCESS_BASE
 from cloudnet_emu.plan import addressing
-from cloudnet_emu.plan.actions import Adopt, FdbForget, MplsRoute, Route, Veth
+from cloudnet_emu.plan.actions import Adopt, FdbAppend, FdbForget, MplsRoute, Route, Veth, Vxlan
 
 
 def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
@@ -103,3 +103,24 @@ def test_reservation_admission_counts_against_the_link_and_refuses_what_does_not
 
 def world_request(world, bw: float) -> dict:
     return reserving.request(world.cloud, "r1", "bravo-vpc", between=["db", "bravo-h1"], bw=bw)
+
+
+def test_under_bgp_a_vpls_instance_is_an_evpn_vni_made_at_its_own_pe_only(bgp_world):
+    bgp_world.network.endpoint(vpls_request())
+    vx = bgp_world.paper.applied(Vxlan)
+    assert [(v.node, v.peers, v.learning) for v in vx] == [("pe1", (), False), ("pe3", (), False)]
+    bgp_world.paper.clear()
+    bgp_world.network.endpoint(vpls_request("dc2", "pe4"))
+    # the newcomer is pe4's business alone: nothing at pe1 or pe3, no flood entry anywhere (FRR's type-3)
+    assert {getattr(a, "node", None) for a in bgp_world.paper.applied()} == {"pe4"}
+    assert bgp_world.paper.applied(FdbAppend) == []
+    assert [(v.node, v.peers, v.learning) for v in bgp_world.paper.applied(Vxlan)] == [("pe4", (), False)]
+
+
+def test_under_static_the_newcomer_is_greeted_at_every_other_pe(world):
+    world.network.endpoint(vpls_request())
+    world.paper.clear()
+    world.network.endpoint(vpls_request("dc2", "pe4"))
+    assert sorted(f.node for f in world.paper.applied(FdbAppend)) == ["pe1", "pe3"]
+    assert [(v.node, v.peers, v.learning) for v in world.paper.applied(Vxlan)] == \
+        [("pe4", ("100.127.255.1", "100.127.255.3"), True)]
