@@ -243,9 +243,21 @@ class FdbForget:
     mac: str
 
 
+@dataclass(frozen=True)
+class FibWait:
+    """Wait until every node's kernel FIB routes `prefix` via `via` (a route a control plane carries
+    there: observed, not taken from the daemons' word); a RealizeError naming the nodes still
+    without it after `timeout_s`.  Applied once, no undo."""
+
+    nodes: tuple
+    prefix: str
+    via: str
+    timeout_s: float = 10.0
+
+
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
                                  OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter, OvsFlows, ForgetMac,
-                                 FdbForget)}
+                                 FdbForget, FibWait)}
 
 
 def to_json(obj) -> dict:

@@ -20,7 +20,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs, ovsdb
-from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, FrrRouter, MplsRoute, Node,
+from ..plan.actions import (Address, Adopt, Bridge, Enslave, FdbAppend, FdbForget, FibWait, ForgetMac, FrrRouter, MplsRoute, Node,
                             OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import edge_filter, frr, shaping
 
@@ -359,8 +359,13 @@ def _fdb_forget(k: Kernel, f: FdbForget):
         ns.run(["bridge", "fdb", "del", f.mac, "dev", dev], netns=netns, check=False)
 
 
+def _fib_wait(k: Kernel, w: FibWait):
+    frr.fib_wait([(node, k.netns(node)) for node in w.nodes], w.prefix, w.via, w.timeout_s)
+
+
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
          MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address,
          TcClass: lambda k, c: shaping.add_class(k.netns(c.node), c),
          TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f),
-         OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget}
+         OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget,
+         FibWait: _fib_wait}

@@ -17,13 +17,14 @@ import yaml
 from cloudnet_emu import checks, lifecycle, pipeline, state
 from cloudnet_emu.kernel import frr as kfrr
 from cloudnet_emu.links import set_link
-from cloudnet_emu.plan.frr import DAEMONS
+from cloudnet_emu.plan.frr import DAEMONS, VRF_DAEMONS
 from cloudnet_emu.realize.frr import sessions
 from cloudnet_emu.scenario import runner
 from cloudnet_emu.world import Control
 
 from tests.conftest import FULL_KERNEL
 
+VRFS = ["pe1.acme", "pe1.bravo", "pe2.acme", "pe2.bravo"]     # tenant VRFs (namespaces here) with their own FRR
 pytestmark = pytest.mark.skipif(bool(kfrr.missing(DAEMONS)), reason="FRR is not installed (./setup.sh installs it)")
 
 
@@ -84,7 +85,9 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
     print(f"\nFigure 1 under bgp: converged {took:.2f} s after the daemons started "
           f"(OSPF {bgp_testbed['control']['igp_s']:.2f} s)")
     assert bgp_testbed["control"] == {"converged_s": took, "igp_s": bgp_testbed["control"]["igp_s"],
-                                      "session_ends": 8, "routes": 28}
+                                      "session_ends": 8 + 4, "routes": 28 + 4}
+    # ... of which the tenant VRFs' own instances: each has a session to its tenant's other VRF and its site subnet
+    assert bgp_testbed["info"]["control"]["vrfs"] == VRFS
     live = sessions(tb, Control.from_dict(bgp_testbed["info"]["control"]))
     for router, m in live.items():
         assert all(m["daemons"].values()), (router, m)
@@ -125,7 +128,7 @@ def test_up_returns_converged_and_vtysh_shows_the_sessions(bgp_testbed, cli):
     assert "Cluster List" in updates[0] and re.search(r"Updated routes:\s+100\.127\.255\.[234]/32", updates[0])
     # `check` judges the control plane: green now, red where a bgpd was killed
     before = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
-    assert len(before) == 5 and all(v.passed for v in before.values()), [v.reason for v in before.values()]
+    assert len(before) == 5 + len(VRFS) and all(v.passed for v in before.values()), [v.reason for v in before.values()]
     os.kill(kfrr.pids(state.daemon_dir(tb, "pe2"), f"cn-{tb}-pe2")["bgpd"], signal.SIGKILL)
     assert pipeline_wait(lambda: "bgpd" not in kfrr.pids(state.daemon_dir(tb, "pe2"), f"cn-{tb}-pe2"))
     after = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
@@ -237,7 +240,7 @@ def test_down_and_clean_stop_only_our_daemons(tmp_path, cli, clean_machine, user
     path = _topology(tmp_path, "frrtb")
     res = subprocess.run([cli, "up", path, "--detach", "--degrade"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert len(_ours("frrtb")) == 5 * len(DAEMONS)
+    assert len(_ours("frrtb")) == 5 * len(DAEMONS) + len(VRFS) * len(VRF_DAEMONS)
     res = subprocess.run([cli, "clean", "--all"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert _ours("frrtb") == []
@@ -258,7 +261,7 @@ def test_kill_9_during_convergence_leaves_nothing_clean_cannot_remove(tmp_path, 
             break
     proc.communicate(timeout=60)
     assert any("waiting for the iBGP sessions" in l for l in seen), "".join(seen)
-    assert len(_ours("frrtb")) == 5 * len(DAEMONS)       # the daemons outlived their parent
+    assert len(_ours("frrtb")) == 5 * len(DAEMONS) + len(VRFS) * len(VRF_DAEMONS)       # the daemons outlived their parent
     res = subprocess.run([cli, "clean"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "frrtb" in res.stdout, res.stdout + res.stderr
     assert _ours("frrtb") == []
@@ -331,3 +334,51 @@ def test_vpls_is_evpn_and_a_migration_moves_the_mac_at_every_pe(bgp_testbed):
     print(red.detail)
     assert red.status == Status.FAIL and red.detail.startswith("pe1: zebra has no entry"), red.detail
     assert "(want remote at 100.127.255.4 seq 3)" in red.detail and "pe3" not in red.detail
+
+
+def _links(tb: str, node: str) -> set[str]:
+    return {l["ifname"] for l in json.loads(subprocess.run(["ip", "-j", "-n", f"cn-{tb}-{node}", "link"],
+                                                           capture_output=True, text=True, check=True).stdout)}
+
+
+def _routes(tb: str, node: str) -> list[dict]:
+    return json.loads(subprocess.run(["ip", "-j", "-n", f"cn-{tb}-{node}", "route"], capture_output=True, text=True,
+                                     check=True).stdout)
+
+
+def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_remote_fib(bgp_testbed):
+    """bravo's VRFs run their own BGP over bravo's transit (an EVPN L2 VNI): attaching a VM in dc1
+    builds bravo's VRF, transit and FRR at pe3 alone; step 4 lasts until the other PEs' VRFs route the
+    VM's /32 via pe3 in their kernels (BGP's, not ours); a second VM in dc2 is pe4's business alone."""
+    tb = bgp_testbed["testbed"]
+    cloud, network = pipeline.managers(tb)
+    others = ["pe1", "pe2", "pe4", "pe1.bravo", "pe2.bravo"]
+    links = {n: _links(tb, n) for n in others}
+    b1 = cloud.attach("bravo-vpc", site="dc1", name="b1", mem_mb=16)
+    print(f"\nattach b1 under bgp: steps {b1['steps_ms']}")
+    for vrf in ("pe1.bravo", "pe2.bravo"):       # in the kernel FIB when attach returned, from BGP, via pe3's VRF
+        mine = [r for r in _routes(tb, vrf) if r["dst"] == b1["ip"]]
+        assert [(r.get("gateway"), r.get("protocol")) for r in mine] == [("100.66.1.3", "bgp")], (vrf, mine)
+    assert {n: _links(tb, n) for n in others} == links          # not a link added or removed at another PE
+    assert os.path.isdir(state.daemon_dir(tb, "pe3.bravo"))
+    assert sorted(kfrr.pids(state.daemon_dir(tb, "pe3.bravo"), f"cn-{tb}-pe3.bravo")) == ["bgpd", "zebra"]
+    # pe3.bravo's sessions: explicitly to the two planned members; they took it from their listen range
+    peers = sessions(tb, Control(realization="bgp", sessions={"pe3.bravo": []}, routes={}))["pe3.bravo"]["peers"]
+    assert {a: p["state"] for a, p in peers.items()} == {"100.66.1.1": "Established", "100.66.1.2": "Established"}
+    assert _ping(tb, "bravo-h1", b1["ip"], 2) and _ping(tb, "bravo-h3", b1["ip"], 2)
+    b2 = cloud.attach("bravo-vpc", site="dc2", name="b2", mem_mb=16)
+    print(f"attach b2 under bgp: steps {b2['steps_ms']}")
+    assert _ping(tb, "b1", b2["ip"], 2)
+    pe3 = [r for r in _routes(tb, "pe3.bravo") if r["dst"] == b2["ip"]]
+    assert [(r.get("gateway"), r.get("protocol")) for r in pe3] == [("100.66.1.4", "bgp")]
+    # the L3VPN VM moves: its /32 learned from pe4's VRF at every other VRF (pe3's went with b1)
+    cloud.migrate("b1", "dc2")
+    for vrf in ("pe1.bravo", "pe2.bravo"):
+        assert pipeline_wait(lambda: [(r.get("gateway"), r.get("protocol")) for r in _routes(tb, vrf)
+                                      if r["dst"] == b1["ip"]] == [("100.66.1.4", "bgp")], 10), vrf
+    assert _ping(tb, "bravo-h1", b1["ip"], 2)
+    # the last VM out of dc1 took pe3's VRF with its FRR (daemons and files)
+    assert not os.path.exists(state.daemon_dir(tb, "pe3.bravo"))
+    # and `check` judges the planned VRFs' instances with the provider routers
+    verdicts = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
+    assert verdicts["control plane at pe1.bravo"].passed, verdicts["control plane at pe1.bravo"].reason

@@ -12,7 +12,7 @@ from cloudnet_emu.managers import reserving
 from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
 from cloudnet_emu.managers.network import ACCESS_BASE
 from cloudnet_emu.plan import addressing
-from cloudnet_emu.plan.actions import Adopt, FdbAppend, FdbForget, MplsRoute, Route, Veth, Vxlan
+from cloudnet_emu.plan.actions import Adopt, FdbAppend, FdbForget, FibWait, FrrRouter, MplsRoute, Route, Veth, Vxlan
 
 
 def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
@@ -124,3 +124,39 @@ def test_under_static_the_newcomer_is_greeted_at_every_other_pe(world):
     assert sorted(f.node for f in world.paper.applied(FdbAppend)) == ["pe1", "pe3"]
     assert [(v.node, v.peers, v.learning) for v in world.paper.applied(Vxlan)] == \
         [("pe4", ("100.127.255.1", "100.127.255.3"), True)]
+
+
+def _where(action) -> str:
+    """The node an action is applied in (a Node action: the node it makes)."""
+    return getattr(action, "node", None) or getattr(action, "a_node", None) or action.name
+
+
+def test_under_bgp_an_l3vpn_endpoint_is_built_at_its_own_pe_and_waits_for_the_remote_fibs(bgp_netns_world):
+    w = bgp_netns_world
+    assert (w.record["realizations"]["router"], w.record["realizations"]["core"]) == ("netns", "vxlan")
+    w.network.endpoint(l3vpn_request())
+    # pe3's VRF, its transit (bridge + VXLAN in pe3, a veth into the VRF) and the VRF's own FRR: pe3 only
+    assert {_where(a) for a in w.paper.applied()} == {"pe3", "pe3.bravo"}
+    assert w.paper.applied(FdbAppend) == [] and [r.node for r in w.paper.applied(Route)] == ["pe3.bravo"]
+    frr = w.paper.applied(FrrRouter)
+    assert [(f.node, [d for d, _ in f.configs]) for f in frr] == [("pe3.bravo", ["zebra", "bgpd"])]
+    bgpd = dict(frr[0].configs)["bgpd"]
+    # explicit sessions to the members that exist (pe1, pe2), later ones accepted from the transit subnet
+    assert " neighbor 100.66.1.1 peer-group tenant" in bgpd and " neighbor 100.66.1.2 peer-group tenant" in bgpd
+    assert " bgp listen range 100.66.1.0/24 peer-group tenant" in bgpd
+    w.paper.clear()
+    w.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"})
+    assert [(r.node, r.dst) for r in w.paper.applied(Route)] == [("pe3.bravo", "10.1.100.7/32")]
+    # step 4 ends when the other PEs' VRFs route it via pe3's transit address in their kernels
+    assert w.paper.applied(FibWait) == [FibWait(("pe1.bravo", "pe2.bravo"), "10.1.100.7/32", "100.66.1.3")]
+    # a second cloud PE: pe4 alone again, and pe3 is among the members it names
+    w.paper.clear()
+    w.network.endpoint(l3vpn_request("dc2", "pe4"))
+    assert {_where(a) for a in w.paper.applied()} == {"pe4", "pe4.bravo"}
+    assert " neighbor 100.66.1.3 peer-group tenant" in dict(w.paper.applied(FrrRouter)[0].configs)["bgpd"]
+    # release of dc1: pe3's membership (its VRF's FRR, its transit) goes with it, though dc2 stays
+    w.paper.clear()
+    w.network.release(wire(ReleaseRequest("bravo-vpc", "dc1")))
+    assert [a.node for a in w.paper.undone(FrrRouter)] == ["pe3.bravo"]
+    assert not w.network.ledger.has("member:pe3/bravo") and w.network.ledger.has("member:pe4/bravo")
+    assert {_where(a) for a in w.paper.undone()} == {"pe3", "pe3.bravo"}
