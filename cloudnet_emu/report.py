@@ -179,6 +179,23 @@ def routing(record: dict, live: dict):
                       str(p.get("peerUptime") or ""))
             router = daemons = ""
     console.print(t)
+    if live.get("evpn"):
+        t = Table(title="EVPN MACs (zebra: local interface or remote VTEP; sequence local/remote)")
+        for col in ("PE", "VNI", "MAC", "at", "seq"):
+            t.add_column(col)
+        for pe, vnis in live["evpn"].items():
+            for vni, macs in sorted(vnis.items()):
+                for mac, m in sorted(macs.items()):
+                    t.add_row(pe, str(vni), mac, str(m["where"]), m["seq"])
+        console.print(t)
+    if live.get("vrf_routes"):
+        t = Table(title="tenant VRFs: routes learned by their own BGP")
+        for col in ("VRF", "prefix", "next hop"):
+            t.add_column(col)
+        for vrf, routes in live["vrf_routes"].items():
+            for prefix, hop in sorted(routes.items()):
+                t.add_row(vrf, prefix, hop)
+        console.print(t)
 
 
 def checks(results, as_json: bool):

@@ -175,15 +175,54 @@ def _wait(testbed: str, control: Control, routers: list[str], deadline: float, d
         time.sleep(0.05)
 
 
+def _later_vrfs(testbed: str) -> set[str]:
+    """Tenant VRF instances the Network Manager started after `up` (their directories: <pe>.<tenant>)."""
+    try:
+        return {d for d in os.listdir(state.daemon_dir(testbed)) if "." in d}
+    except FileNotFoundError:
+        return set()
+
+
 def sessions(testbed: str, control: Control) -> dict:
-    """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now."""
+    """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now
+    (the tenant VRFs' instances included, the planned ones and those made at attach)."""
     out = {}
-    for router in sorted(set(control.routes or {}) | set(control.sessions or {})):
+    vrfs = set(control.vrfs or ()) | _later_vrfs(testbed)
+    for router in sorted(set(control.routes or {}) | set(control.sessions or {}) | vrfs):
         directory = state.daemon_dir(testbed, router)
         alive = kfrr.pids(directory, naming.netns(testbed, router))
-        daemons = (control.vrf_daemons or VRF_DAEMONS) if router in (control.vrfs or ()) else control.daemons or DAEMONS
+        daemons = (control.vrf_daemons or VRF_DAEMONS) if router in vrfs else control.daemons or DAEMONS
         out[router] = {"daemons": {d: alive.get(d) for d in daemons},
                        "peers": peer_states(testbed, router) if "bgpd" in alive else {}}
+    return out
+
+
+def evpn_macs(testbed: str, routers) -> dict:
+    """PE -> VNI -> MAC -> {where: local interface or remote VTEP, seq: local/remote sequence}, from zebra."""
+    out = {}
+    for router in routers:
+        data = kfrr.vtysh(state.daemon_dir(testbed, router), "show evpn mac vni all json") or {}
+        vnis = {vni: {mac: {"where": m.get("intf") if m.get("type") == "local" else m.get("remoteVtep"),
+                            "seq": f"{m.get('localSequence')}/{m.get('remoteSequence')}"}
+                      for mac, m in (v.get("macs") or {}).items()}
+                for vni, v in data.items() if isinstance(v, dict)}
+        if vnis:
+            out[router] = vnis
+    return out
+
+
+def vrf_routes(testbed: str, vrfs) -> dict:
+    """VRF -> prefix -> the next hop of bgpd's best path (what the VRF learned from its tenant's other VRFs)."""
+    out = {}
+    for vrf in vrfs:
+        table = (kfrr.vtysh(state.daemon_dir(testbed, vrf), "show bgp ipv4 unicast json") or {}).get("routes") or {}
+        learned = {}
+        for prefix, paths in table.items():
+            best = next((p for p in paths if p.get("bestpath")), None)
+            hops = (best or {}).get("nexthops") or []
+            if best and hops and hops[0].get("ip") != "0.0.0.0":
+                learned[prefix] = hops[0].get("ip")
+        out[vrf] = learned
     return out
 
 

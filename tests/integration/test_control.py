@@ -346,7 +346,7 @@ def _routes(tb: str, node: str) -> list[dict]:
                                      check=True).stdout)
 
 
-def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_remote_fib(bgp_testbed):
+def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_remote_fib(bgp_testbed, cli):
     """bravo's VRFs run their own BGP over bravo's transit (an EVPN L2 VNI): attaching a VM in dc1
     builds bravo's VRF, transit and FRR at pe3 alone; step 4 lasts until the other PEs' VRFs route the
     VM's /32 via pe3 in their kernels (BGP's, not ours); a second VM in dc2 is pe4's business alone."""
@@ -366,6 +366,14 @@ def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_rem
     peers = sessions(tb, Control(realization="bgp", sessions={"pe3.bravo": []}, routes={}))["pe3.bravo"]["peers"]
     assert {a: p["state"] for a, p in peers.items()} == {"100.66.1.1": "Established", "100.66.1.2": "Established"}
     assert _ping(tb, "bravo-h1", b1["ip"], 2) and _ping(tb, "bravo-h3", b1["ip"], 2)
+    # inspect shows the VRFs' BGP (pe3.bravo's, made at attach, too) and the PEs' EVPN MACs
+    seen = json.loads(subprocess.run([cli, "inspect", tb, "--json"], capture_output=True, text=True, timeout=60).stdout)
+    assert seen["vrf_routes"]["pe1.bravo"][f"{b1['ip']}/32"] == "100.66.1.3"
+    assert seen["routing"]["pe3.bravo"]["peers"]["100.66.1.1"]["state"] == "Established"
+    pe3_transit = seen["evpn"]["pe1"]["10001"]            # bravo's transit VNI at pe1: pe3.bravo's MAC behind pe3
+    assert "100.127.255.3" in {m["where"] for m in pe3_transit.values()}
+    text = subprocess.run([cli, "inspect", tb], capture_output=True, text=True, timeout=60).stdout
+    assert "EVPN MACs" in text and "routes learned by their own BGP" in text and "pe3.bravo" in text
     b2 = cloud.attach("bravo-vpc", site="dc2", name="b2", mem_mb=16)
     print(f"attach b2 under bgp: steps {b2['steps_ms']}")
     assert _ping(tb, "b1", b2["ip"], 2)
