@@ -10,6 +10,7 @@ failure.
 from __future__ import annotations
 
 import json
+import time
 
 from pydantic import Field
 
@@ -50,7 +51,21 @@ def _fdb(w: World, pe: str, dev: str, mac: str):
             if e.get("mac", "").lower() == mac and e.get("dst")]
 
 
+SETTLE_S = 3.0      # BGP's UPDATEs are coalesced for 100 ms at the PE and again at the reflector
+
+
 def run(w: World, body: MobilityCheck, expect: str) -> Judged:
+    """One reading per PE, taken again for up to SETTLE_S while it is a failure (a move just made
+    may still be on its way); the last reading is the verdict."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        judged = _judge(w, body)
+        if judged.status != Status.FAIL or time.monotonic() > deadline:
+            return judged
+        time.sleep(0.1)
+
+
+def _judge(w: World, body: MobilityCheck) -> Judged:
     if (w.record.get("realizations") or {}).get("control") != "bgp":
         return Judged(Status.ERROR, "no EVPN here: MAC mobility is BGP's (control=bgp), this testbed is static")
     vm = w.cloud.data["vms"][body.vm]
