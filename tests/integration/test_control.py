@@ -374,6 +374,9 @@ def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_rem
     assert "100.127.255.3" in {m["where"] for m in pe3_transit.values()}
     text = subprocess.run([cli, "inspect", tb], capture_output=True, text=True, timeout=60).stdout
     assert "EVPN MACs" in text and "routes learned by their own BGP" in text and "pe3.bravo" in text
+    # `check` judges pe3.bravo's instance, made at attach, by the sessions it has
+    made = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}["control plane at pe3.bravo"]
+    assert made.passed and "2 daemons running, 2 sessions Established" in made.reason, made.reason
     b2 = cloud.attach("bravo-vpc", site="dc2", name="b2", mem_mb=16)
     print(f"attach b2 under bgp: steps {b2['steps_ms']}")
     assert _ping(tb, "b1", b2["ip"], 2)
