@@ -223,8 +223,9 @@ def attached(vm: dict):
     console.print(f"attached [bold]{vm['name']}[/bold] to {vm['vpc']} ({vm['type']}) on {vm['server']} in {vm['site']}: "
                   f"{vm['ip']}/{vm['prefixlen']} {vm['mac']} VLAN {vm['vlan']}")
     console.print(f"  1 VM creation {s['vm']:.1f} ms, 2 VLAN {s['vlan']:.1f} ms, 3 logical CE {s['lce']:.1f} ms"
-                  f"{' (reused)' if vm.get('reused_lce') else ''}, 4 VPN on the PE {s['vpn']:.1f} ms; "
-                  f"total {s['total']:.1f} ms")
+                  f"{' (reused)' if vm.get('reused_lce') else ''}, 4 VPN on the PE {s['vpn']:.1f} ms"
+                  + (f" (of which {s['propagated']:.1f} ms until every remote VRF's kernel routed it)"
+                     if "propagated" in s else "") + f"; total {s['total']:.1f} ms")
 
 
 def vms(rows: list[dict]):

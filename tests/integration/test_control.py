@@ -356,6 +356,7 @@ def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_rem
     links = {n: _links(tb, n) for n in others}
     b1 = cloud.attach("bravo-vpc", site="dc1", name="b1", mem_mb=16)
     print(f"\nattach b1 under bgp: steps {b1['steps_ms']}")
+    assert 0 < b1["steps_ms"]["propagated"] < b1["steps_ms"]["vpn"]
     for vrf in ("pe1.bravo", "pe2.bravo"):       # in the kernel FIB when attach returned, from BGP, via pe3's VRF
         mine = [r for r in _routes(tb, vrf) if r["dst"] == b1["ip"]]
         assert [(r.get("gateway"), r.get("protocol")) for r in mine] == [("100.66.1.3", "bgp")], (vrf, mine)

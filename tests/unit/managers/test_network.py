@@ -160,3 +160,11 @@ def test_under_bgp_an_l3vpn_endpoint_is_built_at_its_own_pe_and_waits_for_the_re
     assert [a.node for a in w.paper.undone(FrrRouter)] == ["pe3.bravo"]
     assert not w.network.ledger.has("member:pe3/bravo") and w.network.ledger.has("member:pe4/bravo")
     assert {_where(a) for a in w.paper.undone()} == {"pe3", "pe3.bravo"}
+
+
+def test_under_bgp_attach_says_apart_how_long_the_remote_fibs_took(bgp_netns_world, world):
+    vm = bgp_netns_world.cloud.attach("bravo-vpc", site="dc1", name="x", mem_mb=16)
+    assert "propagated" in vm["steps_ms"] and vm["steps_ms"]["propagated"] <= vm["steps_ms"]["vpn"]
+    assert [w.nodes for w in bgp_netns_world.paper.applied(FibWait)] == [("pe1.bravo", "pe2.bravo")]
+    static = world.cloud.attach("bravo-vpc", site="dc1", name="x", mem_mb=16)
+    assert "propagated" not in static["steps_ms"] and world.paper.applied(FibWait) == []
