@@ -38,7 +38,8 @@ def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None
     (converge starts it); a tenant VRF's (zebra and bgpd only) starts at once."""
     if not routers:
         return
-    progress(f"FRR: {len(routers)} instances ({', '.join(sorted({r.node for r in routers})[:6])}...)")
+    names = sorted(r.node for r in routers)
+    progress(f"FRR: {len(names)} instances ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
     state.share_with(testbed, kfrr.ids()[1])
     dirs = {r.node: state.daemon_dir(testbed, r.node) for r in routers}
     for r in routers:
