@@ -207,8 +207,14 @@ def control_plane(testbed: str, info: dict) -> list[Verdict]:
     for router, m in live.items():
         dead = [d for d, pid in m["daemons"].items() if pid is None]
         problems = ([f"not running: {', '.join(dead)}"] if dead else []) + missing.get(router, [])
+        expected = control.sessions.get(router)
+        if expected is None and not dead:
+            # a tenant VRF's instance made at attach (not in the plan): every session it has is up, and it has one
+            expected = list(m["peers"])
+            problems += [f"session to {a} is {p.get('state')}" for a, p in m["peers"].items()
+                         if p.get("state") != "Established"] or ([] if expected else ["no BGP session"])
         out.append(Verdict(f"control plane at {router}", "control", Status.FAIL if problems else Status.PASS,
                            "; ".join(problems) or f"{len(m['daemons'])} daemons running, "
-                           f"{len(control.sessions.get(router, []))} sessions Established, "
+                           f"{len(expected or [])} sessions Established, "
                            f"{len(control.routes.get(router, []))} routes in the kernel FIB"))
     return out

@@ -89,6 +89,16 @@ def vxlan_dev(tenant: str) -> str:
     return f"vx-{tenant}"
 
 
+def transit_bridge(tenant: str) -> str:
+    """The tenant's transit segment in a PE's namespace (control=bgp: an EVPN L2 VNI)."""
+    return f"tb-{tenant}"
+
+
+def transit_port(tenant: str) -> str:
+    """The PE end of the veth from the transit bridge into the tenant's VRF."""
+    return f"tv-{tenant}"
+
+
 def is_ours_netns(name: str, testbed: str | None = None) -> bool:
     if testbed is not None:
         return name.startswith(f"{NETNS_PREFIX}{testbed}-")

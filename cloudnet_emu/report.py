@@ -179,6 +179,23 @@ def routing(record: dict, live: dict):
                       str(p.get("peerUptime") or ""))
             router = daemons = ""
     console.print(t)
+    if live.get("evpn"):
+        t = Table(title="EVPN MACs (zebra: local interface or remote VTEP; sequence local/remote)")
+        for col in ("PE", "VNI", "MAC", "at", "seq"):
+            t.add_column(col)
+        for pe, vnis in live["evpn"].items():
+            for vni, macs in sorted(vnis.items()):
+                for mac, m in sorted(macs.items()):
+                    t.add_row(pe, str(vni), mac, str(m["where"]), m["seq"])
+        console.print(t)
+    if live.get("vrf_routes"):
+        t = Table(title="tenant VRFs: routes learned by their own BGP")
+        for col in ("VRF", "prefix", "next hop"):
+            t.add_column(col)
+        for vrf, routes in live["vrf_routes"].items():
+            for prefix, hop in sorted(routes.items()):
+                t.add_row(vrf, prefix, hop)
+        console.print(t)
 
 
 def checks(results, as_json: bool):
@@ -206,8 +223,9 @@ def attached(vm: dict):
     console.print(f"attached [bold]{vm['name']}[/bold] to {vm['vpc']} ({vm['type']}) on {vm['server']} in {vm['site']}: "
                   f"{vm['ip']}/{vm['prefixlen']} {vm['mac']} VLAN {vm['vlan']}")
     console.print(f"  1 VM creation {s['vm']:.1f} ms, 2 VLAN {s['vlan']:.1f} ms, 3 logical CE {s['lce']:.1f} ms"
-                  f"{' (reused)' if vm.get('reused_lce') else ''}, 4 VPN on the PE {s['vpn']:.1f} ms; "
-                  f"total {s['total']:.1f} ms")
+                  f"{' (reused)' if vm.get('reused_lce') else ''}, 4 VPN on the PE {s['vpn']:.1f} ms"
+                  + (f" (of which {s['propagated']:.1f} ms until every remote VRF's kernel routed it)"
+                     if "propagated" in s else "") + f"; total {s['total']:.1f} ms")
 
 
 def vms(rows: list[dict]):

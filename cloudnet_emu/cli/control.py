@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .. import state
-from ..realize.frr import sessions
+from ..realize.frr import evpn_macs, sessions, vrf_routes
 
 
 def with_vty_socket(testbed: str, node: str, command) -> list[str]:
@@ -24,8 +24,12 @@ def with_vty_socket(testbed: str, node: str, command) -> list[str]:
 
 
 def routing(testbed: str, record: dict) -> dict:
-    """{"routing": router -> {daemons, peers}} under control bgp (read from the routers now), else {}."""
+    """Under control bgp (read from the routers now): {"routing": router -> {daemons, peers}, "evpn": PE ->
+    VNI -> MAC -> {where, seq}, "vrf_routes": VRF -> prefix -> next hop}; else {}."""
     control = state.world(record).control
     if control.realization != "bgp":
         return {}
-    return {"routing": sessions(testbed, control)}
+    live = sessions(testbed, control)
+    vrfs = [r for r in live if "." in r and live[r]["daemons"].get("bgpd")]
+    pes = [r for r in live if "." not in r and live[r]["daemons"].get("zebra")]
+    return {"routing": live, "evpn": evpn_macs(testbed, pes), "vrf_routes": vrf_routes(testbed, vrfs)}

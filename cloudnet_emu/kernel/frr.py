@@ -60,6 +60,11 @@ def prepare(directory: str, configs: dict[str, str]) -> None:
         os.chown(path, uid, gid)
 
 
+def remove(directory: str) -> None:
+    """An instance's directory, once its daemons are stopped."""
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def argv(daemon: str, directory: str) -> list[str]:
     return [f"{SBIN}/{daemon}", "-d", "-P", "0", "-f", os.path.join(directory, f"{daemon}.conf"),
             "-i", os.path.join(directory, f"{daemon}.pid"), "-z", os.path.join(directory, "zserv.api"),

@@ -235,6 +235,7 @@ class CloudManager(Moves):
         v = self.vpc(vpc)
         near, policy = near or v.near, self._policy(v, policy)
         steps: dict[str, float] = {}
+        propagated = None        # control=bgp, L3VPN: part of step 4, until every remote VRF routes the VM
         t0 = time.perf_counter()
         # 1. VM creation after placement
         name = self._name(name)
@@ -276,7 +277,7 @@ class CloudManager(Moves):
             if not reused:
                 self._endpoint(vpc, site, vlan, handoff, name)
             if v.type == "l3vpn":
-                self._host_routes(vm)
+                propagated = self._host_routes(vm)
                 if not reused:
                     reserving.arrive(self, vpc, site, dry_run=False)
             steps["vpn"] = time.perf_counter() - t3
@@ -285,6 +286,8 @@ class CloudManager(Moves):
             raise
         vm["steps_ms"] = {k: round(s * 1000, 2) for k, s in steps.items()}
         vm["steps_ms"]["total"] = round((time.perf_counter() - t0) * 1000, 2)
+        if propagated is not None:       # part of step 4 ("vpn"), said apart
+            vm["steps_ms"]["propagated"] = propagated
         vm["reused_lce"] = reused
         self.ledger.save()
         return dict(vm)
@@ -340,8 +343,9 @@ class CloudManager(Moves):
     def _host_routes(self, vm: dict):
         """Advertise an L3VPN VM (a /32 via the Network Manager), and let the logical CEs of the VPC in
         other sites reach it (a /32 toward their PE; proxy ARP answers the VMs there) and vice versa."""
-        self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"], "vm": vm["name"]})
+        reply = self.network("advertise", {"vpc": vm["vpc"], "site": vm["site"], "ip": vm["ip"], "vm": vm["name"]})
         self._remote_routes(vm)
+        return reply.get("propagated_ms")     # control=bgp: how long the remote VRFs' kernels took
 
     def _move_host_routes(self, vm: dict, old_site: str):
         """After a migration: the host route follows the VM to its new PE, the CEs' routes follow."""

@@ -3,7 +3,8 @@
 It owns the provider side: tenant VRFs on PEs (kernel VRF or namespace), the attachment
 circuit (it adopts the hand-off cable the Cloud Manager leaves in the root namespace and
 names it <site>.<vlan>), VPLS instances, and the core state that lets the tenant's other
-PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).
+PEs reach the new endpoint (MPLS label routes or VXLAN membership and routes).  Under
+control=bgp a VPLS instance is an EVPN VNI: the PEs' FRR tells the others, none is greeted.
 
     unit "vrf:<pe>/<tenant>"      a VRF it had to create (the plan made the others)
     unit "member:<pe>/<tenant>"   a PE it made a member of the tenant's L3VPN
@@ -18,12 +19,13 @@ subnet, and a migrating VM keeps its address by its host route moving to another
 """
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 from .. import naming
 from ..errors import StateError
 from ..plan import addressing
-from ..plan.actions import Adopt, Enslave, FdbForget, Route, Veth
+from ..plan.actions import Adopt, Enslave, FdbForget, FibWait, Route, Veth
 from ..plan.core import CORES, Underlay
 from ..plan.routers import ROUTERS, Placement
 from ..world import World
@@ -45,7 +47,8 @@ class NetworkManager:
         self.world = World.from_info(record["info"])     # read here, never written: `vpc create` writes state.json
         self.real = record["realizations"]
         self.u = Underlay.from_dict(self.world.underlay.to_dict())     # the planner's form: next hops as Hops
-        self.core = CORES[self.real["core"]](self.u)
+        self.bgp = self.real.get("control") == "bgp"
+        self.core = CORES[self.real["core"]](self.u, evpn=self.bgp, asn=self.world.control.asn or 65000)
         self.ledger = Ledger(testbed, "network", executor)
         self.acls = AclAtPes(self)
         self.book = ReservationBook(testbed, self.world, self.real["core"], self.ledger, self._t)
@@ -71,8 +74,15 @@ class NetworkManager:
         self.ledger.build(f"host:{vpc}/{ip}", [], actions,
                           meta={"tenant": ep["tenant"], "pe": ep["pe"], "prefix": prefix, "site": site,
                                 "vm": message.get("vm")})
+        reply = {"advertised": prefix, "pe": ep["pe"]}
+        carried = self._carried_by_bgp(ep["tenant"], ep["pe"])
+        if carried:
+            # The VRFs' BGP carries it: done when every remote VRF's kernel routes it via this PE.
+            t0 = time.perf_counter()
+            self.ledger.run([FibWait(tuple(carried), prefix, addressing.bare(self._transit(ep["tenant"], ep["pe"])))])
+            reply["propagated_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         self.acls.sync(vpc)         # access rules follow the VM (resolved to its address, at its PE)
-        return {"advertised": prefix, "pe": ep["pe"]}
+        return reply
 
     def acl(self, message: dict) -> dict:
         """Replace a VPC's access rules ({vpc, acl: {default, rules} or None}) and apply them at its PEs."""
@@ -131,6 +141,15 @@ class NetworkManager:
         return {"released": True}
 
     # --- helpers ------------------------------------------------------------------
+    def _carried_by_bgp(self, tenant: str, pe: str) -> list[str]:
+        """The tenant's VRF nodes on other PEs that learn `pe`'s routes from the VRFs' own BGP
+        (control=bgp, VRFs as namespaces, VXLAN core); empty where the planner writes routes."""
+        others = [self._endpoint_placement(tenant, other) for other in sorted(self._joined(tenant) - {pe})]
+        return [p.node for p in others if self.core.by_bgp(p)]
+
+    def _transit(self, tenant: str, pe: str) -> str:
+        return addressing.transit(self.u.pools["transit"], self._t(tenant), self.u.index[pe])
+
     @staticmethod
     def _ep(vpc: str, site: str) -> str:
         return f"ep:{vpc}@{site}"
@@ -188,13 +207,16 @@ class NetworkManager:
         return [e["meta"]["prefix"] for u, e in self.ledger.units.items() if u.startswith("host:")
                 and e["meta"]["tenant"] == tenant and e["meta"]["pe"] == pe]
 
-    def _ensure_joined(self, tenant: str, p: Placement, ep: str):
-        """Make p's PE a member of the tenant's L3VPN, wired to every member already there."""
+    def _ensure_joined(self, tenant: str, p: Placement, ep: str, own: bool = True):
+        """Make p's PE a member of the tenant's L3VPN, wired to every member already there.  `own`:
+        p is the endpoint's own PE.  Where the planner writes the routes, an endpoint elsewhere uses
+        p's membership too (p holds routes toward it); where the VRFs' BGP carries them, p's
+        membership is p's alone and goes with its last endpoint."""
         t = self._t(tenant)
         joined = self._joined(tenant)
         unit = f"member:{p.pe}/{tenant}"
         if p.pe in joined:
-            if self.ledger.has(unit):
+            if self.ledger.has(unit) and (own or not self.core.by_bgp(p)):
                 self.ledger.use(unit, ep)
             return
         members = self._members(tenant)
@@ -229,7 +251,7 @@ class NetworkManager:
         pes = set(self._members(req.tenant)) | {e["pe"] for e in self._endpoints(req.tenant)}
         if pes - {req.pe}:      # somebody to talk to: every PE of the tenant is in its VPN
             for pe in sorted(pes | {req.pe}):
-                self._ensure_joined(req.tenant, self._endpoint_placement(req.tenant, pe), ep)
+                self._ensure_joined(req.tenant, self._endpoint_placement(req.tenant, pe), ep, own=pe == req.pe)
         pe_addr, ce_addr = self._access(ep)
         pe_if = naming.pe_attachment(req.site, req.vlan)
         actions = [Adopt(p.node, req.handoff, pe_if, addr=pe_addr, master=p.master)]

@@ -73,6 +73,7 @@ class Vxlan:
     port: int = 4789
     peers: tuple = ()          # remote VTEPs: head-end replication entries
     mac: Optional[str] = None  # fixed, so a rebuilt device keeps the MAC its peers' neighbour entries name
+    learning: bool = True      # False: remote MACs come from a control plane (EVPN), not from traffic
 
 
 @dataclass(frozen=True)
@@ -267,9 +268,21 @@ class AclTable:
     vpcs: tuple = ()
 
 
+@dataclass(frozen=True)
+class FibWait:
+    """Wait until every node's kernel FIB routes `prefix` via `via` (a route a control plane carries
+    there: observed, not taken from the daemons' word); a RealizeError naming the nodes still
+    without it after `timeout_s`.  Applied once, no undo."""
+
+    nodes: tuple
+    prefix: str
+    via: str
+    timeout_s: float = 10.0
+
+
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,
                                  OvsBridge, OvsPort, Shape, TcClass, TcFilter, FrrRouter, OvsFlows, ForgetMac,
-                                 FdbForget, BestEffort, AclTable)}
+                                 FdbForget, FibWait, BestEffort, AclTable)}
 
 
 def to_json(obj) -> dict:

@@ -19,7 +19,7 @@ from .. import naming
 from .. import world as W
 from ..spec.model import LinkProps, Topology
 from . import addressing as A
-from .actions import Bridge, Enslave, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
+from .actions import Bridge, Enslave, FrrRouter, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
 from .choose import Choice
 from .control import CONTROLS, Control
 from .core import CORES, Hop, Member, Underlay
@@ -36,7 +36,8 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     plan.add(*control.core_routes())
     _internet(plan, topo, choice)
     routers = ROUTERS[choice.realizations["router"]](plan)
-    core = CORES[choice.realizations["core"]](underlay)
+    core = CORES[choice.realizations["core"]](underlay, evpn=choice.realizations["control"] == "bgp",
+                                              asn=topo.provider.asn)
     plan.add(*core.setup())
     if choice.realizations["core"] == "mpls":
         plan.world.lsp = core.lsps()
@@ -49,6 +50,8 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
             members.setdefault(site.pe, Member(placement, [])).prefixes.append(site.subnet)
         if len(members) > 1:
             core.l3vpn(plan, tenant.name, t_index, list(members.values()))
+            control.tenant_vrfs({a.node for a in plan.of(FrrRouter)}, list(members.values()),
+                                plan.world.vpn[tenant.name].transit or {})
     for cloud in topo.cloud_sites:
         _cloud(plan, cloud, choice, topo, control, next(access))
     plan.add(*control.daemons())

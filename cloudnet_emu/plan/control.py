@@ -16,7 +16,8 @@ The interface is three calls that `plan/build.py` makes in build order:
     daemons()                at the end: the routing daemons to start (FrrRouter actions)
 
 and `describe()`, the data `inspect` and the convergence wait read (the world's `control`).
-The tenant VPNs (plan/core.py) stay planner-written under both; they ride on these routes.
+The L3VPNs (plan/core.py) stay planner-written under both and ride on these routes; under bgp the
+VPLS instances are EVPN L2 VNIs that the PEs' own bgpd advertises (plan/frr.py, plan/core.py).
 """
 from __future__ import annotations
 
@@ -32,12 +33,18 @@ def _host(prefix: str) -> str:
     return str(ipaddress.ip_network(prefix, strict=False))
 
 
+def _bare(addr: str) -> str:
+    return addr.split("/")[0]
+
+
 class Control:
     name = ""
 
     def __init__(self, topo: Topology, underlay: Underlay):
         self.topo, self.u = topo, underlay
         self.reached: list[tuple[str, str, str]] = []      # (pe, prefix, dev)
+        self.vrf_routes: dict[str, list[str]] = {}         # VRF node -> prefixes it must learn
+        self.vrf_sessions: dict[str, list[str]] = {}       # VRF node -> its peers' transit addresses
 
     def core_routes(self) -> list:
         raise NotImplementedError
@@ -47,6 +54,11 @@ class Control:
 
     def daemons(self) -> list:
         return []
+
+    def tenant_vrfs(self, running: set, members: list, transit: dict) -> None:
+        """A tenant's L3VPN members (plan/core.Member); those whose VRF runs its own FRR (`running`:
+        nodes) must, before `up` returns, have every other member's prefixes in their kernel FIB
+        and a session to every other member's transit address."""
 
     def describe(self) -> dict:
         return {"realization": self.name}
@@ -107,11 +119,21 @@ class BgpControl(Control):
             out.append(frr.RouterControl(
                 r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),
                 tuple(dev for pe, _, dev in self.reached if pe == r), neighbors,
-                (self.u.loopback[r],) if r in pes else ()))
+                (self.u.loopback[r],) if r in pes else (), r in pes))
         return out
 
     def daemons(self):
         return [FrrRouter(rc.name, tuple(frr.render(rc).items())) for rc in self.routers()]
+
+    def tenant_vrfs(self, running, members, transit):
+        for m in members:
+            node = m.placement.node
+            if node not in running:
+                continue
+            others = [o for o in members if o is not m]
+            self.vrf_routes[node] = [p for o in others for p in o.prefixes]
+            self.vrf_sessions[node] = sorted((_bare(transit[o.placement.pe]) for o in others),
+                                             key=ipaddress.ip_address)
 
     def describe(self):
         routers = self.routers()
@@ -119,12 +141,13 @@ class BgpControl(Control):
         owner = {self.u.loopback[r]: r for r in self.u.index} | {p: pe for pe, p, _ in self.reached}
         return {"realization": "bgp", "asn": self.topo.provider.asn, "igp": "ospf",
                 "reflectors": self.reflectors(),
-                "sessions": {rc.name: [n.address for n in rc.neighbors] for rc in routers},
+                "sessions": {rc.name: [n.address for n in rc.neighbors] for rc in routers} | self.vrf_sessions,
                 # what each BGP speaker must have learned: every PE's loopback but its own
                 "bgp_routes": {rc.name: [self.u.loopback[pe] for pe in self.u.pe_index if pe != rc.name]
                                for rc in routers if rc.neighbors},
-                "routes": {r: [p for p in prefixes if owner[p] != r] for r in self.u.index},
-                "daemons": list(frr.DAEMONS)}
+                "routes": {r: [p for p in prefixes if owner[p] != r] for r in self.u.index} | self.vrf_routes,
+                "daemons": list(frr.DAEMONS),
+                **({"vrfs": sorted(self.vrf_routes), "vrf_daemons": list(frr.VRF_DAEMONS)} if self.vrf_routes else {})}
 
 
 CONTROLS = {"static": StaticControl, "bgp": BgpControl}

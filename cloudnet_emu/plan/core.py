@@ -16,16 +16,20 @@ mesh at once) and the Network Manager (one new VPN endpoint at a time) share the
     route(tenant, t, at, prefix, egress)    reach `prefix` behind `egress` from `at`
 
 VPLS instances (L2, `vpls()`) run over VXLAN in both realizations: the kernel has no
-Ethernet-over-MPLS pseudowires.
+Ethernet-over-MPLS pseudowires.  Under control=bgp (`evpn=True`) a VPLS instance is an EVPN
+L2 VNI: its VXLAN device learns nothing and names no peer; the PE's own FRR advertises its
+MACs and flood list (type-2, type-3) and installs the other PEs', so a new instance is made
+at its own PE only (`vpls_greet` has nothing to do).
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, field
 
 from .. import naming
 from .. import world as W
-from . import addressing
-from .actions import Bridge, FdbAppend, MplsRoute, Plan, Route, Veth, Vxlan
+from . import addressing, frr
+from .actions import Bridge, Enslave, FdbAppend, FrrRouter, MplsRoute, Plan, Route, Veth, Vxlan
 from .routers import Placement
 
 
@@ -68,8 +72,8 @@ class Member:
 class VpnCore:
     name = ""
 
-    def __init__(self, underlay: Underlay):
-        self.u = underlay
+    def __init__(self, underlay: Underlay, evpn: bool = False, asn: int = 65000):
+        self.u, self.evpn, self.asn = underlay, evpn, asn
 
     def join(self, tenant: str, t: int, p: Placement, peers: list[Placement]) -> list:
         raise NotImplementedError
@@ -82,6 +86,10 @@ class VpnCore:
 
     def describe(self, tenant: str, t: int, members: list[Placement]) -> dict:
         raise NotImplementedError
+
+    def by_bgp(self, p: Placement) -> bool:
+        """Whether the VRF at p exchanges its routes by its own BGP (the planner writes none there)."""
+        return False
 
     def setup(self) -> list:
         """Core-wide state needed before any VPN (MPLS: the transport LSPs)."""
@@ -101,21 +109,47 @@ class VpnCore:
 
     # VPLS: a bridge per instance on each PE, VXLAN between them (both realizations).
     def vpls(self, vpc: str, v: int, pe: str, peers: list[str]) -> list:
+        flood = () if self.evpn else tuple(self.u.lo(x) for x in peers)
         return [Bridge(pe, naming.vpls_bridge(vpc)),
                 Vxlan(pe, naming.vpls_vxlan(vpc), addressing.vpls_vni(v), self.u.lo(pe), into=pe,
-                      master=naming.vpls_bridge(vpc), peers=tuple(self.u.lo(x) for x in peers))]
+                      master=naming.vpls_bridge(vpc), peers=flood, learning=not self.evpn)]
 
     def vpls_greet(self, vpc: str, pe: str, newcomer: str) -> list:
-        return [FdbAppend(pe, naming.vpls_vxlan(vpc), self.u.lo(newcomer))]
+        return [] if self.evpn else [FdbAppend(pe, naming.vpls_vxlan(vpc), self.u.lo(newcomer))]
 
 
 class VxlanCore(VpnCore):
+    """Under control=bgp with VRFs as namespaces (`by_bgp`) the tenant's transit is an EVPN L2 VNI:
+    bridge `tb-<tenant>` and VXLAN device in the PE's namespace (FRR in the PE advertises it), a veth
+    from that bridge into the VRF carrying the VRF's transit address, and in the VRF its own FRR
+    (plan/frr.render_vrf) that exchanges routes with the tenant's other VRFs over that subnet: no
+    flood entry, greeting or route of ours at any other PE.  A kernel VRF (full kernel) has no
+    namespace for its own FRR: there the planner's transit stays."""
     name = "vxlan"
 
     def _addr(self, t: int, pe: str) -> str:
         return addressing.transit(self.u.pools["transit"], t, self.u.index[pe])
 
+    def by_bgp(self, p: Placement) -> bool:
+        return self.evpn and p.master is None
+
+    def _vrf_bgp(self, tenant, t, p, peers) -> list:
+        addr = self._addr(t, p.pe)
+        bridge, port = naming.transit_bridge(tenant), naming.transit_port(tenant)
+        subnet = str(ipaddress.ip_interface(addr).network)
+        vc = frr.VrfControl(p.node, self.asn, addressing.bare(addr), subnet,
+                            tuple(addressing.bare(self._addr(t, x.pe)) for x in peers))
+        return [Bridge(p.pe, bridge),
+                Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.pe, master=bridge,
+                      learning=False),
+                Veth(p.node, naming.vxlan_dev(tenant), p.pe, port, a_addr=addr, role="vrf",
+                     a_mac=addressing.stable_mac(f"{tenant}@{addr}")),
+                Enslave(p.pe, port, bridge),
+                FrrRouter(p.node, tuple(frr.render_vrf(vc).items()))]
+
     def join(self, tenant, t, p, peers):
+        if self.by_bgp(p):
+            return self._vrf_bgp(tenant, t, p, peers)
         # The transit address's MAC outlives the device: the other PEs keep a neighbour entry for it
         # while the last VPC endpoint leaves this PE and a new one rebuilds the VRF.
         return [Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.node,
@@ -123,9 +157,13 @@ class VxlanCore(VpnCore):
                       mac=addressing.stable_mac(f"{tenant}@{self._addr(t, p.pe)}"))]
 
     def greet(self, tenant, t, member, newcomer):
+        if self.by_bgp(member):
+            return []
         return [FdbAppend(member.node, naming.vxlan_dev(tenant), self.u.lo(newcomer.pe))]
 
     def route(self, tenant, t, at, prefix, egress):
+        if self.by_bgp(at):
+            return []       # the VRFs' own BGP carries it
         return [Route(at.node, prefix, via=addressing.bare(self._addr(t, egress.pe)), dev=naming.vxlan_dev(tenant),
                       table=at.table)]
 

@@ -13,10 +13,14 @@ Conventions:
   - iBGP over loopbacks (update-source), every PE to every reflector; reflectors peer with each
     other as non-clients; connect retry 1 s (FRR's default of 120 s would cost minutes); each PE
     originates its loopback in ipv4 unicast, so a session's prefix count is meaningful (OSPF's
-    distance 110 keeps the IGP route in the FIB).
+    distance 110 keeps the IGP route in the FIB);
+  - the same sessions carry `l2vpn evpn` (reflected like ipv4 unicast); a PE is a VTEP
+    (`advertise-all-vni`): every VXLAN device on a bridge in its namespace is an L2 VNI whose
+    MACs (type-2) and flood list (type-3) BGP carries, so no other PE is ever configured for it.
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 DAEMONS = ("zebra", "staticd", "ospfd", "bgpd")     # start order: zebra first
@@ -38,10 +42,21 @@ class RouterControl:
     passive_ifs: tuple = ()                       # advertised only (besides lo)
     neighbors: tuple = ()                         # Neighbor, sorted by address
     networks: tuple = ()                          # originated in BGP ipv4 unicast
+    vtep: bool = False                            # a PE: advertises its VNIs in EVPN
 
 
 def _head(rc: RouterControl) -> list[str]:
     return ["frr defaults datacenter", f"hostname {rc.name}", "!"]
+
+
+def _activate(rc: RouterControl) -> list[str]:
+    """Every session in the address family at hand, reflected where the peer is a client."""
+    lines = []
+    for n in rc.neighbors:
+        lines.append(f"  neighbor {n.address} activate")
+        if n.client:
+            lines.append(f"  neighbor {n.address} route-reflector-client")
+    return lines
 
 
 def render(rc: RouterControl) -> dict[str, str]:
@@ -60,12 +75,10 @@ def render(rc: RouterControl) -> dict[str, str]:
         bgp += [f" neighbor {n.address} remote-as internal", f" neighbor {n.address} description {n.name}",
                 f" neighbor {n.address} update-source {rc.router_id}",
                 f" neighbor {n.address} timers 1 3", f" neighbor {n.address} timers connect 1"]
-    bgp += [" !", " address-family ipv4 unicast"]
-    bgp += [f"  network {p}" for p in rc.networks]
-    for n in rc.neighbors:
-        bgp.append(f"  neighbor {n.address} activate")
-        if n.client:
-            bgp.append(f"  neighbor {n.address} route-reflector-client")
+    bgp += [" !", " address-family ipv4 unicast"] + [f"  network {p}" for p in rc.networks] + _activate(rc)
+    bgp += [" exit-address-family", " !", " address-family l2vpn evpn"] + _activate(rc)
+    if rc.vtep:
+        bgp.append("  advertise-all-vni")
     bgp += [" exit-address-family", "exit", "!"]
     return {"zebra": "\n".join(_head(rc)) + "\n", "staticd": "\n".join(_head(rc)) + "\n",
             "ospfd": "\n".join(ospf) + "\n", "bgpd": "\n".join(bgp) + "\n"}
@@ -74,3 +87,39 @@ def render(rc: RouterControl) -> dict[str, str]:
 def frr_conf(configs: dict[str, str]) -> str:
     """All daemons' files in one, each under a comment naming its daemon."""
     return "".join(f"! ---- {d}.conf\n{configs[d]}" for d in DAEMONS)
+
+
+VRF_DAEMONS = ("zebra", "bgpd")     # a tenant VRF's own instance: no IGP, it peers over the transit subnet
+
+
+@dataclass(frozen=True)
+class VrfControl:
+    """A tenant VRF's BGP instance (control=bgp, VRFs as namespaces): iBGP with the same tenant's
+    VRFs on other PEs, over the tenant's transit subnet (an EVPN L2 VNI between the PEs)."""
+    name: str                 # the VRF node (pe1.acme)
+    asn: int
+    router_id: str            # its transit address
+    transit: str              # the tenant's transit subnet: later members are accepted from it
+    neighbors: tuple = ()     # the members known when it is configured (their transit addresses)
+
+
+def render_vrf(vc: VrfControl) -> dict[str, str]:
+    """daemon -> configuration text.  Every member peers with every other (iBGP does not pass on
+    what it learned from an iBGP peer): explicitly with those that exist, and from `listen range`
+    with those that come later, so a new member never changes an old one's configuration.  The
+    VRF's own routes (connected: attachments; kernel: site subnets behind the CE, VM host routes)
+    go out with itself as next hop (their gateways are unreachable elsewhere); the unreachable
+    default that keeps lookups inside the VRF stays home."""
+    head = ["frr defaults datacenter", f"hostname {vc.name}", "!"]
+    bgp = head + ["ip prefix-list tenant-routes seq 5 deny 0.0.0.0/0",
+                  "ip prefix-list tenant-routes seq 10 permit 0.0.0.0/0 le 32", "!",
+                  "route-map tenant-routes permit 10", " match ip address prefix-list tenant-routes", "exit", "!",
+                  f"router bgp {vc.asn}", f" bgp router-id {vc.router_id}", " no bgp default ipv4-unicast",
+                  " coalesce-time 100", " neighbor tenant peer-group", " neighbor tenant remote-as internal",
+                  " neighbor tenant timers 1 3", " neighbor tenant timers connect 1",
+                  f" bgp listen range {vc.transit} peer-group tenant"]
+    bgp += [f" neighbor {n} peer-group tenant" for n in sorted(vc.neighbors, key=ipaddress.ip_address)]
+    bgp += [" !", " address-family ipv4 unicast", "  redistribute connected route-map tenant-routes",
+            "  redistribute kernel route-map tenant-routes", "  neighbor tenant activate",
+            "  neighbor tenant next-hop-self", " exit-address-family", "exit", "!"]
+    return {"zebra": "\n".join(head) + "\n", "bgpd": "\n".join(bgp) + "\n"}

@@ -20,8 +20,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from .. import naming
 from ..errors import RealizeError
 from ..kernel import ns, offload, ovs, ovsdb
-from ..plan.actions import (AclTable, Address, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac,
-                            FrrRouter, MplsRoute, Node, OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
+from ..plan.actions import (AclTable, Address, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, FibWait,
+                            ForgetMac, FrrRouter, MplsRoute, Node, OvsBridge, OvsFlows, OvsPort, Plan, Route, Shape,
+                            TcClass, TcFilter, Veth, Vrf, Vxlan)
 from . import acl, edge_filter, frr, shaping
 
 Progress = Callable[[str], None]
@@ -234,7 +235,8 @@ def _enslave(k: Kernel, e: Enslave):
 def _vxlan(k: Kernel, v: Vxlan):
     ip = k.ip(v.node)
     _nl(f"vxlan {v.name} vni {v.vni} in {k.netns(v.node)}", ip.link, "add", ifname=v.name, kind="vxlan",
-        vxlan_id=v.vni, vxlan_local=v.local, vxlan_port=v.port, mtu=1500, **({"address": v.mac} if v.mac else {}))
+        vxlan_id=v.vni, vxlan_local=v.local, vxlan_port=v.port, vxlan_learning=int(v.learning), mtu=1500,
+        **({"address": v.mac} if v.mac else {}))
     if v.into != v.node and ip.link_lookup(ifname=v.name):
         # The UDP socket stays in the PE's namespace; the device joins the VRF namespace.
         ip.link("set", index=k.index(v.node, v.name), net_ns_fd=k.netns(v.into))
@@ -376,10 +378,15 @@ def _fdb_forget(k: Kernel, f: FdbForget):
         ns.run(["bridge", "fdb", "del", f.mac, "dev", dev], netns=netns, check=False)
 
 
+def _fib_wait(k: Kernel, w: FibWait):
+    frr.fib_wait([(node, k.netns(node)) for node in w.nodes], w.prefix, w.via, w.timeout_s)
+
+
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,
          MplsRoute: _mpls_route, FdbAppend: _fdb, Adopt: _adopt, Address: _address,
          TcClass: lambda k, c: shaping.add_class(k.netns(c.node), c),
          TcFilter: lambda k, f: shaping.add_filter(k.netns(f.node), f),
          OvsFlows: _flows, ForgetMac: _forget_mac, FdbForget: _fdb_forget,
          BestEffort: lambda k, b: shaping.best_effort(k.netns(b.node), b.dev, b.rate, b.ceil),
-         AclTable: lambda k, t: acl.apply(k.netns(t.node), t)}
+         AclTable: lambda k, t: acl.apply(k.netns(t.node), t),
+         FibWait: _fib_wait}

@@ -26,30 +26,44 @@ from ..errors import RealizeError
 from ..kernel import frr as kfrr
 from ..kernel import ns
 from ..plan.actions import FrrRouter
-from ..plan.frr import DAEMONS
+from ..plan.frr import DAEMONS, VRF_DAEMONS
 from ..world import Control
 
 CONVERGE_S = 60.0
 SUMMARY = "show bgp ipv4 unicast summary json"
-IGP = tuple(d for d in DAEMONS if d != "bgpd")
 
 
 def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None] = lambda s: None) -> None:
+    """Every instance's daemons, zebra first everywhere; a provider router's bgpd waits for its IGP
+    (converge starts it); a tenant VRF's (zebra and bgpd only) starts at once."""
     if not routers:
         return
-    progress(f"FRR: {', '.join(IGP)} in each of {len(routers)} provider routers")
+    names = sorted(r.node for r in routers)
+    progress(f"FRR: {len(names)} instances ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
     state.share_with(testbed, kfrr.ids()[1])
     dirs = {r.node: state.daemon_dir(testbed, r.node) for r in routers}
     for r in routers:
         kfrr.prepare(dirs[r.node], dict(r.configs))
-    for daemon in IGP:              # zebra everywhere first: the others connect to its zserv.api
-        kfrr.start_many([(naming.netns(testbed, r.node), dirs[r.node], daemon) for r in routers])
-    for r in routers:
-        for daemon in IGP:
-            kfrr.check_started(dirs[r.node], daemon)
+    started = []
+    for daemon in DAEMONS:          # zebra everywhere first: the others connect to its zserv.api
+        batch = [r.node for r in routers if daemon in dict(r.configs)
+                 and not (daemon == "bgpd" and "ospfd" in dict(r.configs))]
+        kfrr.start_many([(naming.netns(testbed, node), dirs[node], daemon) for node in batch])
+        started += [(node, daemon) for node in batch]
+    for node, daemon in started:
+        kfrr.check_started(dirs[node], daemon)
+
+
+def stop_instance(testbed: str, node: str) -> None:
+    """One instance (a tenant VRF's, when the Network Manager takes it down): daemons, then files."""
+    directory, netns = state.daemon_dir(testbed, node), naming.netns(testbed, node)
+    if kfrr.pids(directory, netns):     # none where its namespace went first (that killed them)
+        kfrr.stop(directory, netns)
+    kfrr.remove(directory)
 
 
 def _start_bgpd(testbed: str, routers: list[str]) -> None:
+    routers = [r for r in routers if "bgpd" not in kfrr.pids(state.daemon_dir(testbed, r), naming.netns(testbed, r))]
     kfrr.start_many([(naming.netns(testbed, r), state.daemon_dir(testbed, r), "bgpd") for r in routers])
     for r in routers:
         kfrr.check_started(state.daemon_dir(testbed, r), "bgpd")
@@ -63,6 +77,31 @@ def _fib(testbed: str, router: str) -> set[str]:
         return set()
     return {str(ipaddress.ip_network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32"))
             for r in rows if r.get("dst") not in (None, "default")}
+
+
+def _gateways(netns: str, prefix: str) -> set[str]:
+    """The gateways of the kernel FIB's routes to exactly `prefix` in a namespace."""
+    res = ns.run(["ip", "-j", "route", "show", prefix], netns=netns, check=False)
+    try:
+        rows = json.loads(res.stdout or "[]")
+    except ValueError:
+        return set()
+    return {r.get("gateway") for r in rows if r.get("dst") == prefix.removesuffix("/32")}
+
+
+def fib_wait(places: list[tuple[str, str]], prefix: str, via: str, timeout_s: float) -> float:
+    """Until each (node, netns) routes `prefix` via `via` in its kernel FIB; the seconds it took."""
+    t0 = time.monotonic()
+    pending = list(places)
+    while pending:
+        pending = [(node, netns) for node, netns in pending if via not in _gateways(netns, prefix)]
+        if not pending:
+            break
+        if time.monotonic() - t0 > timeout_s:
+            raise RealizeError(f"wait for {prefix} via {via}", errno.ETIMEDOUT,
+                               f"not in the kernel FIB of {', '.join(n for n, _ in pending)} after {timeout_s:g} s")
+        time.sleep(0.005)
+    return time.monotonic() - t0
 
 
 def peer_states(testbed: str, router: str) -> dict[str, dict]:
@@ -103,9 +142,14 @@ def converge(testbed: str, control: Control, deadline_s: float = CONVERGE_S,
     progress("waiting for OSPF: every loopback and WAN subnet in every router's kernel")
     t0 = time.monotonic()
     routers = sorted(set(control.routes) | set(control.sessions))
-    _wait(testbed, replace(control, sessions={}, bgp_routes={}), routers, t0 + deadline_s, deadline_s)
+    vrfs = set(control.vrfs or ())
+    provider = [r for r in routers if r not in vrfs]
+    # a tenant VRF's routes come over the EVPN transit, which needs the PEs' bgpd: not before it
+    igp_only = {r: v for r, v in control.routes.items() if r not in vrfs}
+    _wait(testbed, replace(control, sessions={}, bgp_routes={}, routes=igp_only), provider, t0 + deadline_s,
+          deadline_s)
     igp = time.monotonic() - t0
-    _start_bgpd(testbed, routers)
+    _start_bgpd(testbed, provider)
     progress(f"OSPF converged in {igp:.2f} s; bgpd started, waiting for the iBGP sessions")
     _wait(testbed, control, routers, t0 + deadline_s, deadline_s)
     took = time.monotonic() - t0
@@ -132,14 +176,54 @@ def _wait(testbed: str, control: Control, routers: list[str], deadline: float, d
         time.sleep(0.05)
 
 
+def _later_vrfs(testbed: str) -> set[str]:
+    """Tenant VRF instances the Network Manager started after `up` (their directories: <pe>.<tenant>)."""
+    try:
+        return {d for d in os.listdir(state.daemon_dir(testbed)) if "." in d}
+    except FileNotFoundError:
+        return set()
+
+
 def sessions(testbed: str, control: Control) -> dict:
-    """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now."""
+    """router -> {daemons: {daemon: pid or None}, peers: {addr: {...}}} as the routers see it now
+    (the tenant VRFs' instances included, the planned ones and those made at attach)."""
     out = {}
-    for router in sorted(set(control.routes or {}) | set(control.sessions or {})):
+    vrfs = set(control.vrfs or ()) | _later_vrfs(testbed)
+    for router in sorted(set(control.routes or {}) | set(control.sessions or {}) | vrfs):
         directory = state.daemon_dir(testbed, router)
         alive = kfrr.pids(directory, naming.netns(testbed, router))
-        out[router] = {"daemons": {d: alive.get(d) for d in control.daemons or DAEMONS},
+        daemons = (control.vrf_daemons or VRF_DAEMONS) if router in vrfs else control.daemons or DAEMONS
+        out[router] = {"daemons": {d: alive.get(d) for d in daemons},
                        "peers": peer_states(testbed, router) if "bgpd" in alive else {}}
+    return out
+
+
+def evpn_macs(testbed: str, routers) -> dict:
+    """PE -> VNI -> MAC -> {where: local interface or remote VTEP, seq: local/remote sequence}, from zebra."""
+    out = {}
+    for router in routers:
+        data = kfrr.vtysh(state.daemon_dir(testbed, router), "show evpn mac vni all json") or {}
+        vnis = {vni: {mac: {"where": m.get("intf") if m.get("type") == "local" else m.get("remoteVtep"),
+                            "seq": f"{m.get('localSequence')}/{m.get('remoteSequence')}"}
+                      for mac, m in (v.get("macs") or {}).items()}
+                for vni, v in data.items() if isinstance(v, dict)}
+        if vnis:
+            out[router] = vnis
+    return out
+
+
+def vrf_routes(testbed: str, vrfs) -> dict:
+    """VRF -> prefix -> the next hop of bgpd's best path (what the VRF learned from its tenant's other VRFs)."""
+    out = {}
+    for vrf in vrfs:
+        table = (kfrr.vtysh(state.daemon_dir(testbed, vrf), "show bgp ipv4 unicast json") or {}).get("routes") or {}
+        learned = {}
+        for prefix, paths in table.items():
+            best = next((p for p in paths if p.get("bestpath")), None)
+            hops = (best or {}).get("nexthops") or []
+            if best and hops and hops[0].get("ip") != "0.0.0.0":
+                learned[prefix] = hops[0].get("ip")
+        out[vrf] = learned
     return out
 
 

@@ -13,9 +13,10 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import RealizeError
 from ..kernel import ns, ovs, ovsdb
-from ..plan.actions import (AclTable, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, ForgetMac, MplsRoute, Node, OvsBridge,
-                            OvsFlows, OvsPort, Route, Shape, TcClass, TcFilter, Veth, Vrf, Vxlan)
-from . import shaping
+from ..plan.actions import (AclTable, Adopt, BestEffort, Bridge, Enslave, FdbAppend, FdbForget, FibWait, ForgetMac,
+                            FrrRouter, MplsRoute, Node, OvsBridge, OvsFlows, OvsPort, Route, Shape, TcClass, TcFilter,
+                            Veth, Vrf, Vxlan)
+from . import frr, shaping
 from .apply import Kernel, drop_handle
 
 GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}
@@ -57,6 +58,11 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
         ovsdb.del_ports(ports)
         ovs.vsctl([["--if-exists", "del-br", b] for b in bridges])
         for a in reversed(actions):
+            if isinstance(a, FrrRouter):
+                # A tenant VRF's instance: stopped before its namespace goes; its files outlive the
+                # namespace (whose deletion kills what still runs in it), so they go either way.
+                frr.stop_instance(testbed, a.node)
+                continue
             node = getattr(a, "into", None) or getattr(a, "node", None) or getattr(a, "a_node", None)
             if node is not None and not ns.exists(k.netns(node)):
                 continue        # its namespace is gone, and everything in it with it
@@ -81,7 +87,7 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                 shaping.del_class(k.netns(a.node), a)
             elif isinstance(a, OvsFlows):      # the bridge may be gone already (down)
                 ns.run(["ovs-ofctl", "del-flows", a.bridge, f"cookie={a.cookie:#x}/-1"], check=False)
-            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge, ForgetMac, FdbForget, BestEffort, AclTable)):
+            elif isinstance(a, (Enslave, Shape, OvsPort, OvsBridge, ForgetMac, FdbForget, FibWait, BestEffort, AclTable)):
                 pass            # gone with their parent, or applied once with nothing to undo
     finally:
         k.close()

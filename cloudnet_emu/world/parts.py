@@ -182,5 +182,7 @@ class Control(Part):
     bgp_routes: Optional[dict[str, list[str]]] = field(default=None, metadata=OMIT)
     routes: Optional[dict[str, list[str]]] = field(default=None, metadata=OMIT)
     daemons: Optional[list[str]] = field(default=None, metadata=OMIT)
+    vrfs: Optional[list[str]] = field(default=None, metadata=OMIT)        # tenant VRFs with their own FRR
+    vrf_daemons: Optional[list[str]] = field(default=None, metadata=OMIT)
     extra: dict = field(default_factory=dict)
 

@@ -11,10 +11,10 @@ from typing import Iterator, Literal, Optional
 from ...errors import Problem
 from ..kind import CheckKind, OneOf, one_of
 from ..paper import Paper
-from . import attack, encap, fdb, flow, garp, isolated, latency, reach, route, tcp, throughput
+from . import attack, encap, fdb, flow, garp, isolated, latency, mobility, reach, route, tcp, throughput
 
 KINDS: tuple[CheckKind, ...] = tuple(m.KIND for m in (
-    reach, isolated, encap, route, fdb, garp, tcp, attack, throughput, latency, flow))
+    reach, isolated, encap, route, fdb, garp, tcp, attack, throughput, latency, flow, mobility))
 BY_NAME = {k.name: k for k in KINDS}
 
 

@@ -9,7 +9,7 @@ import pytest
 from cloudnet_emu.managers import ledger, open_managers
 from cloudnet_emu.managers.paper import Paper
 from cloudnet_emu.plan.build import build_plan
-from cloudnet_emu.plan.choose import choose
+from cloudnet_emu.plan.choose import choose, parse_forced
 from cloudnet_emu.probe import Feature
 from cloudnet_emu.spec.load import load_topology
 
@@ -40,3 +40,28 @@ class OnPaper:
 def world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
     monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
     return OnPaper(copy.deepcopy(figure1_record))
+
+
+@pytest.fixture
+def bgp_world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
+    """Figure 1 on paper under control=bgp: the PEs' own FRR carries the VPLS instances (EVPN)."""
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    record = copy.deepcopy(figure1_record)
+    record["realizations"]["control"] = "bgp"
+    return OnPaper(record)
+
+
+@pytest.fixture(scope="session")
+def figure1_bgp_record() -> dict:
+    """Figure 1 planned for this kernel under control=bgp: VRFs as namespaces, a VXLAN core."""
+    topo = load_topology("topologies/cloudnet.yaml")
+    have = {name: Feature(name not in ("vrf", "mpls", "mpls_iptunnel"), "test") for name in ALL + ["frr"]}
+    plan = build_plan(topo, choose(topo, have, parse_forced("control=bgp")))
+    return {"testbed": plan.testbed, "realizations": plan.realizations, "info": plan.info,
+            "nodes": [{"name": n.name, "kind": n.kind, "site": n.site, "tenant": n.tenant} for n in plan.nodes]}
+
+
+@pytest.fixture
+def bgp_netns_world(figure1_bgp_record, tmp_path, monkeypatch) -> OnPaper:
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    return OnPaper(copy.deepcopy(figure1_bgp_record))

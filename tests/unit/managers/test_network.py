@@ -13,7 +13,8 @@ from cloudnet_emu.managers import reserving
 from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
 from cloudnet_emu.managers.network import ACCESS_BASE
 from cloudnet_emu.plan import addressing
-from cloudnet_emu.plan.actions import AclTable, Adopt, BestEffort, FdbForget, MplsRoute, Route, Veth
+from cloudnet_emu.plan.actions import (AclTable, Adopt, BestEffort, FdbAppend, FdbForget, FibWait, FrrRouter, MplsRoute,
+                                        Route, Veth, Vxlan)
 
 
 def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
@@ -135,3 +136,68 @@ def test_a_reservation_leaves_the_rest_of_each_link_to_best_effort(world):
     world.paper.clear()
     world.network.unreserve({"name": "r1"})
     assert all(b.rate == b.ceil for b in world.paper.applied(BestEffort))
+
+
+def test_under_bgp_a_vpls_instance_is_an_evpn_vni_made_at_its_own_pe_only(bgp_world):
+    bgp_world.network.endpoint(vpls_request())
+    vx = bgp_world.paper.applied(Vxlan)
+    assert [(v.node, v.peers, v.learning) for v in vx] == [("pe1", (), False), ("pe3", (), False)]
+    bgp_world.paper.clear()
+    bgp_world.network.endpoint(vpls_request("dc2", "pe4"))
+    # the newcomer is pe4's business alone: nothing at pe1 or pe3, no flood entry anywhere (FRR's type-3)
+    assert {getattr(a, "node", None) for a in bgp_world.paper.applied()} == {"pe4"}
+    assert bgp_world.paper.applied(FdbAppend) == []
+    assert [(v.node, v.peers, v.learning) for v in bgp_world.paper.applied(Vxlan)] == [("pe4", (), False)]
+
+
+def test_under_static_the_newcomer_is_greeted_at_every_other_pe(world):
+    world.network.endpoint(vpls_request())
+    world.paper.clear()
+    world.network.endpoint(vpls_request("dc2", "pe4"))
+    assert sorted(f.node for f in world.paper.applied(FdbAppend)) == ["pe1", "pe3"]
+    assert [(v.node, v.peers, v.learning) for v in world.paper.applied(Vxlan)] == \
+        [("pe4", ("100.127.255.1", "100.127.255.3"), True)]
+
+
+def _where(action) -> str:
+    """The node an action is applied in (a Node action: the node it makes)."""
+    return getattr(action, "node", None) or getattr(action, "a_node", None) or action.name
+
+
+def test_under_bgp_an_l3vpn_endpoint_is_built_at_its_own_pe_and_waits_for_the_remote_fibs(bgp_netns_world):
+    w = bgp_netns_world
+    assert (w.record["realizations"]["router"], w.record["realizations"]["core"]) == ("netns", "vxlan")
+    w.network.endpoint(l3vpn_request())
+    # pe3's VRF, its transit (bridge + VXLAN in pe3, a veth into the VRF) and the VRF's own FRR: pe3 only
+    assert {_where(a) for a in w.paper.applied()} == {"pe3", "pe3.bravo"}
+    assert w.paper.applied(FdbAppend) == [] and [r.node for r in w.paper.applied(Route)] == ["pe3.bravo"]
+    frr = w.paper.applied(FrrRouter)
+    assert [(f.node, [d for d, _ in f.configs]) for f in frr] == [("pe3.bravo", ["zebra", "bgpd"])]
+    bgpd = dict(frr[0].configs)["bgpd"]
+    # explicit sessions to the members that exist (pe1, pe2), later ones accepted from the transit subnet
+    assert " neighbor 100.66.1.1 peer-group tenant" in bgpd and " neighbor 100.66.1.2 peer-group tenant" in bgpd
+    assert " bgp listen range 100.66.1.0/24 peer-group tenant" in bgpd
+    w.paper.clear()
+    w.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"})
+    assert [(r.node, r.dst) for r in w.paper.applied(Route)] == [("pe3.bravo", "10.1.100.7/32")]
+    # step 4 ends when the other PEs' VRFs route it via pe3's transit address in their kernels
+    assert w.paper.applied(FibWait) == [FibWait(("pe1.bravo", "pe2.bravo"), "10.1.100.7/32", "100.66.1.3")]
+    # a second cloud PE: pe4 alone again, and pe3 is among the members it names
+    w.paper.clear()
+    w.network.endpoint(l3vpn_request("dc2", "pe4"))
+    assert {_where(a) for a in w.paper.applied()} == {"pe4", "pe4.bravo"}
+    assert " neighbor 100.66.1.3 peer-group tenant" in dict(w.paper.applied(FrrRouter)[0].configs)["bgpd"]
+    # release of dc1: pe3's membership (its VRF's FRR, its transit) goes with it, though dc2 stays
+    w.paper.clear()
+    w.network.release(wire(ReleaseRequest("bravo-vpc", "dc1")))
+    assert [a.node for a in w.paper.undone(FrrRouter)] == ["pe3.bravo"]
+    assert not w.network.ledger.has("member:pe3/bravo") and w.network.ledger.has("member:pe4/bravo")
+    assert {_where(a) for a in w.paper.undone()} == {"pe3", "pe3.bravo"}
+
+
+def test_under_bgp_attach_says_apart_how_long_the_remote_fibs_took(bgp_netns_world, world):
+    vm = bgp_netns_world.cloud.attach("bravo-vpc", site="dc1", name="x", mem_mb=16)
+    assert "propagated" in vm["steps_ms"] and vm["steps_ms"]["propagated"] <= vm["steps_ms"]["vpn"]
+    assert [w.nodes for w in bgp_netns_world.paper.applied(FibWait)] == [("pe1.bravo", "pe2.bravo")]
+    static = world.cloud.attach("bravo-vpc", site="dc1", name="x", mem_mb=16)
+    assert "propagated" not in static["steps_ms"] and world.paper.applied(FibWait) == []

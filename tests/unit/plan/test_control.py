@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from cloudnet_emu.errors import UnsupportedError
-from cloudnet_emu.plan.actions import FrrRouter, Route
+from cloudnet_emu.plan.actions import FdbAppend, FrrRouter, Route, Vxlan
 from cloudnet_emu.plan.build import build_plan
 from cloudnet_emu.plan.choose import choose, parse_forced
-from cloudnet_emu.plan.frr import DAEMONS, frr_conf
+from cloudnet_emu.plan.frr import DAEMONS, VRF_DAEMONS, frr_conf
 from cloudnet_emu.probe import Feature
 from cloudnet_emu.spec.load import load_topology
 
@@ -129,10 +129,11 @@ def test_without_p_routers_the_first_pe_reflects(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("vtysh"), reason="vtysh (FRR) is not installed: ./setup.sh installs it")
-@pytest.mark.parametrize("router", ["pe1", "p1"])
+@pytest.mark.parametrize("router", ["pe1", "p1", "pe1.acme"])
 def test_frr_itself_accepts_the_rendered_files(topo, router, tmp_path):
     """vtysh's dry run (-C) parses with every daemon's command set: no daemon, no root."""
-    configs = dict(next(a for a in plan_of(topo, "control=bgp").of(FrrRouter) if a.node == router).configs)
+    plan = plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel"))
+    configs = dict(next(a for a in plan.of(FrrRouter) if a.node == router).configs)
     for daemon, text in configs.items():
         path = tmp_path / f"{daemon}.conf"
         path.write_text(text)
@@ -146,3 +147,28 @@ def test_a_construct_nothing_can_build_is_one_unsupported_problem(topo):
     with pytest.raises(UnsupportedError) as e:
         choose(topo, features("vxlan", "mpls", "mpls_iptunnel"))
     assert e.value.missing == ["core: no realization can be built here; vxlan needs vxlan (vxlan missing here)"]
+
+
+def test_under_bgp_with_vrf_namespaces_the_l3vpns_ride_on_each_vrfs_own_bgp(topo):
+    """This kernel (no VRF devices, no MPLS): each tenant's transit is an EVPN L2 VNI in the PEs, and
+    each VRF namespace runs zebra and bgpd; no planner route to a remote prefix, no flood entry."""
+    p = plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel"))
+    assert (p.realizations["router"], p.realizations["core"]) == ("netns", "vxlan")
+    vrfs = ["pe1.acme", "pe1.bravo", "pe2.acme", "pe2.bravo"]
+    assert sorted(a.node for a in p.of(FrrRouter) if "." in a.node) == vrfs
+    assert [a for a in p.of(Vxlan) if a.peers or a.learning] == [] and p.of(FdbAppend) == []
+    assert [r for r in p.of(Route) if r.node in vrfs and r.via and r.via.startswith("100.66.")] == []
+    info = p.info["control"]
+    assert info["vrfs"] == vrfs and info["vrf_daemons"] == ["zebra", "bgpd"]
+    assert info["routes"]["pe1.acme"] == ["10.1.2.0/24"] and info["sessions"]["pe1.acme"] == ["100.66.0.2"]
+
+
+@pytest.mark.parametrize("vrf", ["pe1.acme", "pe2.bravo"])
+def test_rendered_frr_conf_of_a_figure1_vrf_matches_golden(topo, vrf):
+    p = plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel"))
+    configs = dict(next(a for a in p.of(FrrRouter) if a.node == vrf).configs)
+    text = "".join(f"! ---- {d}.conf\n{configs[d]}" for d in VRF_DAEMONS)
+    path = GOLDEN / f"frr-{vrf}.conf"
+    if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
