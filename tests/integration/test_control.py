@@ -311,29 +311,29 @@ def test_vpls_is_evpn_and_a_migration_moves_the_mac_at_every_pe(bgp_testbed):
     mac = kfrr.vtysh(state.daemon_dir(tb, "pe1"), "show evpn mac vni all json")
     print(json.dumps(mac["20000"]["macs"][a1["mac"]]))
     ok = _mobility(tb, "a1", 0)
-    assert ok.status == Status.PASS, ok.detail
+    assert ok.status == Status.PASS, ok.reason
     # one move: sequence 1 at every PE, every remote FDB at pe4's VTEP
     cloud.migrate("a1", "dc2")
-    assert pipeline_wait(lambda: _mobility(tb, "a1", 1).status == Status.PASS, 10), _mobility(tb, "a1", 1).detail
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 1).status == Status.PASS, 10), _mobility(tb, "a1", 1).reason
     moved = _mobility(tb, "a1", 1)
-    print(moved.detail)
+    print(moved.reason)
     assert [r["pe"] for r in moved.evidence["readings"]] == ["pe1", "pe3", "pe4"]
     assert _mobility(tb, "a1", 0).status == Status.FAIL      # the sequence is judged, not only the VTEP
     assert _ping(tb, "acme-h1", a1["ip"], 2)
     # and back: sequence 2
     cloud.migrate("a1", "dc1")
-    assert pipeline_wait(lambda: _mobility(tb, "a1", 2).status == Status.PASS, 10), _mobility(tb, "a1", 2).detail
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 2).status == Status.PASS, 10), _mobility(tb, "a1", 2).reason
     assert _ping(tb, "acme-h1", a1["ip"], 2)
     # sabotage: pe1 stops taking EVPN routes from its reflector, so it never hears of the next move
     subprocess.run(["vtysh", "--vty_socket", state.daemon_dir(tb, "pe1"), "-c", "configure terminal", "-c",
                     "router bgp 65000", "-c", "address-family l2vpn evpn", "-c", "no neighbor 100.127.255.5 activate"],
                    check=True, capture_output=True, timeout=30)
     cloud.migrate("a1", "dc2")
-    assert pipeline_wait(lambda: _mobility(tb, "a1", 3).detail.startswith("pe1:"), 10)
+    assert pipeline_wait(lambda: _mobility(tb, "a1", 3).reason.startswith("pe1:"), 10)
     red = _mobility(tb, "a1", 3)
-    print(red.detail)
-    assert red.status == Status.FAIL and red.detail.startswith("pe1: zebra has no entry"), red.detail
-    assert "(want remote at 100.127.255.4 seq 3)" in red.detail and "pe3" not in red.detail
+    print(red.reason)
+    assert red.status == Status.FAIL and red.reason.startswith("pe1: zebra has no entry"), red.reason
+    assert "(want remote at 100.127.255.4 seq 3)" in red.reason and "pe3" not in red.reason
 
 
 def _links(tb: str, node: str) -> set[str]:
