@@ -36,6 +36,27 @@ TOOLS = ("tcpdump", "ping", "iperf3", "mnexec", "arping", "nft", "vtysh", "zebra
          "ldpd", "bfdd", "staticd", "mgmtd", "watchfrr")
 
 
+def _cmdline(pid: str) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def _another_session(pid: str) -> bool:
+    """Is PID a child (at any depth) of a pytest session other than this one?  A unit-test run in
+    another checkout starts `python -c "import cloudnet_emu..."`: that is not this session's leftover.
+    What a test of ours leaves behind is our child, or an orphan adopted by init."""
+    me = str(os.getpid())
+    while pid not in ("0", "1", me):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = f.read().rsplit(")", 1)[1].split()[1]
+            if pid not in ("0", "1", me) and "pytest" in _cmdline(pid):
+                return True
+        except (OSError, IndexError):
+            return False
+    return False
+
+
 def _our_processes() -> list[str]:
     """Processes a test may leave behind: the tools we start, our own Python agents and sniffers
     (`python -m cloudnet_emu...`), and anything running in a network namespace other than ours
@@ -46,12 +67,11 @@ def _our_processes() -> list[str]:
         try:
             with open(f"/proc/{pid}/comm") as f:
                 comm = f.read().strip()
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            cmd = _cmdline(pid)
             netns = os.readlink(f"/proc/{pid}/ns/net")
         except OSError:          # gone meanwhile, or a kernel thread
             continue
-        if comm in TOOLS or "cloudnet_emu." in cmd or (netns != mine and cmd):
+        if (comm in TOOLS or "cloudnet_emu." in cmd or (netns != mine and cmd)) and not _another_session(pid):
             found.append(f"{pid} {comm} {cmd[:80]}")
     return found
 
