@@ -40,7 +40,7 @@ from ..naming import MAX_NAME
 from .ledger import Ledger
 from .messages import EndpointRequest, ReleaseRequest, wire
 from .moving import Moves
-from . import port_security, reserving
+from . import port_security, reserving, rules
 
 VLAN_BASE = 100
 NetworkCall = Callable[[str, dict], dict]
@@ -143,7 +143,7 @@ class CloudManager(Moves):
             if site is not None and site not in self.world.clouds:
                 raise PlacementError(f"no cloud site {site!r}; sites: {', '.join(self.world.clouds)}")
             candidates = [s for s, v in servers.items() if site is None or v["site"] == site]
-        fits = [s for s in candidates if all(f >= need for f, need in zip(free(s), (vcpus, mem_mb)))]
+        fits = [s for s in candidates if rules.fits(free(s), vcpus, mem_mb)]
         if not fits:
             best = max(candidates, key=free, default=None)
             slot = f"{best} with {free(best)[0]} vCPU and {free(best)[1]} MB free" if best else "none"
@@ -189,7 +189,7 @@ class CloudManager(Moves):
     def _name(self, name: Optional[str]) -> str:
         nodes = {n["name"] for n in self.record["nodes"]} | set(self.data["vms"])
         if name is None:
-            name = next(f"vm{i}" for i in range(1, 100000) if f"vm{i}" not in nodes)
+            name = rules.vm_name(nodes)
         elif not re.match(NAME_RE, name) or len(name) > MAX_NAME:
             raise PlacementError(f"VM name {name!r}: use lower-case letters, digits and '-', at most {MAX_NAME} "
                                  "characters, starting with a letter")

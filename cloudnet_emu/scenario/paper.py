@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ..errors import Problem
+from ..managers import rules
 from ..spec.checks import _ref_hint, node_names
 from ..spec.model import Topology
 
@@ -50,9 +51,8 @@ class Paper:
                 self.live[vm.name] = PaperVm(vpc.name, vm.site, vm.server, vm.vcpus, vm.mem_mb)
 
     def auto_name(self) -> str:
-        """The name the Cloud Manager gives an unnamed VM: the first free vmN."""
-        taken = self.nodes | set(self.live)
-        return next(f"vm{i}" for i in range(1, 100000) if f"vm{i}" not in taken)
+        """The name the Cloud Manager gives an unnamed VM (its rule, managers/rules.py)."""
+        return rules.vm_name(self.nodes | set(self.live))
 
 
 def vm_ref(w: Paper, name: str, path: tuple, what: str) -> Iterator[Problem]:
@@ -95,7 +95,7 @@ def server_ref(w: Paper, site: Optional[str], server: str, path: tuple) -> Itera
 def fits(w: Paper, site: str, server: Optional[str], vcpus: int, mem_mb: int, path: tuple,
           who: str) -> Iterator[Problem]:
     servers = [s for s in w.clouds[site].servers if server in (None, s.name)]
-    if not servers or any(s.vcpus >= vcpus and s.mem_mb >= mem_mb for s in servers):
+    if not servers or any(rules.fits((s.vcpus, s.mem_mb), vcpus, mem_mb) for s in servers):
         return
     where = f"server {server}" if server else f"any server of {site}"
     sizes = ", ".join(f"{s.name} {s.vcpus} vCPU/{s.mem_mb} MB" for s in servers)
