@@ -26,11 +26,12 @@ from .. import state
 from ..errors import StateError
 from ..kernel import iperf, ping
 from ..managers import reserving
-from ..plan.reserve import End, Links
+from ..plan.reserve import End, Links, link_id
 from ..spec.model import Name, Strict
 from ..verdict import Status
 
 IPERF_PORT, COMPETING_PORT = 5301, 5302
+FILLED = 0.8        # two competing flows that carry less than this share of their shared link did not compete
 
 
 class ReserveStep(Strict):
@@ -104,6 +105,17 @@ def _path_links(w, a: End, b: End) -> set[str]:
     return out
 
 
+def shared_capacity(w, flows: list[tuple[End, End]]) -> Optional[float]:
+    """Mbit/s of the narrowest shaped link that every flow (a, b) crosses (None: they share none)."""
+    links = Links(w.world)
+    ids = []
+    for a, b in flows:
+        ids.append({link_id(e.site, e.pe) for e in (a, b) if e.site}
+                   | {link_id(r, p) for r, _dev, p in links.core_path(a.pe, b.pe)})
+    caps = [links.capacity(i) for i in set.intersection(*ids)]
+    return min((c for c in caps if c), default=None)
+
+
 def degraded(w, a: End, b: End, words: tuple[str, ...]) -> list[str]:
     """The record's degradations on the path from a to b that name one of WORDS (delay, rate ...)."""
     on_path = _path_links(w, a, b)
@@ -144,6 +156,13 @@ def throughput(w, c: ThroughputCheck) -> tuple[Status, str]:
     detail = f"{c.src} -> {c.to} {got[0]:.1f} Mbit/s on the wire (needs {want:.1f})"
     if c.competing:
         detail += f", competing best effort {c.competing.src} -> {c.competing.to} {got[1]:.1f} Mbit/s"
+        cap = shared_capacity(w, [(_end(w, c.src), _end(w, c.to)), (_end(w, c.competing.src), _end(w, c.competing.to))])
+        if cap and sum(got) < FILLED * cap:
+            # a share is judged only under contention: flows that left the link half empty (a starved
+            # sender, a machine too busy to fill it) prove neither a fair share nor a reservation
+            return Status.ERROR, (f"no contention: the two flows carried {sum(got):.1f} Mbit/s together, under "
+                                  f"{FILLED:.0%} of the {cap:g} Mbit/s link they share; {detail}")
+        detail += f" (together {sum(got):.1f} of the shared {cap:g} Mbit/s)" if cap else ""
     return (Status.PASS if got[0] >= want else Status.FAIL), detail
 
 
