@@ -34,7 +34,7 @@ from ..kernel import frr as kfrr
 from ..kernel import ns
 from ..verdict import Sent
 from ..verdict import Watch as VWatch
-from .result import Result, skipped
+from .result import Result, failed, skipped
 
 CASE = "bgp_session"
 PORT = 179
@@ -305,7 +305,9 @@ def bgp_session(env) -> Result:
     control = (env.record.get("realizations") or {}).get("control") or env.world.control.realization
     if control != "bgp":
         return skipped(CASE, realization, "no BGP in the provider network (control: static)")
-    asn = env.world.control.asn or 65000
+    asn = env.world.control.asn
+    if not asn:
+        return failed(CASE, realization, "the record names no provider AS to claim in the OPEN")
     atk, pool = launch(env, targets(env.world), asn)
     try:
         deadline = time.monotonic() + CONNECT_S + ANSWER_S + 5
