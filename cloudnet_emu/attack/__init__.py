@@ -10,6 +10,8 @@ is a verdict (pass, fail, error, not checked); a case that raises is an error na
     arp.py        arp_spoof (7): gratuitous ARP across and within a tenant; arpwatch detects
     flap.py       mac_flap (8): a MAC moving between sites; the Network Manager's detector flags it
     reconverge.py reconverge (9): a cross-tenant probe stream during a link flap and a migration
+    bgp.py        bgp_session (10): CEs, cloud CEs and the Internet node open BGP to every provider
+                  address (control=bgp; not checked under static)
 
 Cases 6-9 need VMs: `run` attaches its own (named atk-*) through the Cloud Manager and detaches
 them at the end; then every neighbour, bridge FDB and OVS MAC-table entry naming a MAC the
@@ -31,7 +33,7 @@ from .tools import Env, forget_macs
 FORGED_MACS = ("02:a7:7a:c0:00:01", "02:a7:7a:c0:00:02", "02:a7:7a:c0:00:98", "02:a7:7a:c0:00:99")
 
 CASE_NAMES = ("label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
-              "arp_spoof", "mac_flap", "reconverge")
+              "arp_spoof", "mac_flap", "reconverge", "bgp_session")
 NEEDS_VMS = {"vlan_hop", "arp_spoof", "mac_flap", "reconverge"}
 
 
@@ -41,10 +43,11 @@ class UnknownCase(CloudnetError):
 
 def cases() -> dict[str, Callable[[Env], Result]]:
     # the cases load scapy (about 0.3 s): only when a case runs, not at every `cloudnet-emu` start
-    from . import arp, flap, reconverge, spoof, sweep, tenancy, vlan
+    from . import arp, bgp, flap, reconverge, spoof, sweep, tenancy, vlan
     table = {"label_spoof": spoof.label_spoof, "tunnel_inject": spoof.tunnel_inject, "sweep": sweep.sweep,
              "overlap": tenancy.overlap, "vrf_fallthrough": tenancy.vrf_fallthrough, "vlan_hop": vlan.vlan_hop,
-             "arp_spoof": arp.arp_spoof, "mac_flap": flap.mac_flap, "reconverge": reconverge.reconverge}
+             "arp_spoof": arp.arp_spoof, "mac_flap": flap.mac_flap, "reconverge": reconverge.reconverge,
+             "bgp_session": bgp.bgp_session}
     assert tuple(table) == CASE_NAMES
     return table
 
