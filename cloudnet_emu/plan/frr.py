@@ -109,13 +109,15 @@ def render_vrf(vc: VrfControl) -> dict[str, str]:
     with those that come later, so a new member never changes an old one's configuration.  The
     VRF's own routes (connected: attachments; kernel: site subnets behind the CE, VM host routes)
     go out with itself as next hop (their gateways are unreachable elsewhere); the unreachable
-    default that keeps lookups inside the VRF stays home."""
+    default that keeps lookups inside the VRF stays home.  No coalescing of the first UPDATEs
+    (`coalesce-time 0`): a VRF has a handful of peers, and a VRF started at attach announces
+    the VM's /32 only after its update group's coalesce time (100 ms of the attach here)."""
     head = ["frr defaults datacenter", f"hostname {vc.name}", "!"]
     bgp = head + ["ip prefix-list tenant-routes seq 5 deny 0.0.0.0/0",
                   "ip prefix-list tenant-routes seq 10 permit 0.0.0.0/0 le 32", "!",
                   "route-map tenant-routes permit 10", " match ip address prefix-list tenant-routes", "exit", "!",
                   f"router bgp {vc.asn}", f" bgp router-id {vc.router_id}", " no bgp default ipv4-unicast",
-                  " coalesce-time 100", " neighbor tenant peer-group", " neighbor tenant remote-as internal",
+                  " coalesce-time 0", " neighbor tenant peer-group", " neighbor tenant remote-as internal",
                   " neighbor tenant timers 1 3", " neighbor tenant timers connect 1",
                   f" bgp listen range {vc.transit} peer-group tenant"]
     bgp += [f" neighbor {n} peer-group tenant" for n in sorted(vc.neighbors, key=ipaddress.ip_address)]
