@@ -53,15 +53,18 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
     the_plan = plan(topo, realize, degrade)
     record = lifecycle.up(the_plan, path, progress)
     vms = [(vpc.name, vm) for vpc in topo.vpcs for vm in vpc.vms]
-    if vms or topo.reservations:
-        progress(f"attaching {len(vms)} VMs (Figure 2's four steps each), "
-                 f"admitting {len(topo.reservations)} reservations")
+    vpls = [vpc.name for vpc in topo.vpcs if vpc.type == "vpls"]
+    if vms or topo.reservations or vpls:
+        progress(f"provisioning {len(vpls)} VPLS VPCs' enterprise sides, attaching {len(vms)} VMs "
+                 f"(Figure 2's four steps each), admitting {len(topo.reservations)} reservations")
         try:
             with lifecycle.sigterm_as_interrupt():
-                cloud, _ = managers(record["testbed"])
+                cloud, network = managers(record["testbed"])
                 # one OVS transaction for all, and the netlink handles of the namespaces every attach
                 # touches (routers, PEs) opened once for all
                 with cloud.ledger.bulk(), kept_handles():
+                    for vpc in vpls:
+                        network.provision({"vpc": vpc})
                     for vpc, vm in vms:
                         cloud.attach(vpc, site=vm.site, server=vm.server, vcpus=vm.vcpus, mem_mb=vm.mem_mb,
                                      ip=vm.ip, mac=vm.mac, name=vm.name)

@@ -1,4 +1,7 @@
-"""VPCs declared on a running testbed (`cloudnet-emu vpc create|delete`), checked like a topology's."""
+"""VPCs declared on a running testbed (`cloudnet-emu vpc create|delete`), checked like a topology's.
+
+A VPLS VPC's enterprise side (the site's LAN on a VPLS instance at the site's PE) is made with the VPC
+and goes with it: the Network Manager's `provision` / `unprovision`, as at `up` and `down`."""
 from __future__ import annotations
 
 import ipaddress
@@ -11,6 +14,7 @@ from .spec.model import Vpc
 from .world import World
 
 from pydantic import ValidationError
+from .managers import of_testbed
 from .managers.ledger import Ledger
 
 
@@ -33,6 +37,12 @@ def create(testbed: str, spec: dict) -> dict:
     entry = world.add_vpc(vpc)
     record["info"] = world.to_info()
     state.write(testbed, record)
+    if vpc.type == "vpls":
+        try:
+            of_testbed(testbed)[1].provision({"vpc": vpc.name})
+        except BaseException:
+            _forget(testbed, vpc.name)      # nothing half-made: the VPC is entered with its enterprise side or not at all
+            raise
     return entry.to_dict()
 
 
@@ -78,6 +88,14 @@ def delete(testbed: str, name: str) -> None:
     vms = [n for n, vm in Ledger(testbed, "cloud").data.get("vms", {}).items() if vm["vpc"] == name]
     if vms:
         raise StateError(f"VPC {name} still has VMs ({', '.join(vms)}): detach them first")
+    if world.vpcs[name].type == "vpls":
+        of_testbed(testbed)[1].unprovision({"vpc": name})
+    _forget(testbed, name)
+
+
+def _forget(testbed: str, name: str) -> None:
+    record = state.read(testbed)
+    world = state.world(record)
     del world.vpcs[name]
     record["info"] = world.to_info()
     state.write(testbed, record)

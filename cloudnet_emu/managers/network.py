@@ -8,7 +8,8 @@ control=bgp a VPLS instance is an EVPN VNI: the PEs' FRR tells the others, none 
 
     unit "vrf:<pe>/<tenant>"      a VRF it had to create (the plan made the others)
     unit "member:<pe>/<tenant>"   a PE it made a member of the tenant's L3VPN
-    unit "vpls:<vpc>@<pe>"        a VPLS instance on a PE (+ the enterprise attachment)
+    unit "vpls:<vpc>@<pe>"        a VPLS instance on a PE; at the enterprise site's PE it also wires
+                                  the site's LAN, and the VPC holds it from its creation (`provision`)
     unit "ep:<vpc>@<site>"        one VPC endpoint: the attachment circuit
     unit "host:<vpc>/<ip>"        an L3VPN VM's host route, advertised to the tenant's other PEs
     data "acl", "acl_at"        a VPC's access rules and the PEs they are applied at (acl/pe.py)
@@ -263,31 +264,56 @@ class NetworkManager:
         return EndpointReply(req.vpc, req.site, req.pe, pe_if, pe_addr, ce_addr, vpn)
 
     # --- VPLS: the VM joins the enterprise LAN segment ---------------------------------
+    def provision(self, message: dict) -> dict:
+        """{vpc}: a VPLS VPC's enterprise side, made with the VPC (at `up` or `vpc create`), not at its
+        first attach: the enterprise site's LAN gets a port on a VPLS instance at the site's own PE, held
+        by the VPC itself ("vpc:<name>"), so that an attach builds at the cloud site's PE only and a
+        detach never takes the enterprise side away."""
+        name = message["vpc"]
+        vpc = self.world.vpcs[name]
+        if vpc.type != "vpls":
+            return {"provisioned": False}
+        site = vpc.sites[0]
+        self._vpls_instance(name, self.world.sites[site].pe, f"vpc:{name}", lan_site=site)
+        return {"provisioned": True}
+
+    def unprovision(self, message: dict) -> dict:
+        """{vpc}: the VPC is deleted (it has no VM left): its enterprise side goes."""
+        holder = f"vpc:{message['vpc']}"
+        held = [u for u, e in self.ledger.units.items() if holder in e["users"]]
+        for unit in held:
+            self.ledger.release(unit, holder)
+        return {"unprovisioned": bool(held)}
+
+    def _vpls_instance(self, vpc: str, pe: str, user: str, lan_site: str | None = None) -> None:
+        """The VPC's VPLS instance at `pe`, used by `user`; `lan_site`: wire that enterprise site's LAN to it."""
+        unit = f"vpls:{vpc}@{pe}"
+        if self.ledger.has(unit):
+            self.ledger.use(unit, user)
+            return
+        others = [x for x in self._instance_pes(vpc) if x != pe]
+        actions = self.core.vpls(vpc, self.world.vpcs[vpc].index, pe, others)
+        for other in others:
+            actions += self.core.vpls_greet(vpc, other, pe)
+        if lan_site:
+            l2 = f"l2-{lan_site}"
+            actions += [Veth(lan_site, f"v-{vpc}", pe, l2, role="vpls"),
+                        Enslave(lan_site, f"v-{vpc}", "lan"),
+                        Enslave(pe, l2, naming.vpls_bridge(vpc))]
+        self.ledger.build(unit, [], actions, users=[user])
+
+    def _instance_pes(self, vpc: str) -> list[str]:
+        return [u.split("@")[1] for u in self.ledger.units if u.startswith(f"vpls:{vpc}@")]
+
     def _vpls(self, req: EndpointRequest) -> EndpointReply:
         ep = self._ep(req.vpc, req.site)
-        v = self.world.vpcs[req.vpc].index
-        site = self.world.sites[req.join_site]
-        instance_pes = [u.split("@")[1] for u in self.ledger.units if u.startswith(f"vpls:{req.vpc}@")]
-        for pe in [site.pe, req.pe]:
-            unit = f"vpls:{req.vpc}@{pe}"
-            if not self.ledger.has(unit):
-                actions = self.core.vpls(req.vpc, v, pe, [x for x in instance_pes if x != pe])
-                for other in instance_pes:
-                    if other != pe:
-                        actions += self.core.vpls_greet(req.vpc, other, pe)
-                if pe == site.pe:
-                    # the enterprise side: the site's LAN bridge gets a port on the VPLS instance
-                    l2 = f"l2-{req.join_site}"
-                    actions += [Veth(req.join_site, f"v-{req.vpc}", pe, l2, role="vpls"),
-                                Enslave(req.join_site, f"v-{req.vpc}", "lan"),
-                                Enslave(pe, l2, naming.vpls_bridge(req.vpc))]
-                self.ledger.build(unit, [], actions, users=[ep])
-                instance_pes.append(pe)
-            else:
-                self.ledger.use(unit, ep)
+        self.provision({"vpc": req.vpc})     # made with the VPC already (a no-op then); a safety net only
+        self._vpls_instance(req.vpc, req.pe, ep)
+        instance_pes = self._instance_pes(req.vpc)
         pe_if = naming.pe_attachment(req.site, req.vlan)
         meta = {"tenant": req.tenant, "type": "vpls", "pe": req.pe, "vpc": req.vpc, "site": req.site,
                 "pe_if": pe_if}
         self.ledger.build(ep, [], [Adopt(req.pe, req.handoff, pe_if, master=naming.vpls_bridge(req.vpc))], meta=meta)
         return EndpointReply(req.vpc, req.site, req.pe, pe_if,
-                             vpn={"core": "vxlan", "vni": addressing.vpls_vni(v), "pes": sorted(instance_pes)})
+                             vpn={"core": "vxlan", "vni": addressing.vpls_vni(self.world.vpcs[req.vpc].index),
+                                  "pes": sorted(instance_pes)})

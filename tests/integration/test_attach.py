@@ -85,6 +85,41 @@ def test_vpls_vm_is_on_the_enterprise_lan(testbed):
     assert json.loads(lan_mac)[0]["address"] in res.stdout.lower()
 
 
+def _vpls_wiring(tb: str, vpc: str) -> dict:
+    """Where a VPLS VPC's objects are: its bridge on each PE, and its port on the enterprise LAN."""
+    out = {}
+    for pe in ("pe1", "pe2", "pe3", "pe4"):
+        res = subprocess.run(["ip", "-n", naming.netns(tb, pe), "-j", "link", "show", naming.vpls_bridge(vpc)],
+                             capture_output=True, text=True)
+        out[pe] = res.returncode == 0
+    lan = subprocess.run(["ip", "-n", naming.netns(tb, "acme-br"), "-j", "link", "show", "master", "lan"],
+                         capture_output=True, text=True, check=True).stdout
+    out["lan port"] = f"v-{vpc}" in {d["ifname"] for d in json.loads(lan)}
+    return out
+
+
+def test_a_vpls_vpc_made_at_run_time_brings_its_enterprise_side_and_takes_it_away(testbed, cli):
+    """`vpc create` of a VPLS VPC wires the enterprise site's LAN to a VPLS instance at the site's PE
+    before any attach; attach and detach then touch the cloud site's PE alone; `vpc delete` takes the
+    enterprise side away.  The VM reaches a host of the LAN (ARP answered) in between."""
+    tb = testbed["testbed"]
+    made = subprocess.run([cli, "vpc", "create", "acme-lab", "--testbed", tb, "--tenant", "acme", "--type", "vpls",
+                           "--site", "acme-br"], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert _vpls_wiring(tb, "acme-lab") == {"pe1": False, "pe2": True, "pe3": False, "pe4": False, "lan port": True}
+    cloud, _ = pipeline.managers()
+    vm = cloud.attach("acme-lab", site="dc1", name="lab1")
+    assert _vpls_wiring(tb, "acme-lab") == {"pe1": False, "pe2": True, "pe3": True, "pe4": False, "lan port": True}
+    res = subprocess.run(["ip", "netns", "exec", naming.netns(tb, "lab1"), "arping", "-c", "2", "-w", "3", "-I",
+                          "eth0", "10.1.2.2"], capture_output=True, text=True)
+    assert res.returncode == 0 and vm["ip"].startswith("10.1.2."), res.stdout + res.stderr
+    cloud.detach("lab1")
+    assert _vpls_wiring(tb, "acme-lab") == {"pe1": False, "pe2": True, "pe3": False, "pe4": False, "lan port": True}
+    gone = subprocess.run([cli, "vpc", "delete", "acme-lab", "--testbed", tb], capture_output=True, text=True)
+    assert gone.returncode == 0, gone.stderr
+    assert _vpls_wiring(tb, "acme-lab") == {"pe1": False, "pe2": False, "pe3": False, "pe4": False, "lan port": False}
+
+
 def test_placement_policies_and_capacity(testbed):
     cloud, _ = pipeline.managers()
     # dc1 has two 16-vCPU servers: first-fit fills dc1-s1 first, worst-fit spreads, best-fit packs

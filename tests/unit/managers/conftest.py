@@ -30,6 +30,10 @@ class OnPaper:
         self.record = record
         self.paper = Paper()
         self.cloud, self.network = open_managers("papertb", record, self.paper)
+        for name, vpc in record["info"]["vpcs"].items():      # as `up` does: VPLS VPCs come with their enterprise side
+            if vpc["type"] == "vpls":
+                self.network.provision({"vpc": name})
+        self.paper.clear()
 
     def reopen(self):
         """The managers as the next CLI call sees them: read back from their ledgers."""

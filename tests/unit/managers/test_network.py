@@ -71,16 +71,31 @@ def test_release_takes_the_endpoint_its_membership_and_its_address(world):
     assert set(world.paper.applied()) == set(world.paper.undone())          # everything it built, undone
 
 
-def test_vpls_endpoint_grows_the_instance_to_both_pes(world):
+def test_a_vpls_vpc_brings_its_enterprise_side_and_an_endpoint_adds_the_cloud_pe(world):
+    # the enterprise side came with the VPC (the fixture provisions as `up` does), held by the VPC
+    assert world.network.ledger.units["vpls:acme-vpc@pe1"]["users"] == ["vpc:acme-vpc"]
     reply = world.network.endpoint(vpls_request())
     assert reply["vpn"]["pes"] == ["pe1", "pe3"] and reply["pe_if"] == "dc1.100"
-    assert world.network.ledger.has("vpls:acme-vpc@pe1") and world.network.ledger.has("vpls:acme-vpc@pe3")
-    lan = [v for v in world.paper.applied(Veth) if v.role == "vpls"]
-    assert [(v.a_node, v.a_if, v.b_node) for v in lan] == [("acme-hq", "v-acme-vpc", "pe1")]
+    assert world.network.ledger.has("vpls:acme-vpc@pe3")
+    assert [v for v in world.paper.applied(Veth) if v.role == "vpls"] == []     # the LAN was wired with the VPC
     adopt = world.paper.applied(Adopt)
     assert [(a.node, a.master) for a in adopt] == [("pe3", naming.vpls_bridge("acme-vpc"))]
     world.network.endpoint(vpls_request("dc2", "pe4"))
-    assert world.network.ledger.units["vpls:acme-vpc@pe1"]["users"] == ["ep:acme-vpc@dc1", "ep:acme-vpc@dc2"]
+    assert world.network.ledger.units["vpls:acme-vpc@pe1"]["users"] == ["vpc:acme-vpc"]    # no endpoint's
+
+
+def test_the_enterprise_side_outlives_every_endpoint_and_goes_with_the_vpc(world):
+    world.network.endpoint(vpls_request())
+    world.network.release(wire(ReleaseRequest("acme-vpc", "dc1")))
+    assert list(world.network.ledger.units) == ["vpls:acme-vpc@pe1"]
+    # pe3's instance goes, and (the core being static) pe3's entry in pe1's flood list; the LAN stays wired
+    assert {(_where(a), type(a).__name__) for a in world.paper.undone()} == \
+        {("pe3", "Adopt"), ("pe3", "Bridge"), ("pe3", "Vxlan"), ("pe1", "FdbAppend")}
+    world.paper.clear()
+    assert world.network.unprovision({"vpc": "acme-vpc"}) == {"unprovisioned": True}
+    assert world.network.ledger.units == {}
+    lan = [v for v in world.paper.undone(Veth) if v.role == "vpls"]
+    assert [(v.a_node, v.a_if, v.b_node) for v in lan] == [("acme-hq", "v-acme-vpc", "pe1")]
 
 
 def test_forget_names_every_bridge_the_mac_may_be_on(world):
@@ -140,12 +155,13 @@ def test_a_reservation_leaves_the_rest_of_each_link_to_best_effort(world):
 
 def test_under_bgp_a_vpls_instance_is_an_evpn_vni_made_at_its_own_pe_only(bgp_world):
     bgp_world.network.endpoint(vpls_request())
-    vx = bgp_world.paper.applied(Vxlan)
-    assert [(v.node, v.peers, v.learning) for v in vx] == [("pe1", (), False), ("pe3", (), False)]
+    # the first attach too is the cloud PE's business alone: the enterprise side (pe1) came with the VPC
+    assert {_where(a) for a in bgp_world.paper.applied()} == {"pe3"}
+    assert [(v.node, v.peers, v.learning) for v in bgp_world.paper.applied(Vxlan)] == [("pe3", (), False)]
     bgp_world.paper.clear()
     bgp_world.network.endpoint(vpls_request("dc2", "pe4"))
     # the newcomer is pe4's business alone: nothing at pe1 or pe3, no flood entry anywhere (FRR's type-3)
-    assert {getattr(a, "node", None) for a in bgp_world.paper.applied()} == {"pe4"}
+    assert {_where(a) for a in bgp_world.paper.applied()} == {"pe4"}
     assert bgp_world.paper.applied(FdbAppend) == []
     assert [(v.node, v.peers, v.learning) for v in bgp_world.paper.applied(Vxlan)] == [("pe4", (), False)]
 
