@@ -47,10 +47,18 @@ def variant(tmp_path, **provider):
     return load_topology(str(path))
 
 
-def test_static_stays_the_default_even_where_frr_runs(topo):
+def test_bgp_is_the_default_where_frr_runs_over_the_vxlan_core(topo):
+    c = choose(topo, features("mpls"))
+    assert c.realizations["core"] == "vxlan" and c.realizations["control"] == "bgp"
+    assert "FRR in every provider router" in c.reasons["control"]
+
+
+def test_static_stays_the_default_over_the_mpls_core_and_without_frr(topo):
     c = choose(topo, features())
-    assert c.realizations["control"] == "static"
+    assert c.realizations["core"] == "mpls" and c.realizations["control"] == "static"
     assert "no routing daemon" in c.reasons["control"]
+    assert choose(topo, features("mpls", "frr")).realizations["control"] == "static"
+    assert choose(topo, features("mpls"), parse_forced("control=static")).realizations["control"] == "static"
 
 
 def test_static_writes_core_routes_and_starts_no_daemon(topo):
