@@ -155,7 +155,7 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
             bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want}", f"label {want}"
         else:
             want = str(meta.vni)
-            bpf, what, mark = "udp port 4789", f"VXLAN with VNI {want}", f"vni {want}"
+            bpf, what, mark = sniff.vxlan_icmp_bpf(), f"VXLAN with VNI {want}", f"vni {want}"
         name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
         replied = {}
         control = sniff.control_frame("mpls" if realizations["core"] == "mpls" else "vxlan")

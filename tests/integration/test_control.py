@@ -403,6 +403,12 @@ def test_l3vpn_attach_configures_only_its_pe_and_bgp_carries_the_vm_to_every_rem
     # and `check` judges the planned VRFs' instances with the provider routers
     verdicts = {v.name: v for v in checks.control_plane(tb, bgp_testbed["info"])}
     assert verdicts["control plane at pe1.bravo"].passed, verdicts["control plane at pe1.bravo"].reason
+    # gone with its VRF, at once: the transit pair's PE end too (the kernel destroys a deleted
+    # namespace's links later; a lingering tv-bravo refused the VRF's next pair its name)
+    assert "tv-bravo" not in _links(tb, "pe3")
+    b3 = cloud.attach("bravo-vpc", site="dc1", name="b3", mem_mb=16)     # and back at once: rebuilt whole
+    assert "tv-bravo" in _links(tb, "pe3") and "vx-bravo" in _links(tb, "pe3.bravo")
+    assert _ping(tb, "bravo-h1", b3["ip"], 2)
 
 
 def test_migrate_bgp_scenario_checks_mac_mobility_per_move(clean_machine, tmp_path):
