@@ -59,8 +59,10 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
         ovs.vsctl([["--if-exists", "del-br", b] for b in bridges])
         for a in reversed(actions):
             if isinstance(a, FrrRouter):
-                # A tenant VRF's instance: stopped before its namespace goes; its files outlive the
-                # namespace (whose deletion kills what still runs in it), so they go either way.
+                # A tenant VRF's instance: stopped before its namespace goes (deleting the
+                # namespace's name kills nothing: the daemons would keep it, and its links, alive;
+                # the Network Manager releases a VRF's namespace after its membership); its files
+                # go either way.
                 frr.stop_instance(testbed, a.node)
                 continue
             node = getattr(a, "into", None) or getattr(a, "node", None) or getattr(a, "a_node", None)
