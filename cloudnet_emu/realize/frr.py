@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import time
 from dataclasses import replace
@@ -24,7 +23,7 @@ from typing import Callable
 from .. import naming, state
 from ..errors import RealizeError
 from ..kernel import frr as kfrr
-from ..kernel import ns
+from ..kernel import ipjson, ns
 from ..plan.actions import FrrRouter
 from ..plan.frr import DAEMONS, VRF_DAEMONS
 from ..world import Control
@@ -57,7 +56,7 @@ def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None
 def stop_instance(testbed: str, node: str) -> None:
     """One instance (a tenant VRF's, when the Network Manager takes it down): daemons, then files."""
     directory, netns = state.daemon_dir(testbed, node), naming.netns(testbed, node)
-    if kfrr.pids(directory, netns):     # none where its namespace went first (that killed them)
+    if kfrr.pids(directory, netns):     # none once its namespace has gone (then no longer ours to tell)
         kfrr.stop(directory, netns)
     kfrr.remove(directory)
 
@@ -72,7 +71,7 @@ def _start_bgpd(testbed: str, routers: list[str]) -> None:
 def _fib(testbed: str, router: str) -> set[str]:
     res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, router), check=False)
     try:
-        rows = json.loads(res.stdout or "[]")
+        rows = ipjson.loads(res.stdout)
     except ValueError:
         return set()
     return {str(ipaddress.ip_network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32"))
@@ -83,7 +82,7 @@ def _gateways(netns: str, prefix: str) -> set[str]:
     """The gateways of the kernel FIB's routes to exactly `prefix` in a namespace."""
     res = ns.run(["ip", "-j", "route", "show", prefix], netns=netns, check=False)
     try:
-        rows = json.loads(res.stdout or "[]")
+        rows = ipjson.loads(res.stdout)
     except ValueError:
         return set()
     return {r.get("gateway") for r in rows if r.get("dst") == prefix.removesuffix("/32")}

@@ -217,3 +217,16 @@ def test_under_bgp_attach_says_apart_how_long_the_remote_fibs_took(bgp_netns_wor
     assert [w.nodes for w in bgp_netns_world.paper.applied(FibWait)] == [("pe1.bravo", "pe2.bravo")]
     static = world.cloud.attach("bravo-vpc", site="dc1", name="x", mem_mb=16)
     assert "propagated" not in static["steps_ms"] and world.paper.applied(FibWait) == []
+
+
+def test_a_vrf_made_at_attach_is_released_after_its_membership_even_once_reloaded():
+    from cloudnet_emu.managers.network import release_order
+    # as the ledger reloads them: sorted by name, "member:" before "vrf:"
+    units = {"member:pe3/acme": {"nodes": []}, "vrf:pe3/acme": {"nodes": [{"name": "pe3.acme"}]},
+             "host:atk-sec/10.254.0.2": {"nodes": []}}
+    order = release_order(units, list(units))
+    assert order.index("member:pe3/acme") < order.index("vrf:pe3/acme")
+    assert order[-1] == "vrf:pe3/acme"
+    # in insertion order (one process) the newest unit without namespaces still goes first
+    assert release_order(units, ["vrf:pe3/acme", "member:pe3/acme", "host:atk-sec/10.254.0.2"]) == \
+        ["host:atk-sec/10.254.0.2", "member:pe3/acme", "vrf:pe3/acme"]
