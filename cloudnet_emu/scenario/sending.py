@@ -13,13 +13,19 @@ def names(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def reach_all(w: World, pairs: list[tuple[str, str]], tries: float = 2.0, wait: float = 1.0) -> dict:
+# How long a pair without a reply is tried again.  A new path may need a moment (ARP, FDB learning,
+# under bgp an EVPN MAC route through three bgpd hops), and a loaded machine stretches it: seen, a
+# VPLS VM just attached unanswered for 2 s while another tier ran beside.
+TRIES_S = 5.0
+
+
+def reach_all(w: World, pairs: list[tuple[str, str]], tries: float = TRIES_S, wait: float = 1.0) -> dict:
     """Which pairs get a reply, all pinged in parallel, each echo waited for WAIT s; pairs without
-    one are tried again for `tries` seconds (a new path may need a moment: ARP, FDB learning)."""
+    one are tried again for `tries` seconds."""
     return reach_timed(w, pairs, tries, wait)[0]
 
 
-def reach_timed(w: World, pairs: list[tuple[str, str]], tries: float = 2.0,
+def reach_timed(w: World, pairs: list[tuple[str, str]], tries: float = TRIES_S,
                 wait: float = 1.0) -> tuple[dict, float]:
     """reach_all, and the time.monotonic() at which the last round of pings ended."""
     end = time.monotonic() + tries
