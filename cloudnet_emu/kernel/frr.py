@@ -66,9 +66,12 @@ def remove(directory: str) -> None:
 
 
 def argv(daemon: str, directory: str) -> list[str]:
+    """ldpd also gets its own control socket there: its default (/var/run/frr/ldpd.sock) is one
+    per machine, and a second instance would refuse to start on it."""
+    extra = ["--ctl_socket", os.path.join(directory, "ldpd.sock")] if daemon == "ldpd" else []
     return [f"{SBIN}/{daemon}", "-d", "-P", "0", "-f", os.path.join(directory, f"{daemon}.conf"),
             "-i", os.path.join(directory, f"{daemon}.pid"), "-z", os.path.join(directory, "zserv.api"),
-            "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"]
+            "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"] + extra
 
 
 def vtysh(directory: str, command: str, timeout: float = 5) -> Optional[dict]:

@@ -8,6 +8,10 @@
                                                  until the VPNs' own routes ride on BGP too
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
+control=bgp on an MPLS core is MP-BGP VPNv4 with LDP, which needs kernel VRF devices (the PE's
+bgpd holds one instance per VRF device); with VRFs as namespaces it is refused (SpecError, exit 2)
+before anything is built: core=vxlan is the way there.
+
 `control` is the one construct whose first option is not the most capable one: `bgp`
 is chosen only when forced, by --realize or by the topology's `provider.control`
 (--realize wins).  A forced realization the kernel cannot build, or link delay/loss without netem and
@@ -111,6 +115,13 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
             missing.append("run with --degrade to build without delay/loss, or use a kernel with "
                            "netem (make test-vm / the Vagrant VM)")
         raise UnsupportedError(missing)
+    if (real.get("control"), real.get("core"), real.get("router")) == ("bgp", "mpls", "netns"):
+        named = " and ".join(f"{c}={real[c]} ({'forced by ' + by[c] if c in by else 'the best this kernel has'})"
+                             for c in ("control", "core", "router"))
+        raise SpecError([Problem(f"{named}: MP-BGP VPNv4 over MPLS needs kernel VRF devices, "
+                                 "and this combination has VRFs as namespaces", file="--realize",
+                                 hint="use --realize core=vxlan (EVPN-carried L3VPNs), or router=vrf on a "
+                                      "kernel with VRF devices (make test-vm)")])
     if not features.get("ovs", Feature(False, "")).ok and topo.cloud_sites:
         raise UnsupportedError([f"cloud sites need Open vSwitch: {features['ovs'].detail}"])
     return Choice(real, reasons, netem, degradations)
