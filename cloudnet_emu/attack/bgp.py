@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import socket
 import struct
@@ -32,6 +31,7 @@ from typing import Optional
 from .. import naming, state
 from ..kernel import frr as kfrr
 from ..kernel import ns
+from ..kernel import routes as kroutes
 from ..verdict import Sent
 from ..verdict import Watch as VWatch
 from .result import Result, failed, skipped
@@ -217,10 +217,7 @@ def read_instance(testbed: str, name: str) -> dict:
     neighbors = kfrr.vtysh(directory, "show bgp neighbors json")
     table = kfrr.vtysh(directory, "show bgp ipv4 unicast json")
     res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, name), check=False)
-    try:
-        fib = [r.get("dst") for r in json.loads(res.stdout or "[]")] if res.returncode == 0 else None
-    except ValueError:
-        fib = None
+    fib = [r.get("dst") for r in kroutes.parse(res.stdout)] if res.returncode == 0 else None
     return {"neighbors": neighbors, "routes": (table or {}).get("routes") if table is not None else None,
             "fib": fib}
 

@@ -16,7 +16,7 @@ from .exec import run
 def _pairs(pairs: list[tuple[str, object]]) -> dict:
     out: dict = {}
     for key, value in pairs:
-        if key == "dst" and "dst" in out:
+        if key == "dst" and out.get("encap") == "mpls":      # the encap's dst: the label stack
             out["labels"] = [int(x) for x in str(value).split("/") if x.isdigit()]
         else:
             out[key] = value

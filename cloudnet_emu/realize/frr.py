@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import time
 from dataclasses import replace
@@ -82,22 +81,14 @@ def _start_bgpd(testbed: str, routers: list[str]) -> None:
 
 
 def _fib(testbed: str, router: str) -> set[str]:
-    res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, router), check=False)
-    try:
-        rows = json.loads(res.stdout or "[]")
-    except ValueError:
-        return set()
+    rows = kroutes.read(naming.netns(testbed, router))       # labelled routes too (LDP's on an MPLS core)
     return {str(ipaddress.ip_network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32"))
             for r in rows if r.get("dst") not in (None, "default")}
 
 
 def _gateways(netns: str, prefix: str) -> set[str]:
     """The gateways of the kernel FIB's routes to exactly `prefix` in a namespace."""
-    res = ns.run(["ip", "-j", "route", "show", prefix], netns=netns, check=False)
-    try:
-        rows = json.loads(res.stdout or "[]")
-    except ValueError:
-        return set()
+    rows = kroutes.read(netns, prefix=prefix)
     return {r.get("gateway") for r in rows if r.get("dst") == prefix.removesuffix("/32")}
 
 

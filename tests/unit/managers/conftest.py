@@ -69,3 +69,19 @@ def figure1_bgp_record() -> dict:
 def bgp_netns_world(figure1_bgp_record, tmp_path, monkeypatch) -> OnPaper:
     monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
     return OnPaper(copy.deepcopy(figure1_bgp_record))
+
+
+@pytest.fixture(scope="session")
+def figure1_vpnv4_record() -> dict:
+    """Figure 1 planned for the full kernel under control=bgp: kernel VRFs, MPLS core, VPNv4 with LDP."""
+    topo = load_topology("topologies/cloudnet.yaml")
+    plan = build_plan(topo, choose(topo, {name: Feature(True, "test") for name in ALL + ["frr"]},
+                                   parse_forced("control=bgp")))
+    return {"testbed": plan.testbed, "realizations": plan.realizations, "info": plan.info,
+            "nodes": [{"name": n.name, "kind": n.kind, "site": n.site, "tenant": n.tenant} for n in plan.nodes]}
+
+
+@pytest.fixture
+def vpnv4_world(figure1_vpnv4_record, tmp_path, monkeypatch) -> OnPaper:
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    return OnPaper(copy.deepcopy(figure1_vpnv4_record))
