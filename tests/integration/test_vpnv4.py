@@ -132,3 +132,15 @@ def test_a_capture_on_p1_pe3_shows_the_labels_ldpd_and_bgpd_chose(vpnv4):
     assert seen, "capture blind"
     stacks = [[int(x) for x in re.findall(r"label (\d+)", p)] for p in pkts]
     assert [int(transport[0]), int(remote[0])] in stacks, stacks
+
+
+def test_encap_is_red_when_the_wire_does_not_carry_bgpds_label(vpnv4, monkeypatch):
+    """Sabotage: the encap check expects a VPN label bgpd did not choose (bgpd's plus 1000): the
+    capture shows the real one, so the verdict is a fail, not a pass."""
+    tb = vpnv4["testbed"]
+    real = checks.vpn_label
+    monkeypatch.setattr(checks, "vpn_label", lambda netns, vrf, address: (real(netns, vrf, address) or 0) + 1000)
+    record = state.read(tb)
+    verdicts = checks.core_encapsulation(tb, record["info"], record["realizations"])
+    assert verdicts and all(v.status is Status.FAIL for v in verdicts), [(v.status, v.reason) for v in verdicts]
+    assert all("replies came back, but not as MPLS label stack with VPN label" in v.reason for v in verdicts)
