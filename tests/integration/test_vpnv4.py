@@ -111,6 +111,15 @@ def test_a_vm_behind_pe3_reaches_its_tenant_and_stays_isolated(vpnv4):
     assert any(v.kind == "encap" for v in verdicts)
 
 
+def _found(data, key: str) -> list:
+    """Every value of `key` anywhere in vtysh's JSON."""
+    if isinstance(data, dict):
+        return ([data[key]] if key in data else []) + [x for v in data.values() for x in _found(v, key)]
+    if isinstance(data, list):
+        return [x for v in data for x in _found(v, key)]
+    return []
+
+
 def test_a_capture_on_p1_pe3_shows_the_labels_ldpd_and_bgpd_chose(vpnv4):
     tb = vpnv4["testbed"]
     _attached(tb)
@@ -119,12 +128,14 @@ def test_a_capture_on_p1_pe3_shows_the_labels_ldpd_and_bgpd_chose(vpnv4):
     bindings = (_vtysh(tb, "pe3", "show mpls ldp binding json") or {}).get("bindings") or []
     transport = [b["remoteLabel"] for b in bindings
                  if b.get("prefix") == f"{LO['pe1']}/32" and b.get("neighborId") == LO["p1"] and b.get("inUse")]
-    vpn = (_vtysh(tb, "pe3", "show bgp ipv4 vpn json") or {}).get("routes", {}).get("routeDistinguishers", {})
-    paths = vpn.get(f"{LO['pe1']}:2", {}).get("10.1.1.0/24") or []
-    remote = [p.get("remoteLabel") for p in paths if p.get("bestpath")] or [p.get("remoteLabel") for p in paths]
-    print(f"\npe3 vrf-bravo -> 10.1.1.0/24: kernel {stack}, ldpd {transport}, bgpd {remote}")
-    assert transport and remote, (bindings, vpn)
+    details = [_vtysh(tb, "pe3", c) for c in (f"show bgp ipv4 vpn rd {LO['pe1']}:2 10.1.1.0/24 json",
+                                              "show bgp vrf vrf-bravo ipv4 unicast 10.1.1.0/24 json")]
+    remote = sorted(set(_found(details, "remoteLabel")))
+    zebra = _found(_vtysh(tb, "pe3", "show ip route vrf vrf-bravo 10.1.1.0/24 json"), "labels")
+    print(f"\npe3 vrf-bravo -> 10.1.1.0/24: kernel {stack}, ldpd {transport}, bgpd {remote}, zebra {zebra}")
+    assert len(transport) == 1 and len(remote) == 1, (bindings, details)
     assert stack == [int(transport[0]), int(remote[0])]
+    assert stack in [[int(x) for x in labels] for labels in zebra], zebra
     pkts, seen = checks.capture_text(naming.netns(tb, "p1"), "pe3", "mpls",
                                      lambda: checks.pings(tb, [("web", "10.1.1.2")], count=3),
                                      sniff.control_frame("mpls"), count=2)
