@@ -17,12 +17,15 @@ cut under live traffic.  For each control plane, in the same run:
 
 The baseline is `static`, the planner's own shortest paths: what `bgp` costs or buys.  Last line:
 
-    bgp: up 4.1 s (static 1.3 s, ratio 3.2), attach-to-reachable p50 25 ms (static 24 ms, ...), link cut back in 0.12 s (static: not back in 5 s)
+    bgp: up 4.1 s (static 1.3 s, ratio 3.2), attach-to-reachable p50 25 ms (static 24 ms, ...), link cut back in 0.12 s (static: not back in 5 s), migration outage beyond the pause p50 ...
 
-The migration outage is bench/migrate.py's (the VPN data planes do not change with the control
-plane yet: they are the planner's under both).
+  migration          a VPLS VM (acme-vpc, 16 MB) moved between dc1 and dc2 --migrations times under a
+                     1000/s probe stream from acme-h1 (bench/migrate.py's step): the outage beyond the
+                     configured pause, p50 and max.  Under bgp the enterprise PE learns the move from
+                     EVPN MAC mobility (a type-2 route with a higher sequence), under static from the
+                     gratuitous ARP flooded to it
 
-Run as root: sudo .venv/bin/python bench/converge.py [--runs N] [--attaches N]
+Run as root: sudo .venv/bin/python bench/converge.py [--runs N] [--attaches N] [--cuts N] [--migrations N]
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cloudnet_emu import lifecycle, naming, pipeline  # noqa: E402
 from cloudnet_emu.links import set_link  # noqa: E402
+from migrate import back_and_forth  # noqa: E402  (bench/migrate.py: this directory is on sys.path)
 
 CUT_GIVE_UP_S = 5.0
 
@@ -126,20 +130,29 @@ def direct(testbed: str, record: dict) -> bool:
     return any(r.get("dev") == "pe4" for r in json.loads(out or "[]"))
 
 
-def measure(control: str, runs: int, attaches: int, cuts_n: int) -> dict:
+def migration(testbed: str, count: int, pause_ms: float) -> list[float]:
+    """Outage beyond the pause (ms) of each of `count` moves of a VPLS VM between dc1 and dc2."""
+    cloud, _ = pipeline.managers(testbed)
+    cloud.attach("acme-vpc", site="dc2", name="stay2")      # the destination site's switch and PE already carry the VPC
+    cloud.attach("acme-vpc", site="dc1", name="mover", mem_mb=16)
+    return [r["outage"]["outage_beyond_pause_ms"] for r in back_and_forth(testbed, "mover", "dc1", count, pause_ms)]
+
+
+def measure(control: str, args) -> dict:
     path = topology(control)
     try:
-        ups, converged = time_up(path, runs)
+        ups, converged = time_up(path, args.runs)
         record = pipeline.up(path, degrade=True)
         try:
-            first, reach = attach_to_reachable(record["testbed"], attaches)
-            cuts = [link_cut(record["testbed"], record) for _ in range(cuts_n)]
+            first, reach = attach_to_reachable(record["testbed"], args.attaches)
+            cuts = [link_cut(record["testbed"], record) for _ in range(args.cuts)]
+            moves = migration(record["testbed"], args.migrations, args.pause_ms)
         finally:
             lifecycle.down(record["testbed"])
     finally:
         os.unlink(path)
     return {"up": statistics.median(ups), "converged": statistics.median(converged), "first": first, "reach": reach,
-            "cut": None if None in cuts else statistics.median(cuts)}
+            "cut": None if None in cuts else statistics.median(cuts), "moves": moves}
 
 
 def cut_text(cut: float | None) -> str:
@@ -152,22 +165,27 @@ def main():
     ap.add_argument("--cuts", type=int, default=3, help="link cuts per control plane (median)")
     ap.add_argument("--attaches", type=int, default=20, help="VMs attached per control plane (the first two are "
                     "the tenant's first at dc2 and dc1)")
+    ap.add_argument("--migrations", type=int, default=6, help="moves of a VPLS VM between dc1 and dc2 per control plane")
+    ap.add_argument("--pause-ms", type=float, default=50, help="each migration's stop-and-copy pause")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
-    res = {c: measure(c, args.runs, args.attaches, args.cuts) for c in ("static", "bgp")}
+    res = {c: measure(c, args) for c in ("static", "bgp")}
     print(f"| control | up (median of {args.runs}) | daemons converged | attach-to-reachable, first VM at a site "
-          "(median) | later VM p50 | p95 | link cut |")
-    print("|---|---|---|---|---|---|---|")
+          f"(median) | later VM p50 | p95 | link cut | migration outage beyond the {args.pause_ms:g} ms pause, "
+          "p50 (max) |")
+    print("|---|---|---|---|---|---|---|---|")
     for c, r in res.items():
         print(f"| {c} | {r['up']:.2f} s | {r['converged']:.2f} s | {statistics.median(r['first']) * 1000:.0f} ms | "
-              f"{pct(r['reach'], 50) * 1000:.0f} ms | {pct(r['reach'], 95) * 1000:.0f} ms | {cut_text(r['cut'])} |")
+              f"{pct(r['reach'], 50) * 1000:.0f} ms | {pct(r['reach'], 95) * 1000:.0f} ms | {cut_text(r['cut'])} | "
+              f"{pct(r['moves'], 50):.1f} ms ({max(r['moves']):.1f} ms) |")
     b, s = res["bgp"], res["static"]
     print(f"bgp: up {b['up']:.2f} s (static {s['up']:.2f} s, ratio {b['up'] / s['up']:.2f}), first VM at a site "
           f"{statistics.median(b['first']) * 1000:.0f} ms (static {statistics.median(s['first']) * 1000:.0f} ms), "
           f"later VM attach-to-reachable p50 "
           f"{pct(b['reach'], 50) * 1000:.0f} ms (static {pct(s['reach'], 50) * 1000:.0f} ms, ratio "
-          f"{pct(b['reach'], 50) / pct(s['reach'], 50):.2f}), link cut {cut_text(b['cut'])} (static: {cut_text(s['cut'])})")
+          f"{pct(b['reach'], 50) / pct(s['reach'], 50):.2f}), link cut {cut_text(b['cut'])} (static: {cut_text(s['cut'])}), "
+          f"migration outage beyond the pause p50 {pct(b['moves'], 50):.1f} ms (static {pct(s['moves'], 50):.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,21 @@ from cloudnet_emu import lifecycle, pipeline  # noqa: E402
 from cloudnet_emu.scenario.steps.migrate import Migrate, migrate as run_migration  # noqa: E402
 from cloudnet_emu.scenario.world import World  # noqa: E402
 
+
+def back_and_forth(testbed: str, vm: str, at: str, count: int, pause_ms: float, garp: bool = True) -> list[dict]:
+    """`count` migrations of `vm` (now in cloud site `at`) between dc1 and dc2, each under a 1000/s probe
+    stream from acme-h1: the migrate step's results (outage, pause, total)."""
+    w = World(testbed)
+    out, site = [], at
+    for _ in range(count):
+        site = "dc2" if site == "dc1" else "dc1"
+        m = Migrate.model_validate({"vm": vm, "to": site, "pause_ms": pause_ms, "garp": garp,
+                                    "probe": {"from": "acme-h1", "rate": 1000, "before_s": 0.3, "after_s": 0.7}})
+        w.refresh()
+        out.append(run_migration(w, m))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=20)
@@ -30,23 +45,17 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
-    record = pipeline.up("topologies/cloudnet.yaml", degrade=True)
+    record = pipeline.up("topologies/cloudnet.yaml", "control=static", degrade=True)
     results = {True: [], False: []}
     try:
         cloud, _ = pipeline.managers(record["testbed"])
         cloud.attach("acme-vpc", site="dc1", name="stay1")
         cloud.attach("acme-vpc", site="dc2", name="stay2")
         cloud.attach("acme-vpc", site="dc1", name="proc", mem_mb=16)
-        w = World(record["testbed"])
-        site = "dc1"
+        at = "dc1"
         for garp in (True, False):
-            for _ in range(args.count):
-                site = "dc2" if site == "dc1" else "dc1"
-                m = Migrate.model_validate({"vm": "proc", "to": site, "pause_ms": args.pause_ms, "garp": garp,
-                                            "probe": {"from": "acme-h1", "rate": 1000, "before_s": 0.3,
-                                                      "after_s": 0.7}})
-                w.refresh()
-                results[garp].append(run_migration(w, m))
+            results[garp] = back_and_forth(record["testbed"], "proc", at, args.count, args.pause_ms, garp)
+            at = at if args.count % 2 == 0 else {"dc1": "dc2", "dc2": "dc1"}[at]
     finally:
         lifecycle.down(record["testbed"])
     med = statistics.median

@@ -88,7 +88,7 @@ def main():
     text = re.sub(r"vcpus: \d+", "vcpus: 512", open("topologies/cloudnet.yaml").read())
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
-    record = pipeline.up(f.name, degrade=True)
+    record = pipeline.up(f.name, "control=static", degrade=True)      # the fast realization, as measured
     os.unlink(f.name)
     tb = record["testbed"]
     rate = 100.0 / args.count * 0.9

@@ -93,7 +93,7 @@ def measure(vms: int) -> dict:
     try:
         before = testbed_mb()
         t0 = time.perf_counter()
-        pipeline.up(f.name, degrade=True, progress=lambda text: marks.append((time.perf_counter(), text)))
+        pipeline.up(f.name, "control=static", degrade=True, progress=lambda text: marks.append((time.perf_counter(), text)))
         t1 = time.perf_counter()
         used = testbed_mb() - before
         steps = [vm.get("steps_ms", {}) for vm in read_data("scale", "cloud").get("vms", {}).values()]

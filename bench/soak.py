@@ -33,7 +33,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
-    record = pipeline.up("topologies/cloudnet.yaml", degrade=True)
+    record = pipeline.up("topologies/cloudnet.yaml", "control=static", degrade=True)
     tb = record["testbed"]
     try:
         cloud, _ = pipeline.managers(tb)

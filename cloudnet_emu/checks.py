@@ -25,9 +25,11 @@ from .managers.ledger import Ledger
 from .realize.frr import lacking, sessions
 
 
-def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict:
-    """Ping all (src node, dst address) pairs in parallel: pair -> (exit status, last output line)."""
-    procs = {(src, dst): ping.spawn(naming.netns(testbed, src), dst, count=count, wait=1.0, size=size)
+def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56,
+               wait: float = 1.0) -> dict:
+    """Ping all (src node, dst address) pairs in parallel, each echo waited for WAIT s: pair -> (exit
+    status, last output line)."""
+    procs = {(src, dst): ping.spawn(naming.netns(testbed, src), dst, count=count, wait=wait, size=size)
              for src, dst in pairs}
     out = {}
     for pair, p in procs.items():
@@ -36,10 +38,11 @@ def ping_codes(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size:
     return out
 
 
-def pings(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56) -> dict[tuple[str, str], bool]:
+def pings(testbed: str, pairs: list[tuple[str, str]], count: int = 2, size: int = 56,
+          wait: float = 1.0) -> dict[tuple[str, str], bool]:
     """Ping all (src node, dst address) pairs in parallel; True where a reply came back.  A ping
     that could not run at all raises RealizeError: it is no evidence of "no reply"."""
-    codes = ping_codes(testbed, pairs, count, size)
+    codes = ping_codes(testbed, pairs, count, size, wait)
     broken = {pair: why for pair, (rc, why) in codes.items() if rc not in (0, 1)}
     if broken:
         raise RealizeError("ping", 0, "; ".join(f"{s} -> {d}: {why}" for (s, d), why in broken.items()))
@@ -158,7 +161,7 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
             bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want}", f"label {want}"
         else:
             want = str(meta.vni)
-            bpf, what, mark = "udp port 4789", f"VXLAN with VNI {want}", f"vni {want}"
+            bpf, what, mark = sniff.vxlan_icmp_bpf(), f"VXLAN with VNI {want}", f"vni {want}"
         name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
         replied = {}
         control = sniff.control_frame("mpls" if realizations["core"] == "mpls" else "vxlan")

@@ -23,11 +23,13 @@ def _q(s: str) -> str:
     return '"' + s.replace('"', r'\"') + '"'
 
 
-def to_dot(t: Topology) -> str:
+def to_dot(t: Topology, control: str | None = None) -> str:
+    """Graphviz text of T; CONTROL (default: the topology's provider.control) decides whether the
+    reflectors and iBGP sessions are drawn."""
     lines = [f"graph {_q(t.name)} {{", "  graph [rankdir=LR, fontname=Helvetica, label=" + _q(t.name) + "];",
              "  node [fontname=Helvetica, fontsize=10]; edge [fontsize=8];"]
     lines.append('  subgraph cluster_provider { label="provider (MPLS/VPN)"; style=rounded; color=gray;')
-    rrs = reflectors(t) if t.provider.control == "bgp" else []
+    rrs = reflectors(t) if (control or t.provider.control) == "bgp" else []
     for r in t.provider.routers:
         shape = "doublecircle" if r.role == "p" else "circle"
         mark = f", style=filled, fillcolor=\"#cfe0f7\", label={_q(r.name + ' RR')}" if r.name in rrs else ""
@@ -79,8 +81,8 @@ def _sessions(t: Topology, rrs: list[str]) -> list[str]:
             for a, b in pairs]
 
 
-def render(t: Topology, output: str) -> None:
-    dot = to_dot(t)
+def render(t: Topology, output: str, control: str | None = None) -> None:
+    dot = to_dot(t, control)
     fmt = Path(output).suffix.lstrip(".") or "svg"
     if fmt == "dot":
         Path(output).write_text(dot)

@@ -39,10 +39,15 @@ def validate(paths) -> list[Problem]:
     return problems
 
 
+def plan_choice(topo: Topology, realize: Optional[str] = None, degrade: bool = True, features=None):
+    """2. The realization of each construct this machine would build TOPO with (probed)."""
+    features = features if features is not None else probe.probe()
+    return choose(topo, features, parse_forced(realize), degrade)
+
+
 def plan(topo: Topology, realize: Optional[str] = None, degrade: bool = False, features=None):
     """2-3. Choose a realization per construct from what the kernel offers, then plan the objects."""
-    features = features if features is not None else probe.probe()
-    choice = choose(topo, features, parse_forced(realize), degrade)
+    choice = plan_choice(topo, realize, degrade, features)
     return build_plan(topo, choice)
 
 

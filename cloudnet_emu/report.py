@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .plan.choose import CHOICES, WHY, parse_forced
+from .plan.choose import CHOICES, NOT_OVER, WHY, default, parse_forced
 from .scenario.entries import entries
 from .verdict import Status, summary as verdict_summary
 from .state import world as world_of
@@ -41,16 +41,15 @@ def doctor(features: dict, realize: str | None, as_json: bool, brief: bool = Fal
     chosen = {}
     for construct, options in CHOICES.items():
         have = {n: all(features.get(f) and features[f].ok for f in needs) for n, needs in options}
-        pick = forced.get(construct) or next(n for n, _ in options if have[n])
+        pick = forced.get(construct) or default(construct, have, {c: v["realization"] for c, v in chosen.items()})
         missing = [f for n, needs in options if n == options[0][0] and not have[n] for f in needs
                    if not features[f].ok]
         why = WHY[pick] if not forced.get(construct) else f"forced: {WHY[pick]}"
         if not have.get(pick, False):
             why += " -- NOT BUILDABLE HERE"
-        if construct == "control" and pick == "static":     # the one opt-in construct: say what it could be
-            frr = features.get("frr")
-            why += ("; bgp (FRR) runs here: --realize control=bgp" if frr and frr.ok
-                    else f"; no bgp here: {frr.detail if frr else 'FRR not probed'}")
+        best = options[0][0]
+        if pick != best and not forced.get(construct) and have[best]:     # ruled out by an earlier choice
+            why += f"; not {best}: {NOT_OVER[best][2]}"
         chosen[construct] = {"realization": pick, "why": why, "best": options[0][0],
                              "missing_for_best": missing}
     netem = features.get("netem")

@@ -9,11 +9,14 @@ is a verdict (pass, fail, error, not checked); a case that raises is an error na
     vlan.py       vlan_hop (6): double-tagged and priority-tagged frames from a VM, bad tags on a trunk
     arp.py        arp_spoof (7): gratuitous ARP across and within a tenant; arpwatch detects
     flap.py       mac_flap (8): a MAC moving between sites; the Network Manager's detector flags it
+    dad.py          under control=bgp: FRR's EVPN duplicate-address detection flags it
     reconverge.py reconverge (9): a cross-tenant probe stream during a link flap and a migration
-    bgp.py        bgp_session (10): CEs, cloud CEs and the Internet node open BGP to every provider
-                  address (control=bgp; not checked under static)
+    bgp.py        bgp_session (10): CEs, cloud CEs, the Internet node and the VMs open BGP to every
+                  provider address (control=bgp; not checked under static)
+    rt.py         rt_import (11): a route exported with one tenant's route target lands in no other
+                  tenant's VNI (FDB, zebra) or VRF (FIB) (control=bgp; not checked under static)
 
-Cases 6-9 need VMs: `run` attaches its own (named atk-*) through the Cloud Manager and detaches
+Cases 6-9 need VMs, and 10-11 under control=bgp (the VMs attack and export routes there): `run` attaches its own (named atk-*) through the Cloud Manager and detaches
 them at the end; then every neighbour, bridge FDB and OVS MAC-table entry naming a MAC the
 attack used (its VMs', its forged ones) is removed in every namespace of the testbed, so the
 testbed is left as it was found.  Frames are crafted with scapy and sent from raw sockets opened
@@ -33,8 +36,9 @@ from .tools import Env, forget_macs
 FORGED_MACS = ("02:a7:7a:c0:00:01", "02:a7:7a:c0:00:02", "02:a7:7a:c0:00:98", "02:a7:7a:c0:00:99")
 
 CASE_NAMES = ("label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop",
-              "arp_spoof", "mac_flap", "reconverge", "bgp_session")
+              "arp_spoof", "mac_flap", "reconverge", "bgp_session", "rt_import")
 NEEDS_VMS = {"vlan_hop", "arp_spoof", "mac_flap", "reconverge"}
+NEEDS_VMS_UNDER_BGP = {"bgp_session", "rt_import"}
 
 
 class UnknownCase(CloudnetError):
@@ -43,11 +47,11 @@ class UnknownCase(CloudnetError):
 
 def cases() -> dict[str, Callable[[Env], Result]]:
     # the cases load scapy (about 0.3 s): only when a case runs, not at every `cloudnet-emu` start
-    from . import arp, bgp, flap, reconverge, spoof, sweep, tenancy, vlan
+    from . import arp, bgp, flap, reconverge, rt, spoof, sweep, tenancy, vlan
     table = {"label_spoof": spoof.label_spoof, "tunnel_inject": spoof.tunnel_inject, "sweep": sweep.sweep,
              "overlap": tenancy.overlap, "vrf_fallthrough": tenancy.vrf_fallthrough, "vlan_hop": vlan.vlan_hop,
              "arp_spoof": arp.arp_spoof, "mac_flap": flap.mac_flap, "reconverge": reconverge.reconverge,
-             "bgp_session": bgp.bgp_session}
+             "bgp_session": bgp.bgp_session, "rt_import": rt.rt_import}
     assert tuple(table) == CASE_NAMES
     return table
 
@@ -69,7 +73,7 @@ def run(testbed: Optional[str] = None, names=None, progress=lambda s: None, env:
     out = []
     actors = None
     try:
-        if NEEDS_VMS & set(names):
+        if NEEDS_VMS & set(names) or (NEEDS_VMS_UNDER_BGP & set(names) and env.control() == "bgp"):
             progress("attaching the attack's VMs")
             actors = Actors.attach(env)
             env.suspects.update(v["mac"] for n, v in env.vms.items() if n in actors.names)

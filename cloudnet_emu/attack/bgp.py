@@ -1,10 +1,11 @@
 """Case 10: nobody outside the provider speaks BGP to a PE (control=bgp).
 
 From every outsider that can reach a PE -- each enterprise site's CE, each cloud site's CE
-router, the Internet node (it shares pe1's global table) -- a TCP connection to port 179 of
-every provider address: the PE interface facing it, every router loopback and core-link
-address, and the transit address of the tenant's VRF on that PE (the VRFs' own bgpd listens
-there).  Where the connection opens, a real BGP OPEN (the provider's AS, the attacker's address
+router, the Internet node (it shares pe1's global table) and every VM (the attack's own
+included) -- a TCP connection to port 179 of every provider address: the PE interface facing
+it, every router loopback and core-link address, and the transit addresses of the tenant's
+VRFs (the VRFs' own bgpd listens there; a VM tries every VRF of its tenant, read from the
+running instances, and its gateway).  Where the connection opens, a real BGP OPEN (the provider's AS, the attacker's address
 as its identifier); where the router answers with its own OPEN, a KEEPALIVE and an UPDATE
 announcing MARKER, and keepalives while the routers are read.
 
@@ -30,8 +31,8 @@ from typing import Optional
 
 from .. import naming, state
 from ..kernel import frr as kfrr
+from ..kernel import ipjson
 from ..kernel import ns
-from ..kernel import routes as kroutes
 from ..verdict import Sent
 from ..verdict import Watch as VWatch
 from .result import Result, failed, skipped
@@ -187,9 +188,11 @@ def _other_end(a: str) -> str:
     return str(next(h for h in iface.network.hosts() if h != iface.ip))
 
 
-def targets(world) -> dict[str, list[str]]:
+def targets(world, vms: dict = None, transits: dict = None) -> dict[str, list[str]]:
     """Outsider node -> the provider addresses it tries: the PE side of its own link, the tenant
-    VRF's transit address on that PE (sites), every loopback and core-link address."""
+    VRF's transit address on that PE (sites), every loopback and core-link address.  VMS (the
+    Cloud Manager's records) try their gateway and TRANSITS[tenant] (every transit address of
+    the tenant's running VRFs) besides."""
     provider = set(_bare(a) for a in (world.loopbacks or {}).values())
     for link in world.core_links:
         provider |= {_bare(link.a_addr), _bare(link.b_addr)}
@@ -206,6 +209,24 @@ def targets(world) -> dict[str, list[str]]:
     if world.internet:
         out[world.internet.node] = sorted({_other_end(world.internet.address)} | provider,
                                           key=ipaddress.ip_address)
+    for name, v in sorted((vms or {}).items()):
+        own = set((transits or {}).get(v["tenant"], ())) | ({v["gateway"]} if v.get("gateway") else set())
+        out[name] = sorted(own | provider, key=ipaddress.ip_address)
+    return out
+
+
+def vrf_transits(testbed: str, names: list[str]) -> dict[str, list[str]]:
+    """tenant -> the transit addresses of its running VRF instances (<pe>.<tenant>: the address
+    of its vx-<tenant> device, where its bgpd listens)."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        if "." not in name:
+            continue
+        tenant = name.split(".", 1)[1]
+        res = ns.run(["ip", "-j", "-4", "addr", "show", "dev", naming.vxlan_dev(tenant)],
+                     netns=naming.netns(testbed, name), check=False)
+        rows = ipjson.loads(res.stdout) if res.returncode == 0 else []
+        out.setdefault(tenant, []).extend(a["local"] for r in rows for a in r.get("addr_info", []) if a.get("local"))
     return out
 
 
@@ -217,7 +238,10 @@ def read_instance(testbed: str, name: str) -> dict:
     neighbors = kfrr.vtysh(directory, "show bgp neighbors json")
     table = kfrr.vtysh(directory, "show bgp ipv4 unicast json")
     res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, name), check=False)
-    fib = [r.get("dst") for r in kroutes.parse(res.stdout)] if res.returncode == 0 else None
+    try:
+        fib = [r.get("dst") for r in ipjson.loads(res.stdout)] if res.returncode == 0 else None
+    except ValueError:
+        fib = None
     return {"neighbors": neighbors, "routes": (table or {}).get("routes") if table is not None else None,
             "fib": fib}
 
@@ -299,18 +323,18 @@ def result(attempts: list[Attempt], reads: dict[str, dict], realization: str) ->
 
 def bgp_session(env) -> Result:
     realization = env.realization()
-    control = (env.record.get("realizations") or {}).get("control") or env.world.control.realization
-    if control != "bgp":
+    if env.control() != "bgp":
         return skipped(CASE, realization, "no BGP in the provider network (control: static)")
     asn = env.world.control.asn
     if not asn:
         return failed(CASE, realization, "the record names no provider AS to claim in the OPEN")
-    atk, pool = launch(env, targets(env.world), asn)
+    names = instances(env.testbed)
+    atk, pool = launch(env, targets(env.world, env.vms, vrf_transits(env.testbed, names)), asn)
     try:
         deadline = time.monotonic() + CONNECT_S + ANSWER_S + 5
         for ev in atk.ready:
             ev.wait(max(0.0, deadline - time.monotonic()))
-        reads = {name: read_instance(env.testbed, name) for name in instances(env.testbed)}
+        reads = {name: read_instance(env.testbed, name) for name in names}
     finally:
         atk.stop.set()
         pool.shutdown(wait=True)

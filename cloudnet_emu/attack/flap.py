@@ -1,4 +1,5 @@
-"""Case 8: MAC flapping between sites, flagged by the Network Manager (managers/flap.py).
+"""Case 8: MAC flapping between sites, flagged by the Network Manager (managers/flap.py);
+under control=bgp by FRR's EVPN duplicate-address detection instead (dad.py).
 
 Two VMs of the VPLS VPC in two cloud sites take turns sending broadcast frames from one
 fabricated MAC (fresh per run); after each frame the NM samples its VPLS bridges.  Expected:
@@ -22,6 +23,10 @@ from .tools import Env, inject
 
 
 def mac_flap(env: Env) -> Result:
+    if env.control() == "bgp":
+        # the VPLS instances are EVPN VNIs: FRR's duplicate-address detection is the detector
+        from . import dad
+        return dad.mac_flap(env)
     a1, a3, b = vm(env, "atk-a1"), vm(env, "atk-a3"), vm(env, "atk-b1")
     mac = "02:f1:" + ":".join(f"{x:02x}" for x in os.urandom(4))
     env.suspects.add(mac)

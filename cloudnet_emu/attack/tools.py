@@ -57,6 +57,10 @@ class Env:
         r = self.record["realizations"]
         return f"{r.get('core')}/{r.get('router')}/{r.get('datapath')}"
 
+    def control(self) -> str:
+        """The provider's control plane as realized: static or bgp."""
+        return (self.record.get("realizations") or {}).get("control") or self.world.control.realization
+
     def tenant_nodes(self, tenant: str) -> list[str]:
         """Every namespace that belongs to TENANT: hosts, CEs, VRF namespaces, VMs, logical CEs."""
         out = [n["name"] for n in self.record["nodes"] if n.get("tenant") == tenant]

@@ -438,10 +438,18 @@ def vpc_delete(name, testbed):
 @main.command()
 @click.argument("topology", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="FILE.svg (or .png, .dot)")
-def graph(topology, output):
-    """Draw TOPOLOGY: sites, routers, switches, VPCs (graphviz)."""
-    g.render(pipeline.load(topology), output)
-    click.echo(f"wrote {output}")
+@click.option("--realize", type=args.REALIZE, help="draw as built with these realizations, e.g. control=static")
+def graph(topology, output, realize):
+    """Draw TOPOLOGY: sites, routers, switches, VPCs (graphviz); under control=bgp (where FRR runs,
+    or as --realize or the topology says) the route reflectors and iBGP sessions too."""
+    topo = pipeline.load(topology)
+    try:
+        control = pipeline.plan_choice(topo, realize).realizations["control"]
+    except UnsupportedError as exc:      # a machine that could not build it still draws it, as the topology says
+        control = topo.provider.control or "static"
+        click.echo(f"note: not buildable here ({'; '.join(exc.missing)[:200]}); drawn with control={control}", err=True)
+    g.render(topo, output, control)
+    click.echo(f"wrote {output} (control={control})")
 
 
 @main.command()

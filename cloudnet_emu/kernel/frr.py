@@ -75,8 +75,9 @@ def argv(daemon: str, directory: str) -> list[str]:
             "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"] + extra
 
 
-def vtysh(directory: str, command: str, timeout: float = 5) -> Optional[dict]:
-    """`show ... json` of this instance as data; None while the daemon does not answer."""
+def vtysh(directory: str, command: str, timeout: float = 5, empty=None) -> Optional[dict]:
+    """`show ... json` of this instance as data; None while the daemon does not answer (EMPTY
+    where it answers with nothing at all: some `show` commands print no JSON when they have none)."""
     try:
         res = subprocess.run(["vtysh", "--vty_socket", directory, "-c", command], capture_output=True, text=True,
                              timeout=timeout)
@@ -84,8 +85,10 @@ def vtysh(directory: str, command: str, timeout: float = 5) -> Optional[dict]:
         return None
     if res.returncode != 0:
         return None
+    if not res.stdout.strip():
+        return empty
     try:
-        return json.loads(res.stdout or "null")
+        return json.loads(res.stdout)
     except ValueError:
         return None
 
@@ -210,3 +213,58 @@ def start_many(instances: list[tuple[str, str, str]], timeout: float = 60) -> No
             failed = RealizeError(" ".join(cmd), 0, (err or out or "").strip() or f"exit status {proc.returncode}")
     if failed:
         raise failed
+
+
+def configure(directory: str, lines: list[str], timeout: float = 5) -> None:
+    """Lines typed into this instance's `configure terminal` (vtysh); a RealizeError if refused."""
+    cmd = ["vtysh", "--vty_socket", directory, "-c", "configure terminal"]
+    for line in lines:
+        cmd += ["-c", line]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RealizeError(" ".join(cmd), 0, f"no answer within {timeout:g} s") from None
+    out = (res.stdout + res.stderr).strip()
+    if res.returncode != 0 or "% " in out:
+        raise RealizeError(" ".join(cmd), 0, out or f"exit status {res.returncode}")
+
+
+def evpn(directory: str) -> Optional[dict]:
+    """zebra's EVPN settings (`show evpn json`): duplicate-address detection on or off
+    (isDuplicateAddrDetection), its threshold (maxMoves in detectionTime seconds); None: no answer."""
+    return vtysh(directory, "show evpn json")
+
+
+def evpn_mac(directory: str) -> Optional[dict[int, dict[str, dict]]]:
+    """zebra's EVPN MAC table (`show evpn mac vni all json`): VNI -> MAC -> its entry (type local
+    with intf, or remote with remoteVtep; localSequence, remoteSequence, detectionCount,
+    isDuplicate).  None: no answer."""
+    data = vtysh(directory, "show evpn mac vni all json", empty={})
+    if data is None:
+        return None
+    return {int(vni): {mac.lower(): m for mac, m in (v.get("macs") or {}).items()}
+            for vni, v in data.items() if isinstance(v, dict) and str(vni).isdigit()}
+
+
+def evpn_vnis(directory: str) -> Optional[dict[int, dict]]:
+    """bgpd's EVPN VNIs (`show bgp l2vpn evpn vni json`): VNI -> {importRTs, exportRTs, rd, ...}
+    merged with zebra's (`show evpn vni json`: vxlanIf).  None: no answer."""
+    zebra = vtysh(directory, "show evpn vni json", empty={})
+    if zebra is None:
+        return None
+    if not any(str(k).isdigit() for k in zebra):
+        return {}       # no VNI here (a P router): bgpd has nothing to say either (and says it in no JSON)
+    bgp = vtysh(directory, "show bgp l2vpn evpn vni json")
+    if bgp is None:
+        return None
+    out = {int(k): dict(v) for k, v in bgp.items() if isinstance(v, dict) and str(k).isdigit()}
+    for k, v in zebra.items():
+        if isinstance(v, dict) and str(k).isdigit():
+            out.setdefault(int(k), {}).update(vxlanIf=v.get("vxlanIf"))
+    return out
+
+
+def clear_duplicate(directory: str, vni: int, mac: str) -> None:
+    """Forget zebra's duplicate flag of MAC in VNI (after a flap the attack made on purpose)."""
+    subprocess.run(["vtysh", "--vty_socket", directory, "-c", f"clear evpn dup-addr vni {vni} mac {mac}"],
+                   capture_output=True, text=True, timeout=5)

@@ -2,34 +2,39 @@
 
 `ip -j route` writes a labelled route's stack under a second "dst" key in the same object
 (`{"dst": "10.1.2.0/24", "encap": "mpls", "dst": "16/145", ...}`), which a plain JSON reader
-collapses into the last one.  `parse` keeps the first as `dst` and turns the encap's into
-`labels` (outermost first), in a route and in each of its multipath `nexthops`.
+collapses into the last one.  `parse` reads it with kernel/ipjson.py (the first "dst" stays the
+route's) and gives the encap's as `labels` (outermost first), in a route and in each of its
+multipath `nexthops`.
 """
 from __future__ import annotations
 
-import json
 from typing import Optional
 
+from . import ipjson
 from .exec import run
 
 
-def _pairs(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key == "dst" and out.get("encap") == "mpls":      # the encap's dst: the label stack
-            out["labels"] = [int(x) for x in str(value).split("/") if x.isdigit()]
-        else:
-            out[key] = value
-    return out
+def _labels(text) -> list[int]:
+    return [int(x) for x in str(text).split("/") if x.isdigit()]
+
+
+def _stack(obj: dict) -> dict:
+    """The encap's "dst" (ipjson keeps it as "dst#2" after the route's own) as `labels`."""
+    if obj.get("encap") == "mpls":
+        obj["labels"] = _labels(obj["dst#2"] if "dst#2" in obj else obj.get("dst"))
+    for hop in obj.get("nexthops") or []:
+        if isinstance(hop, dict) and hop.get("encap") == "mpls":
+            hop["labels"] = _labels(hop.get("dst#2", hop.get("dst")))
+    return obj
 
 
 def parse(text: str) -> list[dict]:
     """`ip -j route` output -> its routes; [] for no or unreadable output."""
     try:
-        rows = json.loads(text or "[]", object_pairs_hook=_pairs)
+        rows = ipjson.loads(text)
     except ValueError:
         return []
-    return rows if isinstance(rows, list) else []
+    return [_stack(r) for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
 def labels(route: dict) -> list[int]:

@@ -112,6 +112,15 @@ def control_frame(encap: str, vlan: Optional[int] = None) -> bytes:
     return (eth + body).ljust(60, b"\0")
 
 
+def vxlan_icmp_bpf() -> str:
+    """A capture filter for VXLAN packets carrying ICMP (the checks' pings, in whichever VNI), and
+    for the control frame (VNI 0, which no VPN uses).  A plain `udp port 4789` would also take
+    routing daemons' keepalives over the tenants' transits in place of the traffic under test.
+    Offsets in the UDP payload: VXLAN's VNI is bytes 4-6 of its 8-byte header, after it the inner
+    Ethernet header (14 bytes), then the inner IPv4 header with its protocol at byte 9."""
+    return "udp port 4789 and ((udp[12:4] >> 8) = 0 or udp[39] = 1)"
+
+
 def send_control(netns: Optional[str], iface: str, frame: bytes) -> None:
     """Send FRAME out of IFACE in NETNS (None: the root namespace); OSError if it cannot leave."""
     def send():

@@ -40,6 +40,16 @@ from .reservations import ReservationBook
 ACCESS_BASE = 8192      # attachment /30s for cloud endpoints: after the plan's access links and VRF links
 
 
+def release_order(units: dict, names: list[str]) -> list[str]:
+    """The units NAMES in the order to release them: newest first, but a unit that made
+    namespaces (a VRF made at attach) after every unit that only acts in namespaces (its
+    membership: the transit, the VRF's own FRR).  The ledger's units come back sorted by name
+    once reloaded, so "vrf:pe3/acme" would otherwise go before "member:pe3/acme": its namespace
+    deleted while its FRR still ran, which kept the namespace alive with its veth to the PE, and
+    the next attach there met the old veth (lookup vx-<tenant> failed, ENODEV)."""
+    return sorted(reversed(names), key=lambda u: bool(units[u]["nodes"]))
+
+
 class NetworkManager:
     """`executor`: what the ledger hands its actions to (as for the Cloud Manager)."""
 
@@ -140,7 +150,7 @@ class NetworkManager:
             return {"released": False}
         users_of = [u for u, e in self.ledger.units.items() if ep in e["users"]]
         self.ledger.undo(ep)
-        for unit in reversed(users_of):
+        for unit in release_order(self.ledger.units, users_of):
             self.ledger.release(unit, ep)
         self._free_access(ep)
         self.acls.sync(req.vpc)     # the VPC's last endpoint takes its access rules with it

@@ -4,18 +4,18 @@
     router      vrf             netns            Linux VRF devices
     core        mpls            vxlan            mpls_router + mpls_iptunnel
     datapath    system          netdev           openvswitch kernel module
-    control     static          bgp              bgp needs FRR (probed); static stays the default
-                                                 until the VPNs' own routes ride on BGP too
+    control     bgp             static           FRR (probed); bgp is the default over the VXLAN core only
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
 control=bgp on an MPLS core is MP-BGP VPNv4 with LDP, which needs kernel VRF devices (the PE's
 bgpd holds one instance per VRF device); with VRFs as namespaces it is refused (SpecError, exit 2)
 before anything is built: core=vxlan is the way there.
 
-`control` is the one construct whose first option is not the most capable one: `bgp`
-is chosen only when forced, by --realize or by the topology's `provider.control`
-(--realize wins).  A forced realization the kernel cannot build, or link delay/loss without netem and
-without --degrade, is refused before anything is built.
+Constructs are chosen in this order, so a later one may depend on an earlier choice: `bgp` is not
+picked by default over the MPLS core (NOT_OVER says why), where `static` stays the default and `bgp`
+is had by forcing it.  A realization is forced by --realize or, for `control`, by the topology's
+`provider.control` (--realize wins).  A forced realization the kernel cannot build, or link
+delay/loss without netem and without --degrade, is refused before anything is built.
 """
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ CHOICES = {
     "router": (("vrf", ("vrf",)), ("netns", ())),
     "core": (("mpls", ("mpls", "mpls_iptunnel")), ("vxlan", ("vxlan",))),
     "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev", ())),
-    "control": (("static", ()), ("bgp", ("frr",))),
+    "control": (("bgp", ("frr",)), ("static", ())),
+}
+# A realization left out of the default when an earlier construct got a given realization, and why.
+NOT_OVER = {
+    "bgp": ("core", "mpls", "over the MPLS core bgp is MP-BGP VPNv4 with LDP, opt-in: "
+                            "--realize control=bgp"),
 }
 WHY = {
     "vrf": "Linux VRF devices, one per tenant on each PE",
@@ -38,9 +43,18 @@ WHY = {
     "vxlan": "VXLAN: one VNI per tenant VPN between PE loopbacks (no MPLS forwarding in this kernel)",
     "system": "Open vSwitch kernel datapath",
     "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module)",
-    "static": "static shortest-path core routes written by the planner (no routing daemon)",
-    "bgp": "FRR in every provider router: OSPF core with loopbacks, iBGP from every PE to the route reflectors",
+    "static": "static shortest-path core routes and VPN routes written by the planner (no routing daemon)",
+    "bgp": "FRR in every provider router: OSPF core, iBGP to the route reflectors; VPLS as EVPN, L3VPN routes by BGP",
 }
+
+
+def default(construct: str, have: dict[str, bool], chosen: dict[str, str]) -> str | None:
+    """The first realization of `construct` buildable here and not ruled out by an earlier choice."""
+    for name, _ in CHOICES[construct]:
+        over = NOT_OVER.get(name)
+        if have[name] and not (over and chosen.get(over[0]) == over[1]):
+            return name
+    return None
 
 
 @dataclass
@@ -93,7 +107,7 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
                 missing.append(f"{asked} needs {lacking(needs)}")
             real[construct], reasons[construct] = name, f"forced by {by[construct]}: {WHY[name]}"
         else:
-            name = next((n for n, _ in options if have[n]), None)
+            name = default(construct, have, real)
             if name is None:    # nothing of this construct can be built here (the last option's needs say why)
                 last, needs = options[-1]
                 missing.append(f"{construct}: no realization can be built here; {last} needs {lacking(needs)}")

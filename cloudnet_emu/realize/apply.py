@@ -242,6 +242,16 @@ def _vxlan(k: Kernel, v: Vxlan):
         ip.link("set", index=k.index(v.node, v.name), net_ns_fd=k.netns(v.into))
     if v.master:
         _enslave(k, Enslave(v.into, v.name, v.master))
+        if not v.learning:
+            # The bridge must not learn MACs from frames coming out of the tunnel either: under
+            # EVPN the remote MACs are zebra's extern_learn entries, and a data-plane entry on
+            # this port would replace a local one (a MAC moving between sites) behind zebra's
+            # back, which deletes zebra's entry and its move count (duplicate-address detection).
+            res = ns.run(["bridge", "link", "set", "dev", v.name, "learning", "off"], netns=k.netns(v.into),
+                         check=False)
+            if res.returncode != 0:
+                raise RealizeError(f"learning off on {v.name} in {k.netns(v.into)}", 0,
+                                   (res.stderr or "").strip() or f"exit status {res.returncode}")
     _up(k, v.into, v.name, v.addr)
     for peer in v.peers:
         ns.run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", v.name, "dst", peer],

@@ -65,7 +65,7 @@ def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None
 def stop_instance(testbed: str, node: str) -> None:
     """One instance (a tenant VRF's, when the Network Manager takes it down): daemons, then files."""
     directory, netns = state.daemon_dir(testbed, node), naming.netns(testbed, node)
-    if kfrr.pids(directory, netns):     # none where its namespace went first (that killed them)
+    if kfrr.pids(directory, netns):     # none once its namespace has gone (then no longer ours to tell)
         kfrr.stop(directory, netns)
     kfrr.remove(directory)
 

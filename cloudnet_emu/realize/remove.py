@@ -59,16 +59,25 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
         ovs.vsctl([["--if-exists", "del-br", b] for b in bridges])
         for a in reversed(actions):
             if isinstance(a, FrrRouter):
-                # A tenant VRF's instance: stopped before its namespace goes; its files outlive the
-                # namespace (whose deletion kills what still runs in it), so they go either way.
+                # A tenant VRF's instance: stopped before its namespace goes (deleting the
+                # namespace's name kills nothing: the daemons would keep it, and its links, alive;
+                # the Network Manager releases a VRF's namespace after its membership); its files
+                # go either way.
                 frr.stop_instance(testbed, a.node)
                 continue
-            node = getattr(a, "into", None) or getattr(a, "node", None) or getattr(a, "a_node", None)
+            if isinstance(a, Veth):
+                # Either end's namespace may be gone already (another unit's), and a deleted namespace
+                # lives on with its links while anything holds it (a process, a socket; its cleanup
+                # is asynchronous besides): the pair is deleted from the end that is left, since a
+                # peer lingering there would refuse the next pair its name.
+                ends = [(n, i) for n, i in ((a.a_node, a.a_if), (a.b_node, a.b_if)) if n is None or ns.exists(k.netns(n))]
+                if ends:
+                    _del_link(k, *ends[0])
+                continue
+            node = getattr(a, "into", None) or getattr(a, "node", None)
             if node is not None and not ns.exists(k.netns(node)):
                 continue        # its namespace is gone, and everything in it with it
-            if isinstance(a, Veth):
-                _del_link(k, a.a_node, a.a_if)
-            elif isinstance(a, (Bridge, Vrf)):
+            if isinstance(a, (Bridge, Vrf)):
                 _del_link(k, a.node, a.name)
             elif isinstance(a, Vxlan):
                 _del_link(k, a.into, a.name)

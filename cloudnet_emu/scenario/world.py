@@ -20,6 +20,7 @@ class World:
         self.report_dir = report_dir
         self.migrations: dict[str, dict] = {}     # vm -> what its last migration saw
         self.metrics: dict[str, float] = {}
+        self.cut: Optional[tuple[str, float]] = None   # the link a `link` step took down and when
         self.refresh()
 
     def refresh(self):

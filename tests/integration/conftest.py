@@ -46,10 +46,19 @@ def cli():
     return path
 
 
+def pinned(request) -> str | None:
+    """--realize text for the control plane a test pins with @pytest.mark.control("static") (on the
+    test, its module's pytestmark or its class); None: the machine's default (bgp where FRR runs
+    over the VXLAN core).  Tests pin `static` where what they sabotage or measure is the planner's
+    world: a deleted route that zebra would put back, the attack suite's static edge defences."""
+    marker = request.node.get_closest_marker("control")
+    return f"control={marker.args[0]}" if marker else None
+
+
 @pytest.fixture
-def testbed(clean_machine):
+def testbed(clean_machine, request):
     """Figure 1 up for one test (degraded where the kernel lacks netem), down afterwards."""
-    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    record = pipeline.up(TOPO, pinned(request), degrade=not FULL_KERNEL)
     try:
         yield record
     finally:
@@ -58,9 +67,9 @@ def testbed(clean_machine):
 
 
 @pytest.fixture(scope="module")
-def figure1(clean_module):
+def figure1(clean_module, request):
     """One Figure 1 testbed shared by the read-only tests of a module."""
-    record = pipeline.up(TOPO, degrade=not FULL_KERNEL)
+    record = pipeline.up(TOPO, pinned(request), degrade=not FULL_KERNEL)
     try:
         yield record
     finally:

@@ -30,7 +30,9 @@ def test_attach_scenario_passes(clean_machine, tmp_path):
     assert set(saved) == {"ok", "scenario", "topology", "realization", "steps", "checks", "metrics", "counts"}
     assert (tmp_path / "report.xml").read_text().startswith("<?xml")
     first = saved["steps"][0]
-    assert [p["name"] for p in first["phases"]] == ["vm", "vlan", "lce", "vpn"]
+    # under bgp step 4 lasts until every remote PE routes the VM, and says that part apart
+    propagated = ["propagated"] if saved["realization"]["control"] == "bgp" else []
+    assert [p["name"] for p in first["phases"]] == ["vm", "vlan", "lce", "vpn"] + propagated
     assert all(p["duration_ms"] > 0 for p in first["phases"])
     kinds = {c["kind"] for c in saved["checks"]}
     assert kinds == {"reachability", "isolation", "encapsulation", "state"}

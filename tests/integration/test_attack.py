@@ -19,7 +19,7 @@ from cloudnet_emu.verdict import Status
 from cloudnet_emu.managers.ledger import Ledger
 from tests.conftest import FULL_KERNEL
 
-pytestmark = pytest.mark.vmtier
+pytestmark = [pytest.mark.vmtier, pytest.mark.control("static")]     # the attack suite on the planner-written world; under bgp: test_attack_bgp.py
 
 CASES = ["label_spoof", "tunnel_inject", "sweep", "overlap", "vrf_fallthrough", "vlan_hop", "arp_spoof",
          "mac_flap", "reconverge"]

@@ -10,7 +10,7 @@ from cloudnet_emu.errors import RealizeError
 from cloudnet_emu.kernel import ns
 from cloudnet_emu.verdict import Status
 
-pytestmark = pytest.mark.vmtier
+pytestmark = [pytest.mark.vmtier, pytest.mark.control("static")]     # the static edge defences taken away; under bgp: test_attack_bgp.py
 
 
 def test_without_the_edge_defences_spoofed_tunnels_and_labels_leak(testbed):

@@ -23,6 +23,8 @@ from cloudnet_emu.managers import flap, port_security
 from cloudnet_emu.realize.executor import Realizer
 from cloudnet_emu.verdict import Sent, Status
 
+pytestmark = pytest.mark.control("static")     # sabotages of the planner-written world; under bgp: test_attack_bgp.py
+
 
 @pytest.fixture(scope="module")
 def world(figure1):

@@ -82,6 +82,7 @@ def test_a_sender_that_cannot_send_and_a_blind_watcher_are_errors(testbed):
     assert got[0].status is Status.ERROR and "ghost (sniffer dead" in got[0].reason, got
 
 
+@pytest.mark.control("static")     # under bgp zebra would put the deleted route back
 def test_reach_fails_without_a_route_and_errors_when_ping_cannot_run(testbed):
     tb = testbed["testbed"]
     _ip(testbed, "pe2.acme", "route", "del", "10.1.1.0/24")

@@ -10,6 +10,8 @@ from cloudnet_emu.kernel import ns, sniff
 from cloudnet_emu.scenario import runner
 from cloudnet_emu.scenario.model import Check, Step
 
+pytestmark = pytest.mark.control("static")     # deleted routes that zebra would put back under bgp
+
 
 real_control = sniff.control_frame
 

@@ -35,7 +35,8 @@ def test_figure1_comes_up_and_isolates_tenants(figure1):
     failed = [r for r in results if not r.passed]
     assert not failed, failed
     kinds = {r.kind for r in results}
-    assert kinds == {"reach", "isolated", "encap"}
+    # under bgp `check` also judges the control plane: sessions Established, routes installed
+    assert kinds == {"reach", "isolated", "encap"} | ({"control"} if figure1["realizations"]["control"] == "bgp" else set())
     # at least: every same-tenant site pair, the Internet against every host, the overlap both ways
     assert sum(r.kind == "reach" for r in results) >= 8
     assert sum(r.name.startswith("inet ->") and r.kind == "isolated" for r in results) == 7
@@ -62,7 +63,7 @@ def test_realizations_are_the_ones_doctor_announces(figure1):
         assert figure1["degradations"] == []
     else:
         assert real["router"] == "netns" and real["core"] == "vxlan" and real["datapath"] == "netdev"
-        assert real["control"] == "static"      # FRR is opt-in
+        assert real["control"] == "bgp"         # FRR runs here: the provider network routes itself
         # the VRF of acme on pe1 is a namespace holding the CE-facing interface
         links = _run(["ip", "-n", _ns(figure1, "pe1.acme"), "-br", "link"]).stdout
         assert re.search(r"^acme-hq@", links, re.M), links

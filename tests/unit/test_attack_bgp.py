@@ -1,7 +1,7 @@
 """bgp_session: the BGP messages it sends, and its verdict from the routers' reads (pure)."""
 from __future__ import annotations
 
-from cloudnet_emu.attack import bgp
+from cloudnet_emu.attack import bgp, rt
 from cloudnet_emu.attack.bgp import Attempt, judge, result
 from cloudnet_emu.verdict import Status
 
@@ -85,6 +85,28 @@ def test_under_static_the_case_is_not_checked_never_a_pass():
 
         def realization(self):
             return "vxlan/netns/netdev"
-    r = bgp.bgp_session(Static())
-    assert r.status is Status.NOT_CHECKED and r.reason == "no BGP in the provider network (control: static)"
-    assert not r.held
+
+        def control(self):
+            return "static"
+    for case in (bgp.bgp_session, rt.rt_import):
+        r = case(Static())
+        assert r.status is Status.NOT_CHECKED and r.reason == "no BGP in the provider network (control: static)"
+        assert not r.held
+
+
+def test_the_vms_attack_too_their_gateway_and_every_vrf_of_their_tenant():
+    from cloudnet_emu.plan.build import build_plan
+    from cloudnet_emu.plan.choose import choose
+    from cloudnet_emu.spec.load import load_topology
+    from tests.unit.plan.test_plan import REDUCED
+    topo = load_topology("topologies/cloudnet.yaml")
+    world = build_plan(topo, choose(topo, REDUCED, degrade=True)).world
+    vms = {"atk-s1": {"tenant": "acme", "gateway": "10.254.0.1", "ip": "10.254.0.2"},
+           "atk-b1": {"tenant": "bravo", "gateway": "10.1.100.1", "ip": "10.1.100.2"}}
+    transits = {"acme": ["100.66.0.1", "100.66.0.3"], "bravo": ["100.66.1.3"]}
+    t = bgp.targets(world, vms, transits)
+    loopbacks = {a.split("/")[0] for a in world.loopbacks.values()}
+    assert {"10.254.0.1", "100.66.0.1", "100.66.0.3"} | loopbacks <= set(t["atk-s1"])
+    assert "100.66.1.3" not in t["atk-s1"] and {"10.1.100.1", "100.66.1.3"} <= set(t["atk-b1"])
+    # the sites and the Internet node as before
+    assert {"acme-hq", "bravo-br", "inet"} <= set(t)

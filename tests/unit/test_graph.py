@@ -38,3 +38,11 @@ def test_a_reflecting_pe_has_one_session_to_the_other_reflector(tmp_path):
     assert 'label="p1 RR"' in dot and 'label="pe1 RR"' in dot
     assert _sessions(dot) == {frozenset(p) for p in [("pe1", "p1"), ("pe2", "p1"), ("pe3", "p1"), ("pe4", "p1"),
                                                       ("pe2", "pe1"), ("pe3", "pe1"), ("pe4", "pe1")]}
+
+
+def test_the_control_plane_built_here_decides_what_is_drawn(tmp_path):
+    """bgp by default where FRR runs: the topology need not say so for the sessions to be drawn."""
+    t = load_topology("topologies/cloudnet.yaml")
+    assert t.provider.control is None
+    assert " RR" in to_dot(t, "bgp") and _sessions(to_dot(t, "bgp"))
+    assert "iBGP" not in to_dot(t, "static")

@@ -6,9 +6,12 @@ hints) and in the docs.
 """
 from __future__ import annotations
 
-from typing import Iterator, Literal, Optional
+from typing import Any, Iterator, Optional
+
+from pydantic import Field
 
 from ...errors import Problem
+from .. import expect as expects
 from ..kind import CheckKind, OneOf, one_of
 from ..paper import Paper
 from . import attack, encap, fdb, flow, garp, isolated, latency, mobility, reach, route, tcp, throughput
@@ -21,7 +24,8 @@ BY_NAME = {k.name: k for k in KINDS}
 class _CheckBase(OneOf):
     NOUN = "check"
     name: Optional[str] = None
-    expect: Literal["pass", "fail"] = "pass"
+    expect: Any = Field("pass", description="pass, fail, or per realization, e.g. {static: fail} (expect.py); "
+                                            "checked in problems()")
 
     @property
     def kind(self) -> str:
@@ -33,4 +37,5 @@ Check = one_of("Check", _CheckBase, KINDS, __name__)
 
 def problems(w: Paper, c: Check, path: tuple) -> Iterator[Problem]:
     """A check's references to the topology at this point of the steps (its kind's paper check)."""
+    yield from expects.problems(c.expect, path + ("expect",))
     yield from BY_NAME[c.kind].paper(w, getattr(c, c.kind), path + (c.kind,))

@@ -63,7 +63,7 @@ def run(w: World, e: Encap, expect: str) -> Verdict:
     if e.vlan:
         bpf = f"vlan {e.vlan}"
     elif e.vni is not None:
-        bpf = "udp port 4789"
+        bpf = sniff.vxlan_icmp_bpf()
     else:
         bpf = "mpls"
     replies = {}

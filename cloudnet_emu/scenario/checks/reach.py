@@ -1,4 +1,10 @@
-"""`reach: {from, to}`: every sender gets an ICMP echo reply from every destination."""
+"""`reach: {from, to}`: every sender gets an ICMP echo reply from every destination.
+
+While a link the scenario took down is still down (World.cut), echoes are waited for 0.2 s
+instead of 1 s and a pass says how long after the cut the last reply came back: evidence
+`back_after_cut_ms` and the metric `back_after_cut_ms.<n>` (n counts such passes), the time
+traffic stopped as far as the check saw it (an upper bound, to within one 0.2 s echo).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -10,7 +16,7 @@ from ...spec.model import Strict
 from ...verdict import Sent, Status, Verdict, judged
 from ..kind import CheckKind
 from ..paper import Paper, known
-from ..sending import names, no_namespace, reach_all
+from ..sending import names, no_namespace, reach_timed
 from ..world import World
 
 Targets = Union[str, list[str]]
@@ -35,10 +41,15 @@ def run(w: World, body: Pair, expect: str) -> Verdict:
     dead = no_namespace(w, [s for s, _ in pairs])
     if dead:
         return judged(Status.ERROR, f"sender(s) could not send: no namespace for {', '.join(dead)}")
-    got = reach_all(w, pairs)
+    got, done = reach_timed(w, pairs, wait=0.2 if w.cut else 1.0)
     detail = ", ".join(f"{s}->{d} {'reply' if v else 'no reply'}" for (s, d), v in got.items())
-    sent = [asdict(Sent(s, f"ICMP echo to {d} ({w.address(d)})", 1)) for s, d in pairs]
-    return judged(Status.PASS if all(got.values()) else Status.FAIL, detail, {"sent": sent})
+    evidence: dict = {"sent": [asdict(Sent(s, f"ICMP echo to {d} ({w.address(d)})", 1)) for s, d in pairs]}
+    if w.cut and all(got.values()):
+        link, at = w.cut
+        evidence["back_after_cut_ms"] = back = round((done - at) * 1000)
+        detail = f"every reply back {back} ms after {link} went down: {detail}"
+        w.metrics[f"back_after_cut_ms.{sum(k.startswith('back_after_cut_ms.') for k in w.metrics) + 1}"] = back
+    return judged(Status.PASS if all(got.values()) else Status.FAIL, detail, evidence)
 
 
 def title_of(kind: str, body: Pair) -> str:

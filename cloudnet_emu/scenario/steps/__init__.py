@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from pydantic import Field
 
+from .. import expect as expects
 from ..kind import OneOf, StepKind, one_of
 from . import acl, attach, check, detach, link, migrate, ovs, reserve, wait
 
@@ -36,7 +37,7 @@ class _StepBase(OneOf):
     @property
     def negative(self) -> bool:
         """A negative control: meant to be refused (or, for a check step, meant to fail)."""
-        return self.expect != "pass" or (self.check is not None and self.check.expect == "fail")
+        return self.expect != "pass" or (self.check is not None and expects.negative(self.check.expect))
 
     @property
     def expect_text(self) -> str:

@@ -1,6 +1,7 @@
 """`link: {endpoints, state}`: take a link of the topology down or bring it up (a fault)."""
 from __future__ import annotations
 
+import time
 from typing import Iterator, Literal
 
 from pydantic import Field
@@ -33,6 +34,8 @@ def paper(w: Paper, body: Link, at: tuple, i: int, ok: bool) -> Iterator[Problem
 def run(w: World, body: Link) -> tuple[list, str]:
     a, b = body.endpoints
     set_link(w.testbed, a, b, body.state == "up")
+    # the reach check times traffic coming back from here (the last cut still in force)
+    w.cut = (f"{a}--{b}", time.monotonic()) if body.state == "down" else None
     return [], f"{a} -- {b} {body.state}"
 
 

@@ -52,6 +52,7 @@ def _read_back(tmp_path, frame: bytes, bpf: str) -> str:
 @pytest.mark.parametrize("encap, vlan, bpf, shown", [
     ("vlan", 100, "vlan 100", "vlan 100,"),
     ("vxlan", None, "udp port 4789", "VXLAN"),
+    ("vxlan", None, sniff.vxlan_icmp_bpf(), "VXLAN"),
     ("mpls", None, "mpls", "MPLS (label 3 "),
 ])
 def test_a_control_frame_matches_its_capture_filter_and_is_told_apart(tmp_path, encap, vlan, bpf, shown):
@@ -67,3 +68,17 @@ def test_a_control_frame_matches_its_capture_filter_and_is_told_apart(tmp_path, 
 def test_no_control_frame_for_an_unknown_encapsulation():
     with pytest.raises(ValueError, match="no control frame for 'gre'"):
         sniff.control_frame("gre")
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_the_vxlan_filter_takes_pings_in_any_vni_and_leaves_keepalives_out(tmp_path):
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.layers.vxlan import VXLAN
+
+    def frame(vni, inner):
+        return bytes(Ether() / IP(src="100.127.255.1", dst="100.127.255.2") / UDP(sport=40000, dport=4789)
+                     / VXLAN(vni=vni) / Ether() / IP(src="10.1.1.2", dst="10.1.2.2") / inner)
+    assert "vni 10000" in _read_back(tmp_path, frame(10000, ICMP()), sniff.vxlan_icmp_bpf())
+    assert "vni 12345" in _read_back(tmp_path, frame(12345, ICMP()), sniff.vxlan_icmp_bpf())
+    assert _read_back(tmp_path, frame(10001, TCP(sport=179, dport=40001)), sniff.vxlan_icmp_bpf()) == ""

@@ -232,3 +232,16 @@ def test_under_vpnv4_an_l3vpn_endpoint_is_its_vrf_at_its_own_pe_and_no_label(vpn
     w.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"})
     assert [(r.node, r.dst, r.table) for r in w.paper.applied(Route)] == [("pe3", "10.1.100.7/32", 101)]
     assert w.paper.applied(FibWait) == [FibWait(("pe1", "pe2"), "10.1.100.7/32", None, vrf="vrf-bravo")]
+
+
+def test_a_vrf_made_at_attach_is_released_after_its_membership_even_once_reloaded():
+    from cloudnet_emu.managers.network import release_order
+    # as the ledger reloads them: sorted by name, "member:" before "vrf:"
+    units = {"member:pe3/acme": {"nodes": []}, "vrf:pe3/acme": {"nodes": [{"name": "pe3.acme"}]},
+             "host:atk-sec/10.254.0.2": {"nodes": []}}
+    order = release_order(units, list(units))
+    assert order.index("member:pe3/acme") < order.index("vrf:pe3/acme")
+    assert order[-1] == "vrf:pe3/acme"
+    # in insertion order (one process) the newest unit without namespaces still goes first
+    assert release_order(units, ["vrf:pe3/acme", "member:pe3/acme", "host:atk-sec/10.254.0.2"]) == \
+        ["host:atk-sec/10.254.0.2", "member:pe3/acme", "vrf:pe3/acme"]

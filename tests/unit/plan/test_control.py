@@ -47,10 +47,18 @@ def variant(tmp_path, **provider):
     return load_topology(str(path))
 
 
-def test_static_stays_the_default_even_where_frr_runs(topo):
+def test_bgp_is_the_default_where_frr_runs_over_the_vxlan_core(topo):
+    c = choose(topo, features("mpls"))
+    assert c.realizations["core"] == "vxlan" and c.realizations["control"] == "bgp"
+    assert "FRR in every provider router" in c.reasons["control"]
+
+
+def test_static_stays_the_default_over_the_mpls_core_and_without_frr(topo):
     c = choose(topo, features())
-    assert c.realizations["control"] == "static"
+    assert c.realizations["core"] == "mpls" and c.realizations["control"] == "static"
     assert "no routing daemon" in c.reasons["control"]
+    assert choose(topo, features("mpls", "frr")).realizations["control"] == "static"
+    assert choose(topo, features("mpls"), parse_forced("control=static")).realizations["control"] == "static"
 
 
 def test_static_writes_core_routes_and_starts_no_daemon(topo):
@@ -61,7 +69,7 @@ def test_static_writes_core_routes_and_starts_no_daemon(topo):
 
 
 def test_bgp_replaces_every_provider_route_by_daemons(topo):
-    static, bgp = plan_of(topo, "core=vxlan"), plan_of(topo, "control=bgp,core=vxlan")
+    static, bgp = plan_of(topo, "control=static,core=vxlan"), plan_of(topo, "control=bgp,core=vxlan")
     routers = {r.name for r in topo.provider.routers}
     provider_routes = [a for a in bgp.of(Route) if a.node in routers and a.table is None]
     assert provider_routes == []                    # loopbacks and cloud WAN subnets: the IGP's now

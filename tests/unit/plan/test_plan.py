@@ -37,7 +37,7 @@ def test_reduced_kernel_gets_fallbacks_and_needs_degrade(topo):
         choose(topo, REDUCED)
     assert any("pe1--p1: delay 2ms needs sch_netem" in m for m in exc.value.missing)
     assert any("--degrade" in m for m in exc.value.missing)
-    c = choose(topo, REDUCED, degrade=True)
+    c = choose(topo, REDUCED, degrade=True)     # no frr among these features: static
     assert c.realizations == {"router": "netns", "core": "vxlan", "datapath": "netdev", "control": "static"}
     assert len(c.degradations) == 9 and not c.shaping_delay
 
