@@ -17,6 +17,7 @@ import ipaddress
 from . import isolation, naming
 from .errors import RealizeError
 from .kernel import ping, sniff
+from .kernel import routes as kroutes
 from .kernel.exec import finish
 from .verdict import Sent, Status, Verdict, Watch
 from .world import World
@@ -150,7 +151,12 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
         if link is None:
             continue
         router, iface = link
-        if realizations["core"] == "mpls":
+        if realizations["core"] == "mpls" and meta.vpnv4:
+            # bgpd chose the VPN label: read it where it is pushed (the ingress PE's VRF table)
+            vrf = world.vrfs[f"{sites[a].pe}/{tenant}"]
+            want = str(vpn_label(naming.netns(testbed, vrf.node), vrf.master, dst_ip) or "?")
+            bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want} (bgpd's)", f"label {want}"
+        elif realizations["core"] == "mpls":
             want = str((meta.vpn_labels or {}).get(sites[b].pe, "?"))
             bpf, what, mark = "mpls", f"MPLS label stack with VPN label {want}", f"label {want}"
         else:
@@ -179,6 +185,16 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
             status, reason = Status.FAIL, f"replies came back, but not as {what} on this link: {text[:300] or 'nothing captured'}"
         out.append(Verdict(name, "encap", status, reason, sent, watched))
     return out
+
+
+def vpn_label(netns: str, vrf: str, address: str):
+    """The bottom (VPN) label of the VRF's most specific labelled route to `address`; None without one."""
+    best = None
+    for prefix, stack in kroutes.labelled(netns, vrf).items():
+        net = ipaddress.ip_network(prefix, strict=False)
+        if ipaddress.ip_address(address) in net and (best is None or net.prefixlen > best[0].prefixlen):
+            best = (net, stack)
+    return best[1][-1] if best else None
 
 
 def _core_link_on_path(world: World, pe: str):

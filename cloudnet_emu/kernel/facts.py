@@ -13,6 +13,7 @@ from typing import Optional
 
 from . import ovs
 from .exec import run
+from .routes import parse as routes_parse
 
 
 def _json(argv: list[str], netns: Optional[str] = None) -> list:
@@ -45,7 +46,8 @@ def node(netns: str) -> dict:
               "addresses": [f"{i['local']}/{i['prefixlen']}" for i in a.get("addr_info", []) if i.get("family") == "inet"]}
              for a in _json(["ip", "-j", "addr", "show"], netns)]
     routes = [{k: r[k] for k in ("dst", "gateway", "dev", "table", "type", "protocol", "encap", "metric") if k in r}
-              for r in _json(["ip", "-j", "-4", "route", "show", "table", "all"], netns)
+              for r in routes_parse(run(["ip", "-j", "-4", "route", "show", "table", "all"], netns=netns or None,
+                                        check=False, timeout=5).stdout)
               if r.get("table") not in ("local",)]
     fdb = [{"mac": f.get("mac"), "dev": f.get("ifname"), "master": f.get("master"), "vlan": f.get("vlan"),
             "dst": f.get("dst")} for f in _json(["bridge", "-j", "fdb", "show"], netns)

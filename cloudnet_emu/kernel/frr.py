@@ -66,9 +66,13 @@ def remove(directory: str) -> None:
 
 
 def argv(daemon: str, directory: str) -> list[str]:
+    """ldpd also gets its own control socket there (`--ctl_socket` names the directory; ldpd adds
+    `ldpd.sock`): its default (/var/run/frr/ldpd.sock) is one per machine, and a second instance
+    would die on it."""
+    extra = ["--ctl_socket", directory] if daemon == "ldpd" else []
     return [f"{SBIN}/{daemon}", "-d", "-P", "0", "-f", os.path.join(directory, f"{daemon}.conf"),
             "-i", os.path.join(directory, f"{daemon}.pid"), "-z", os.path.join(directory, "zserv.api"),
-            "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"]
+            "--vty_socket", directory, "--log", f"file:{os.path.join(directory, daemon + '.log')}"] + extra
 
 
 def vtysh(directory: str, command: str, timeout: float = 5, empty=None) -> Optional[dict]:
@@ -189,7 +193,7 @@ def check_started(directory: str, daemon: str) -> None:
         raise RealizeError(f"start {daemon} in {directory}", 0, "configuration refused: " + "; ".join(bad[:3]))
 
 
-def start_many(instances: list[tuple[str, str, str]], timeout: float = 20) -> None:
+def start_many(instances: list[tuple[str, str, str]], timeout: float = 60) -> None:
     """Start (netns, directory, daemon) triples side by side; each `-d` returns once its daemon
     has read its configuration.  The first failure is a RealizeError naming the instance."""
     procs = []

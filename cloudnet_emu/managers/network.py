@@ -88,9 +88,14 @@ class NetworkManager:
         reply = {"advertised": prefix, "pe": ep["pe"]}
         carried = self._carried_by_bgp(ep["tenant"], ep["pe"])
         if carried:
-            # The VRFs' BGP carries it: done when every remote VRF's kernel routes it via this PE.
+            # BGP carries it: done when every remote VRF's kernel routes it via this PE (its transit
+            # address), or, under VPNv4, with a label stack in the VRF's table.
             t0 = time.perf_counter()
-            self.ledger.run([FibWait(tuple(carried), prefix, addressing.bare(self._transit(ep["tenant"], ep["pe"])))])
+            if self.core.name == "mpls":
+                wait = FibWait(tuple(carried), prefix, None, vrf=naming.vrf_dev(ep["tenant"]))
+            else:
+                wait = FibWait(tuple(carried), prefix, addressing.bare(self._transit(ep["tenant"], ep["pe"])))
+            self.ledger.run([wait])
             reply["propagated_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         self.acls.sync(vpc)         # access rules follow the VM (resolved to its address, at its PE)
         return reply
@@ -205,7 +210,7 @@ class NetworkManager:
 
     def _joined(self, tenant: str) -> set[str]:
         vpn = self.world.vpn.get(tenant)
-        planned = (set(vpn.transit or {}) | set(vpn.vpn_labels or {})) if vpn else set()
+        planned = (set(vpn.transit or {}) | set(vpn.vpn_labels or {}) | set(vpn.vpnv4 or {})) if vpn else set()
         mine = {u.split(":")[1].split("/")[0] for u in self.ledger.units
                 if u.startswith("member:") and u.endswith(f"/{tenant}")}
         return planned | mine

@@ -276,8 +276,9 @@ class FibWait:
 
     nodes: tuple
     prefix: str
-    via: str
+    via: Optional[str]        # None: any gateway, but with a label stack in VRF `vrf` (VPNv4)
     timeout_s: float = 10.0
+    vrf: Optional[str] = None
 
 
 KINDS = {c.__name__: c for c in (Node, Veth, Bridge, Vrf, Enslave, Vxlan, FdbAppend, Address, Adopt, Route, MplsRoute,

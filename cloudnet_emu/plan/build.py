@@ -32,14 +32,14 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
     plan = Plan(topo.name, realizations=dict(choice.realizations), degradations=list(choice.degradations))
     plan.world.reasons = dict(choice.reasons)
     underlay = _provider(plan, topo, choice)
-    control = CONTROLS[choice.realizations["control"]](topo, underlay)
+    bgp, mpls = choice.realizations["control"] == "bgp", choice.realizations["core"] == "mpls"
+    control = CONTROLS[choice.realizations["control"]](topo, underlay, vpnv4=bgp and mpls)
     plan.add(*control.core_routes())
     _internet(plan, topo, choice)
     routers = ROUTERS[choice.realizations["router"]](plan)
-    core = CORES[choice.realizations["core"]](underlay, evpn=choice.realizations["control"] == "bgp",
-                                              asn=topo.provider.asn)
+    core = CORES[choice.realizations["core"]](underlay, evpn=bgp, asn=topo.provider.asn)
     plan.add(*core.setup())
-    if choice.realizations["core"] == "mpls":
+    if mpls and not bgp:        # under bgp the transport labels are LDP's
         plan.world.lsp = core.lsps()
     access = iter(range(1 << 30))
     for t_index, tenant in enumerate(topo.tenants):

@@ -7,6 +7,10 @@
     control     bgp             static           FRR (probed); bgp is the default over the VXLAN core only
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
+control=bgp on an MPLS core is MP-BGP VPNv4 with LDP, which needs kernel VRF devices (the PE's
+bgpd holds one instance per VRF device); with VRFs as namespaces it is refused (SpecError, exit 2)
+before anything is built: core=vxlan is the way there.
+
 Constructs are chosen in this order, so a later one may depend on an earlier choice: `bgp` is not
 picked by default over the MPLS core (NOT_OVER says why), where `static` stays the default and `bgp`
 is had by forcing it.  A realization is forced by --realize or, for `control`, by the topology's
@@ -29,8 +33,8 @@ CHOICES = {
 }
 # A realization left out of the default when an earlier construct got a given realization, and why.
 NOT_OVER = {
-    "bgp": ("core", "mpls", "the MPLS core's L3VPNs keep the planner's labels under bgp "
-                            "(no VPNv4): bgp there is had by --realize control=bgp"),
+    "bgp": ("core", "mpls", "over the MPLS core bgp is MP-BGP VPNv4 with LDP, opt-in: "
+                            "--realize control=bgp"),
 }
 WHY = {
     "vrf": "Linux VRF devices, one per tenant on each PE",
@@ -125,6 +129,13 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
             missing.append("run with --degrade to build without delay/loss, or use a kernel with "
                            "netem (make test-vm / the Vagrant VM)")
         raise UnsupportedError(missing)
+    if (real.get("control"), real.get("core"), real.get("router")) == ("bgp", "mpls", "netns"):
+        named = " and ".join(f"{c}={real[c]} ({'forced by ' + by[c] if c in by else 'the best this kernel has'})"
+                             for c in ("control", "core", "router"))
+        raise SpecError([Problem(f"{named}: MP-BGP VPNv4 over MPLS needs kernel VRF devices, "
+                                 "and this combination has VRFs as namespaces", file="--realize",
+                                 hint="use --realize core=vxlan (EVPN-carried L3VPNs), or router=vrf on a "
+                                      "kernel with VRF devices (make test-vm)")])
     if not features.get("ovs", Feature(False, "")).ok and topo.cloud_sites:
         raise UnsupportedError([f"cloud sites need Open vSwitch: {features['ovs'].detail}"])
     return Choice(real, reasons, netem, degradations)

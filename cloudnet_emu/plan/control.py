@@ -16,13 +16,17 @@ The interface is three calls that `plan/build.py` makes in build order:
     daemons()                at the end: the routing daemons to start (FrrRouter actions)
 
 and `describe()`, the data `inspect` and the convergence wait read (the world's `control`).
-The L3VPNs (plan/core.py) stay planner-written under both and ride on these routes; under bgp the
-VPLS instances are EVPN L2 VNIs that the PEs' own bgpd advertises (plan/frr.py, plan/core.py).
+Under static the L3VPNs (plan/core.py) are planner-written and ride on these routes; under bgp the
+VPLS instances are EVPN L2 VNIs that the PEs' own bgpd advertises (plan/frr.py, plan/core.py), and
+the L3VPNs are the VRFs' own BGP over a VXLAN transit, or, on an MPLS core (`vpnv4`), MP-BGP VPNv4
+in the PEs' bgpd with LDP's transport labels: `up` then also waits for each planned VRF's remote
+prefixes in its kernel table with their label stack (`vrf_tables`).
 """
 from __future__ import annotations
 
 import ipaddress
 
+from .. import naming
 from ..spec.model import Topology
 from . import frr
 from .actions import FrrRouter, Route
@@ -40,8 +44,9 @@ def _bare(addr: str) -> str:
 class Control:
     name = ""
 
-    def __init__(self, topo: Topology, underlay: Underlay):
-        self.topo, self.u = topo, underlay
+    def __init__(self, topo: Topology, underlay: Underlay, vpnv4: bool = False):
+        self.topo, self.u, self.vpnv4 = topo, underlay, vpnv4
+        self.vrf_tables: dict[str, dict[str, list[str]]] = {}   # PE -> VRF device -> labelled prefixes
         self.reached: list[tuple[str, str, str]] = []      # (pe, prefix, dev)
         self.vrf_routes: dict[str, list[str]] = {}         # VRF node -> prefixes it must learn
         self.vrf_sessions: dict[str, list[str]] = {}       # VRF node -> its peers' transit addresses
@@ -58,7 +63,8 @@ class Control:
     def tenant_vrfs(self, running: set, members: list, transit: dict) -> None:
         """A tenant's L3VPN members (plan/core.Member); those whose VRF runs its own FRR (`running`:
         nodes) must, before `up` returns, have every other member's prefixes in their kernel FIB
-        and a session to every other member's transit address."""
+        and a session to every other member's transit address; under VPNv4, every member's VRF
+        table must hold every other member's prefixes with a label stack."""
 
     def describe(self) -> dict:
         return {"realization": self.name}
@@ -119,13 +125,28 @@ class BgpControl(Control):
             out.append(frr.RouterControl(
                 r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),
                 tuple(dev for pe, _, dev in self.reached if pe == r), neighbors,
-                (self.u.loopback[r],) if r in pes else (), r in pes))
+                (self.u.loopback[r],) if r in pes else (), r in pes, self.vpnv4,
+                self.vpn_instances(r) if r in pes else ()))
         return out
 
     def daemons(self):
         return [FrrRouter(rc.name, tuple(frr.render(rc).items())) for rc in self.routers()]
 
+    def vpn_instances(self, pe: str) -> tuple:
+        """The tenants' VPNv4 instances at a PE (MPLS core): every tenant, so that a VRF made at
+        attach finds its instance already in the running bgpd."""
+        if not self.vpnv4:
+            return ()
+        asn, lo = self.topo.provider.asn, self.u.lo(pe)
+        return tuple(frr.VrfVpn(naming.vrf_dev(t.name), f"{lo}:{i + 1}", f"{asn}:{i + 1}")
+                     for i, t in enumerate(self.topo.tenants))
+
     def tenant_vrfs(self, running, members, transit):
+        if self.vpnv4:
+            for m in members:
+                others = [p for o in members if o is not m for p in o.prefixes]
+                self.vrf_tables.setdefault(m.placement.pe, {})[m.placement.master] = others
+            return
         for m in members:
             node = m.placement.node
             if node not in running:
@@ -146,7 +167,8 @@ class BgpControl(Control):
                 "bgp_routes": {rc.name: [self.u.loopback[pe] for pe in self.u.pe_index if pe != rc.name]
                                for rc in routers if rc.neighbors},
                 "routes": {r: [p for p in prefixes if owner[p] != r] for r in self.u.index} | self.vrf_routes,
-                "daemons": list(frr.DAEMONS),
+                "daemons": list(frr.LDP_DAEMONS if self.vpnv4 else frr.DAEMONS),
+                **({"vrf_tables": self.vrf_tables} if self.vrf_tables else {}),
                 **({"vrfs": sorted(self.vrf_routes), "vrf_daemons": list(frr.VRF_DAEMONS)} if self.vrf_routes else {})}
 
 

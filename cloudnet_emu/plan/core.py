@@ -172,7 +172,19 @@ class VxlanCore(VpnCore):
 
 
 class MplsCore(VpnCore):
+    """Under control=static the planner writes every label: transport LSPs (`setup`), VPN labels and
+    the routes that push them.  Under control=bgp (`vpnv4`: kernel VRFs only, `choose` refuses VRF
+    namespaces) it writes none: LDP hands out the transport labels, each PE's bgpd allocates its
+    VRFs' VPN labels and carries the routes as VPNv4 (plan/frr.py); a VRF is then joined by its
+    kernel VRF device alone, which the PE's bgpd already has an instance for."""
     name = "mpls"
+
+    @property
+    def vpnv4(self) -> bool:
+        return self.evpn
+
+    def by_bgp(self, p: Placement) -> bool:
+        return self.vpnv4
 
     def _label(self, router: str, egress: str) -> int:
         return addressing.transport_label(self.u.index[router], self.u.pe_index[egress])
@@ -182,6 +194,8 @@ class MplsCore(VpnCore):
 
     def setup(self):
         """Transport LSPs toward every PE: swap at every hop, pop-and-look-again at the egress."""
+        if self.vpnv4:
+            return []           # LDP's
         actions = []
         for egress in self.u.pe_index:
             for router in self.u.index:
@@ -202,6 +216,8 @@ class MplsCore(VpnCore):
         return addressing.p2p(self.u.pools["access"], 4096 + t * 64 + self.u.pe_index[p.pe])
 
     def join(self, tenant, t, p, peers):
+        if self.vpnv4:
+            return []           # the PE's bgpd has the VRF's instance; its label is bgpd's
         vpn = self._vpn(t, p.pe)
         if p.master is not None:          # kernel VRF: pop the VPN label into the VRF device
             return [MplsRoute(p.pe, vpn, dev=p.master)]
@@ -213,6 +229,8 @@ class MplsCore(VpnCore):
         return []
 
     def route(self, tenant, t, at, prefix, egress):
+        if self.vpnv4:
+            return []           # VPNv4 carries it
         hop = self.u.next_hop[(at.pe, egress.pe)]
         stack = (self._label(hop.router, egress.pe), self._vpn(t, egress.pe))
         if at.master is not None:         # kernel VRF: push both labels straight from the VRF table
@@ -223,6 +241,8 @@ class MplsCore(VpnCore):
                 MplsRoute(at.pe, stack[1], out=stack, via=addressing.bare(hop.via), dev=hop.dev)]
 
     def describe(self, tenant, t, members):
+        if self.vpnv4:      # route distinguishers as plan/control.vpn_instances writes them
+            return {"core": "mpls", "vpnv4": {p.pe: f"{self.u.lo(p.pe)}:{t + 1}" for p in members}}
         return {"core": "mpls", "vpn_labels": {p.pe: self._vpn(t, p.pe) for p in members}}
 
 

@@ -16,7 +16,15 @@ Conventions:
     distance 110 keeps the IGP route in the FIB);
   - the same sessions carry `l2vpn evpn` (reflected like ipv4 unicast); a PE is a VTEP
     (`advertise-all-vni`): every VXLAN device on a bridge in its namespace is an L2 VNI whose
-    MACs (type-2) and flood list (type-3) BGP carries, so no other PE is ever configured for it.
+    MACs (type-2) and flood list (type-3) BGP carries, so no other PE is ever configured for it;
+  - on an MPLS core (L3VPNs as MP-BGP VPNv4, RFC 4364): ldpd in every provider router (`mpls ldp`,
+    router-id and transport address the loopback, discovery on the core interfaces) hands out the
+    transport labels; the same iBGP sessions carry `ipv4 vpn` (reflected like the others); a PE has
+    one `router bgp ASN vrf vrf-<tenant>` per tenant: bgpd allocates the VRF's VPN label (`label vpn
+    export auto`, one label per VRF), exports its connected and kernel routes (attachments, site
+    subnets, VM host routes; never the unreachable default) with RD `<loopback>:<n>` and imports
+    those with the tenant's route target.  Every tenant is configured at every PE, so a VRF device
+    the Network Manager creates at attach is picked up by the running bgpd: no other PE changes.
 """
 from __future__ import annotations
 
@@ -24,6 +32,8 @@ import ipaddress
 from dataclasses import dataclass
 
 DAEMONS = ("zebra", "staticd", "ospfd", "bgpd")     # start order: zebra first
+LDP_DAEMONS = ("zebra", "staticd", "ospfd", "ldpd", "bgpd")     # on an MPLS core (VPNv4)
+START_ORDER = LDP_DAEMONS
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,16 @@ class RouterControl:
     neighbors: tuple = ()                         # Neighbor, sorted by address
     networks: tuple = ()                          # originated in BGP ipv4 unicast
     vtep: bool = False                            # a PE: advertises its VNIs in EVPN
+    ldp: bool = False                             # MPLS core: ldpd on the core interfaces, ipv4 vpn in BGP
+    vrfs: tuple = ()                              # VrfVpn: the tenants' VPNv4 instances (a PE on an MPLS core)
+
+
+@dataclass(frozen=True)
+class VrfVpn:
+    """A tenant's VRF in a PE's bgpd (MPLS core): exported with `rd`, imported and exported with `rt`."""
+    vrf: str                  # the kernel VRF device (vrf-<tenant>)
+    rd: str                   # <loopback>:<n>
+    rt: str                   # <asn>:<n>
 
 
 def _head(rc: RouterControl) -> list[str]:
@@ -79,14 +99,45 @@ def render(rc: RouterControl) -> dict[str, str]:
     bgp += [" exit-address-family", " !", " address-family l2vpn evpn"] + _activate(rc)
     if rc.vtep:
         bgp.append("  advertise-all-vni")
-    bgp += [" exit-address-family", "exit", "!"]
-    return {"zebra": "\n".join(_head(rc)) + "\n", "staticd": "\n".join(_head(rc)) + "\n",
-            "ospfd": "\n".join(ospf) + "\n", "bgpd": "\n".join(bgp) + "\n"}
+    bgp += [" exit-address-family"]
+    if rc.ldp:
+        bgp += [" !", " address-family ipv4 vpn"] + _activate(rc) + [" exit-address-family"]
+    bgp += ["exit", "!"]
+    if rc.vrfs:
+        bgp = _head(rc) + TENANT_ROUTES + bgp[len(_head(rc)):]
+    for v in rc.vrfs:
+        bgp += [f"router bgp {rc.asn} vrf {v.vrf}", f" bgp router-id {rc.router_id}", " no bgp default ipv4-unicast",
+                " !", " address-family ipv4 unicast", "  redistribute connected route-map tenant-routes",
+                "  redistribute kernel route-map tenant-routes", "  label vpn export auto", f"  rd vpn export {v.rd}",
+                f"  rt vpn both {v.rt}", "  export vpn", "  import vpn", " exit-address-family", "exit", "!"]
+    out = {"zebra": "\n".join(_head(rc)) + "\n", "staticd": "\n".join(_head(rc)) + "\n",
+           "ospfd": "\n".join(ospf) + "\n", "bgpd": "\n".join(bgp) + "\n"}
+    if rc.ldp:
+        out["ldpd"] = "\n".join(_ldp(rc)) + "\n"
+        out = {d: out[d] for d in LDP_DAEMONS}
+    return out
+
+
+# A VRF's routes worth exporting: everything but the unreachable default that keeps lookups in the VRF.
+TENANT_ROUTES = ["ip prefix-list tenant-routes seq 5 deny 0.0.0.0/0",
+                 "ip prefix-list tenant-routes seq 10 permit 0.0.0.0/0 le 32", "!",
+                 "route-map tenant-routes permit 10", " match ip address prefix-list tenant-routes", "exit", "!"]
+
+
+def _ldp(rc: RouterControl) -> list[str]:
+    """LDP on the core links: hellos every second (held 3 s), sessions between loopbacks; a router
+    advertises implicit null for its own loopback (penultimate-hop popping, FRR's default)."""
+    lines = _head(rc) + ["mpls ldp", f" router-id {rc.router_id}", " discovery hello holdtime 3",
+                         " discovery hello interval 1", " !", " address-family ipv4",
+                         f"  discovery transport-address {rc.router_id}"]
+    for ifname in rc.core_ifs:
+        lines += [f"  interface {ifname}", "  exit"]
+    return lines + [" exit-address-family", "exit", "!"]
 
 
 def frr_conf(configs: dict[str, str]) -> str:
     """All daemons' files in one, each under a comment naming its daemon."""
-    return "".join(f"! ---- {d}.conf\n{configs[d]}" for d in DAEMONS)
+    return "".join(f"! ---- {d}.conf\n{configs[d]}" for d in START_ORDER if d in configs)
 
 
 VRF_DAEMONS = ("zebra", "bgpd")     # a tenant VRF's own instance: no IGP, it peers over the transit subnet
@@ -113,10 +164,7 @@ def render_vrf(vc: VrfControl) -> dict[str, str]:
     (`coalesce-time 0`): a VRF has a handful of peers, and a VRF started at attach announces
     the VM's /32 only after its update group's coalesce time (100 ms of the attach here)."""
     head = ["frr defaults datacenter", f"hostname {vc.name}", "!"]
-    bgp = head + ["ip prefix-list tenant-routes seq 5 deny 0.0.0.0/0",
-                  "ip prefix-list tenant-routes seq 10 permit 0.0.0.0/0 le 32", "!",
-                  "route-map tenant-routes permit 10", " match ip address prefix-list tenant-routes", "exit", "!",
-                  f"router bgp {vc.asn}", f" bgp router-id {vc.router_id}", " no bgp default ipv4-unicast",
+    bgp = head + TENANT_ROUTES + [f"router bgp {vc.asn}", f" bgp router-id {vc.router_id}", " no bgp default ipv4-unicast",
                   " coalesce-time 0", " neighbor tenant peer-group", " neighbor tenant remote-as internal",
                   " neighbor tenant timers 1 3", " neighbor tenant timers connect 1",
                   f" bgp listen range {vc.transit} peer-group tenant"]

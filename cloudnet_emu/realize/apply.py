@@ -389,7 +389,7 @@ def _fdb_forget(k: Kernel, f: FdbForget):
 
 
 def _fib_wait(k: Kernel, w: FibWait):
-    frr.fib_wait([(node, k.netns(node)) for node in w.nodes], w.prefix, w.via, w.timeout_s)
+    frr.fib_wait([(node, k.netns(node)) for node in w.nodes], w.prefix, w.via, w.timeout_s, w.vrf)
 
 
 APPLY = {Veth: _veth, Bridge: _bridge, Vrf: _vrf, Enslave: _enslave, Vxlan: _vxlan, Route: _route,

@@ -10,6 +10,11 @@ Converged means, observed and not taken on the daemons' word: every route the pl
 router's kernel FIB (`ip -j route`), every iBGP session the plan expects is Established
 (`vtysh ... summary json`), and every BGP speaker has learned every other PE's loopback
 (`show bgp ipv4 unicast json`: Established alone comes before the first UPDATE).  The wait has a deadline; the error names what was still missing.
+On an MPLS core (VPNv4) ldpd starts with bgpd, after the IGP (LDP's sessions run between
+loopbacks, and a failed first connection backs off for seconds), and converged also means that
+every planned VRF's table routes every other member's prefixes with a label stack
+(`control.vrf_tables`; `ip -j route show vrf`, kernel/routes.py): the routes the data plane uses,
+with LDP's transport label and bgpd's VPN label on them.
 """
 from __future__ import annotations
 
@@ -18,23 +23,27 @@ import ipaddress
 import os
 import time
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Optional
 
 from .. import naming, state
 from ..errors import RealizeError
 from ..kernel import frr as kfrr
-from ..kernel import ipjson, ns
+from ..kernel import ns
+from ..kernel import routes as kroutes
 from ..plan.actions import FrrRouter
-from ..plan.frr import DAEMONS, VRF_DAEMONS
+from ..plan.frr import DAEMONS, START_ORDER, VRF_DAEMONS
 from ..world import Control
 
 CONVERGE_S = 60.0
+# VPNv4 adds LDP's sessions and the VPN routes' import after them; in a loaded VM-tier guest Figure 1
+# took 78.6 s from the first daemon (OSPF 8.4 s) and another run's p1 bgpd still did not answer at 60 s.
+VPNV4_CONVERGE_S = 120.0
 SUMMARY = "show bgp ipv4 unicast summary json"
 
 
 def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None] = lambda s: None) -> None:
-    """Every instance's daemons, zebra first everywhere; a provider router's bgpd waits for its IGP
-    (converge starts it); a tenant VRF's (zebra and bgpd only) starts at once."""
+    """Every instance's daemons, zebra first everywhere; a provider router's bgpd and ldpd wait for
+    its IGP (converge starts them); a tenant VRF's (zebra and bgpd only) starts at once."""
     if not routers:
         return
     names = sorted(r.node for r in routers)
@@ -44,9 +53,9 @@ def start(testbed: str, routers: list[FrrRouter], progress: Callable[[str], None
     for r in routers:
         kfrr.prepare(dirs[r.node], dict(r.configs))
     started = []
-    for daemon in DAEMONS:          # zebra everywhere first: the others connect to its zserv.api
+    for daemon in START_ORDER:      # zebra everywhere first: the others connect to its zserv.api
         batch = [r.node for r in routers if daemon in dict(r.configs)
-                 and not (daemon == "bgpd" and "ospfd" in dict(r.configs))]
+                 and not (daemon in AFTER_IGP and "ospfd" in dict(r.configs))]
         kfrr.start_many([(naming.netns(testbed, node), dirs[node], daemon) for node in batch])
         started += [(node, daemon) for node in batch]
     for node, daemon in started:
@@ -61,39 +70,44 @@ def stop_instance(testbed: str, node: str) -> None:
     kfrr.remove(directory)
 
 
+AFTER_IGP = ("ldpd", "bgpd")
+
+
 def _start_bgpd(testbed: str, routers: list[str]) -> None:
-    routers = [r for r in routers if "bgpd" not in kfrr.pids(state.daemon_dir(testbed, r), naming.netns(testbed, r))]
-    kfrr.start_many([(naming.netns(testbed, r), state.daemon_dir(testbed, r), "bgpd") for r in routers])
-    for r in routers:
-        kfrr.check_started(state.daemon_dir(testbed, r), "bgpd")
+    """ldpd (where configured) and bgpd of the provider routers, once the IGP has converged."""
+    for daemon in AFTER_IGP:
+        todo = [r for r in routers if os.path.exists(os.path.join(state.daemon_dir(testbed, r), f"{daemon}.conf"))
+                and daemon not in kfrr.pids(state.daemon_dir(testbed, r), naming.netns(testbed, r))]
+        kfrr.start_many([(naming.netns(testbed, r), state.daemon_dir(testbed, r), daemon) for r in todo])
+        for r in todo:
+            kfrr.check_started(state.daemon_dir(testbed, r), daemon)
 
 
 def _fib(testbed: str, router: str) -> set[str]:
-    res = ns.run(["ip", "-j", "route", "show"], netns=naming.netns(testbed, router), check=False)
-    try:
-        rows = ipjson.loads(res.stdout)
-    except ValueError:
-        return set()
+    rows = kroutes.read(naming.netns(testbed, router))       # labelled routes too (LDP's on an MPLS core)
     return {str(ipaddress.ip_network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32"))
             for r in rows if r.get("dst") not in (None, "default")}
 
 
 def _gateways(netns: str, prefix: str) -> set[str]:
     """The gateways of the kernel FIB's routes to exactly `prefix` in a namespace."""
-    res = ns.run(["ip", "-j", "route", "show", prefix], netns=netns, check=False)
-    try:
-        rows = ipjson.loads(res.stdout)
-    except ValueError:
-        return set()
+    rows = kroutes.read(netns, prefix=prefix)
     return {r.get("gateway") for r in rows if r.get("dst") == prefix.removesuffix("/32")}
 
 
-def fib_wait(places: list[tuple[str, str]], prefix: str, via: str, timeout_s: float) -> float:
-    """Until each (node, netns) routes `prefix` via `via` in its kernel FIB; the seconds it took."""
+def fib_wait(places: list[tuple[str, str]], prefix: str, via: Optional[str], timeout_s: float,
+             vrf: Optional[str] = None) -> float:
+    """Until each (node, netns) routes `prefix` via `via` in its kernel FIB (with `vrf`: in that VRF's
+    table, with a label stack, whatever the gateway); the seconds it took."""
     t0 = time.monotonic()
     pending = list(places)
+
+    def routed(netns):
+        if vrf:
+            return prefix in kroutes.labelled(netns, vrf)
+        return via in _gateways(netns, prefix)
     while pending:
-        pending = [(node, netns) for node, netns in pending if via not in _gateways(netns, prefix)]
+        pending = [(node, netns) for node, netns in pending if not routed(netns)]
         if not pending:
             break
         if time.monotonic() - t0 > timeout_s:
@@ -126,6 +140,9 @@ def lacking(testbed: str, control: Control, routers) -> dict[str, list[str]]:
                 st = (seen.get(addr) or {}).get("state") or "not configured yet (bgpd not answering)"
                 if st != "Established":
                     lack.append(f"session to {addr} is {st}")
+        for vrf, prefixes in sorted(((control.vrf_tables or {}).get(router) or {}).items()):
+            stacks = kroutes.labelled(naming.netns(testbed, router), vrf)
+            lack += [f"no labelled route to {p} in {vrf}" for p in prefixes if p not in stacks]
         learned = (control.bgp_routes or {}).get(router, [])
         if learned and not any(x.startswith("session") for x in lack):
             table = (kfrr.vtysh(state.daemon_dir(testbed, router), "show bgp ipv4 unicast json") or {}).get("routes") or {}
@@ -139,21 +156,24 @@ def converge(testbed: str, control: Control, deadline_s: float = CONVERGE_S,
              progress: Callable[[str], None] = lambda s: None) -> dict:
     """Wait for the IGP's routes in every kernel FIB, start bgpd, wait for every session; how long it took."""
     progress("waiting for OSPF: every loopback and WAN subnet in every router's kernel")
+    if control.vrf_tables and deadline_s == CONVERGE_S:
+        deadline_s = VPNV4_CONVERGE_S
     t0 = time.monotonic()
-    routers = sorted(set(control.routes) | set(control.sessions))
+    routers = sorted(set(control.routes) | set(control.sessions) | set(control.vrf_tables or {}))
     vrfs = set(control.vrfs or ())
     provider = [r for r in routers if r not in vrfs]
     # a tenant VRF's routes come over the EVPN transit, which needs the PEs' bgpd: not before it
     igp_only = {r: v for r, v in control.routes.items() if r not in vrfs}
-    _wait(testbed, replace(control, sessions={}, bgp_routes={}, routes=igp_only), provider, t0 + deadline_s,
-          deadline_s)
+    _wait(testbed, replace(control, sessions={}, bgp_routes={}, routes=igp_only, vrf_tables=None), provider,
+          t0 + deadline_s, deadline_s)
     igp = time.monotonic() - t0
     _start_bgpd(testbed, provider)
     progress(f"OSPF converged in {igp:.2f} s; bgpd started, waiting for the iBGP sessions")
     _wait(testbed, control, routers, t0 + deadline_s, deadline_s)
     took = time.monotonic() - t0
     n_sessions = sum(len(v) for v in control.sessions.values())
-    n_routes = sum(len(v) for v in control.routes.values())
+    n_routes = sum(len(v) for v in control.routes.values()) + sum(
+        len(p) for t in (control.vrf_tables or {}).values() for p in t.values())
     progress(f"converged in {took:.2f} s: {n_sessions} session ends Established, {n_routes} routes installed")
     return {"converged_s": round(took, 3), "igp_s": round(igp, 3), "session_ends": n_sessions, "routes": n_routes}
 

@@ -145,12 +145,14 @@ class Vrf(Part):
 
 @dataclass
 class Vpn(Part):
-    """A tenant's VPN across PEs: VXLAN (vni, transit PE -> a/24) or MPLS (vpn_labels PE -> label)."""
+    """A tenant's VPN across PEs: VXLAN (vni, transit PE -> a/24) or MPLS (vpn_labels PE -> label, the
+    planner's static labels; or vpnv4 PE -> route distinguisher, where bgpd allocates the labels)."""
 
     core: str
     vni: Optional[int] = field(default=None, metadata=OMIT)
     transit: Optional[dict[str, str]] = field(default=None, metadata=OMIT)
     vpn_labels: Optional[dict[str, int]] = field(default=None, metadata=OMIT)
+    vpnv4: Optional[dict[str, str]] = field(default=None, metadata=OMIT)
     extra: dict = field(default_factory=dict)
 
 
@@ -184,5 +186,7 @@ class Control(Part):
     daemons: Optional[list[str]] = field(default=None, metadata=OMIT)
     vrfs: Optional[list[str]] = field(default=None, metadata=OMIT)        # tenant VRFs with their own FRR
     vrf_daemons: Optional[list[str]] = field(default=None, metadata=OMIT)
+    # VPNv4 (MPLS core): PE -> VRF device -> prefixes its kernel table must route with a label stack
+    vrf_tables: Optional[dict[str, dict[str, list[str]]]] = field(default=None, metadata=OMIT)
     extra: dict = field(default_factory=dict)
 

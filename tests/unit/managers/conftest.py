@@ -58,9 +58,14 @@ def bgp_world(figure1_record, tmp_path, monkeypatch) -> OnPaper:
 @pytest.fixture(scope="session")
 def figure1_bgp_record() -> dict:
     """Figure 1 planned for this kernel under control=bgp: VRFs as namespaces, a VXLAN core."""
+    return _bgp_record(lambda name: name not in ("vrf", "mpls", "mpls_iptunnel"))
+
+
+def _bgp_record(have) -> dict:
+    """Figure 1 planned under control=bgp with the features `have(name)` says the kernel has."""
     topo = load_topology("topologies/cloudnet.yaml")
-    have = {name: Feature(name not in ("vrf", "mpls", "mpls_iptunnel"), "test") for name in ALL + ["frr"]}
-    plan = build_plan(topo, choose(topo, have, parse_forced("control=bgp")))
+    plan = build_plan(topo, choose(topo, {name: Feature(have(name), "test") for name in ALL + ["frr"]},
+                                   parse_forced("control=bgp")))
     return {"testbed": plan.testbed, "realizations": plan.realizations, "info": plan.info,
             "nodes": [{"name": n.name, "kind": n.kind, "site": n.site, "tenant": n.tenant} for n in plan.nodes]}
 
@@ -69,3 +74,15 @@ def figure1_bgp_record() -> dict:
 def bgp_netns_world(figure1_bgp_record, tmp_path, monkeypatch) -> OnPaper:
     monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
     return OnPaper(copy.deepcopy(figure1_bgp_record))
+
+
+@pytest.fixture(scope="session")
+def figure1_vpnv4_record() -> dict:
+    """Figure 1 planned for the full kernel under control=bgp: kernel VRFs, MPLS core, VPNv4 with LDP."""
+    return _bgp_record(lambda name: True)
+
+
+@pytest.fixture
+def vpnv4_world(figure1_vpnv4_record, tmp_path, monkeypatch) -> OnPaper:
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    return OnPaper(copy.deepcopy(figure1_vpnv4_record))

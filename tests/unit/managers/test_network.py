@@ -219,6 +219,21 @@ def test_under_bgp_attach_says_apart_how_long_the_remote_fibs_took(bgp_netns_wor
     assert "propagated" not in static["steps_ms"] and world.paper.applied(FibWait) == []
 
 
+def test_under_vpnv4_an_l3vpn_endpoint_is_its_vrf_at_its_own_pe_and_no_label(vpnv4_world):
+    """MPLS core under bgp: pe3's bgpd already has bravo's VRF instance, so the endpoint is the VRF
+    device and the attachment at pe3, no label anywhere; the VM's /32 is a route in pe3's VRF, and
+    step 4 waits until pe1's and pe2's VRF tables route it with a label stack."""
+    w = vpnv4_world
+    assert (w.record["realizations"]["router"], w.record["realizations"]["core"]) == ("vrf", "mpls")
+    w.network.endpoint(l3vpn_request())
+    assert {_where(a) for a in w.paper.applied()} == {"pe3"}
+    assert w.paper.applied(MplsRoute) == [] and [r for r in w.paper.applied(Route) if r.labels] == []
+    w.paper.clear()
+    w.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"})
+    assert [(r.node, r.dst, r.table) for r in w.paper.applied(Route)] == [("pe3", "10.1.100.7/32", 101)]
+    assert w.paper.applied(FibWait) == [FibWait(("pe1", "pe2"), "10.1.100.7/32", None, vrf="vrf-bravo")]
+
+
 def test_a_vrf_made_at_attach_is_released_after_its_membership_even_once_reloaded():
     from cloudnet_emu.managers.network import release_order
     # as the ledger reloads them: sorted by name, "member:" before "vrf:"

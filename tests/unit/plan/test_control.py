@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cloudnet_emu.errors import UnsupportedError
-from cloudnet_emu.plan.actions import FdbAppend, FrrRouter, Route, Vxlan
+from cloudnet_emu.errors import SpecError, UnsupportedError
+from cloudnet_emu.plan.actions import FdbAppend, FrrRouter, MplsRoute, Route, Vrf, Vxlan
 from cloudnet_emu.plan.build import build_plan
 from cloudnet_emu.plan.choose import choose, parse_forced
-from cloudnet_emu.plan.frr import DAEMONS, VRF_DAEMONS, frr_conf
+from cloudnet_emu.plan.frr import DAEMONS, LDP_DAEMONS, VRF_DAEMONS, frr_conf
 from cloudnet_emu.probe import Feature
 from cloudnet_emu.spec.load import load_topology
 
@@ -69,7 +69,7 @@ def test_static_writes_core_routes_and_starts_no_daemon(topo):
 
 
 def test_bgp_replaces_every_provider_route_by_daemons(topo):
-    static, bgp = plan_of(topo), plan_of(topo, "control=bgp")
+    static, bgp = plan_of(topo, "control=static,core=vxlan"), plan_of(topo, "control=bgp,core=vxlan")
     routers = {r.name for r in topo.provider.routers}
     provider_routes = [a for a in bgp.of(Route) if a.node in routers and a.table is None]
     assert provider_routes == []                    # loopbacks and cloud WAN subnets: the IGP's now
@@ -91,11 +91,14 @@ def test_bgp_replaces_every_provider_route_by_daemons(topo):
     assert len(info["bgp_routes"]["p1"]) == 4
 
 
-@pytest.mark.parametrize("router", ["pe1", "pe2", "pe3", "pe4", "p1"])
-def test_rendered_frr_conf_of_figure1_matches_golden(topo, router):
-    configs = dict(next(a for a in plan_of(topo, "control=bgp").of(FrrRouter) if a.node == router).configs)
+@pytest.mark.parametrize("router,realize,golden", [(r, "control=bgp,core=vxlan", f"frr-{r}") for r in
+                                                   ("pe1", "pe2", "pe3", "pe4", "p1")]
+                         + [(r, "control=bgp", f"frr-vpnv4-{r}") for r in ("pe1", "pe3", "p1")])
+def test_rendered_frr_conf_of_figure1_matches_golden(topo, router, realize, golden):
+    """Each router's files on the VXLAN core, and on the MPLS core (VPNv4 with LDP: frr-vpnv4-*)."""
+    configs = dict(next(a for a in plan_of(topo, realize).of(FrrRouter) if a.node == router).configs)
     text = frr_conf(configs)
-    path = GOLDEN / f"frr-{router}.conf"
+    path = GOLDEN / f"{golden}.conf"
     if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text()
@@ -137,10 +140,11 @@ def test_without_p_routers_the_first_pe_reflects(tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("vtysh"), reason="vtysh (FRR) is not installed: ./setup.sh installs it")
-@pytest.mark.parametrize("router", ["pe1", "p1", "pe1.acme"])
-def test_frr_itself_accepts_the_rendered_files(topo, router, tmp_path):
+@pytest.mark.parametrize("router,vpnv4", [("pe1", False), ("p1", False), ("pe1.acme", False), ("pe1", True),
+                                          ("p1", True)])
+def test_frr_itself_accepts_the_rendered_files(topo, router, vpnv4, tmp_path):
     """vtysh's dry run (-C) parses with every daemon's command set: no daemon, no root."""
-    plan = plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel"))
+    plan = plan_of(topo, "control=bgp", features() if vpnv4 else features("vrf", "mpls", "mpls_iptunnel"))
     configs = dict(next(a for a in plan.of(FrrRouter) if a.node == router).configs)
     for daemon, text in configs.items():
         path = tmp_path / f"{daemon}.conf"
@@ -180,3 +184,50 @@ def test_rendered_frr_conf_of_a_figure1_vrf_matches_golden(topo, vrf):
     if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text()
+
+
+# --- MP-BGP VPNv4 with LDP: control=bgp on the MPLS core (the full kernel's choice) ---------------------
+
+def test_under_bgp_on_mpls_the_planner_writes_no_label(topo):
+    """Kernel VRFs on the MPLS core: LDP hands out the transport labels and bgpd the VPN labels, so the
+    plan has no label route, no labelled route and no LSP; the VPNs name their route distinguishers."""
+    static, p = plan_of(topo, "control=static"), plan_of(topo, "control=bgp")
+    assert (p.realizations["router"], p.realizations["core"]) == ("vrf", "mpls")
+    assert static.of(MplsRoute) and static.info.get("lsp")          # what static writes ...
+    assert p.of(MplsRoute) == [] and [r for r in p.of(Route) if r.labels] == [] and "lsp" not in p.info
+    assert p.info["vpn"]["bravo"] == {"core": "mpls", "vpnv4": {"pe1": "100.127.255.1:2", "pe2": "100.127.255.2:2"}}
+    assert {a.node for a in p.of(Vrf)} == {"pe1", "pe2"}                # the VRFs are still the planner's
+    assert all([d for d, _ in a.configs] == list(LDP_DAEMONS) for a in p.of(FrrRouter))
+    info = p.info["control"]
+    assert info["daemons"] == list(LDP_DAEMONS)
+    # what `up` waits for besides sessions and loopbacks: each VRF's remote prefixes with a label stack
+    assert info["vrf_tables"] == {"pe1": {"vrf-acme": ["10.1.2.0/24"], "vrf-bravo": ["10.1.2.0/24"]},
+                                  "pe2": {"vrf-acme": ["10.1.1.0/24"], "vrf-bravo": ["10.1.1.0/24"]}}
+
+
+def test_under_bgp_on_mpls_every_pe_has_every_tenants_instance(topo):
+    """pe3 has no VRF at up (its VRFs come with the first VM): its bgpd has their instances already,
+    so the Network Manager configures nothing at another PE; p1 reflects ipv4 vpn and runs LDP."""
+    p = plan_of(topo, "control=bgp")
+    conf = {a.node: dict(a.configs) for a in p.of(FrrRouter)}
+    for pe in ("pe1", "pe2", "pe3", "pe4"):
+        n = int(pe[2])
+        assert f"router bgp 65000 vrf vrf-acme" in conf[pe]["bgpd"] and f"rd vpn export 100.127.255.{n}:1" \
+            in conf[pe]["bgpd"]
+        assert f"router bgp 65000 vrf vrf-bravo" in conf[pe]["bgpd"] and "rt vpn both 65000:2" in conf[pe]["bgpd"]
+    assert "vrf" not in conf["p1"]["bgpd"] and "address-family ipv4 vpn" in conf["p1"]["bgpd"]
+    assert "neighbor 100.127.255.3 route-reflector-client" in conf["p1"]["bgpd"].split("ipv4 vpn")[1]
+    assert "  interface pe1\n" in conf["p1"]["ldpd"] and "discovery transport-address 100.127.255.5" in conf["p1"]["ldpd"]
+
+
+def test_bgp_on_mpls_with_vrf_namespaces_is_refused_before_anything(topo):
+    """VPNv4 needs kernel VRF devices: forced or chosen, the combination is a SpecError with a hint."""
+    with pytest.raises(SpecError) as exc:
+        choose(topo, features(), parse_forced("control=bgp,router=netns"))
+    (problem,) = exc.value.problems
+    assert problem.message.startswith("control=bgp (forced by --realize) and core=mpls (the best this kernel has) "
+                                      "and router=netns (forced by --realize)")
+    assert "core=vxlan" in problem.hint
+    with pytest.raises(SpecError):
+        choose(topo, features("vrf"), parse_forced("control=bgp"))        # no VRF devices: netns is chosen
+    assert choose(topo, features("vrf"), parse_forced("control=bgp,core=vxlan")).realizations["core"] == "vxlan"
