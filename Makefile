@@ -7,6 +7,7 @@
 #   make test-unit    pure-Python tests, no root needed
 #   make test-native  integration tests on this kernel (root)
 #   make test-vm      integration tests inside a VM booting a full Debian kernel
+#   make test-vm-vpnv4  control=bgp over the MPLS core (VPNv4 + LDP) in that VM (not yet in make test)
 #   make bench        the benchmarks (bring-up, attach/detach, VPN throughput) as one table
 #   make fuzz         the property tests with a long budget (FUZZ_EXAMPLES per property,
 #                     random, finds kept in .hypothesis/ for replay); make test-unit runs a short one
@@ -20,7 +21,7 @@ PYTHON := $(VENV)/bin/python
 PYTEST  = $(PYTHON) -m pytest
 TOPO   ?= topologies/cloudnet.yaml
 
-.PHONY: setup demo test test-unit test-native test-vm fuzz bench clean vagrant-validate
+.PHONY: setup demo test test-unit test-native test-vm test-vm-vpnv4 fuzz bench clean vagrant-validate
 
 setup:
 	./setup.sh
@@ -76,6 +77,10 @@ test-native:
 
 test-vm:
 	$(call timed,test-vm,scripts/vm-tier tests/integration -m vmtier -v)
+
+# control=bgp on the MPLS core (MP-BGP VPNv4 + LDP) in the VM: not yet part of `make test`
+test-vm-vpnv4:
+	$(call timed,test-vm-vpnv4,scripts/vm-tier tests/integration/test_vpnv4.py -m vpnv4 -v)
 
 bench:
 	$(PYTHON) bench/all.py
