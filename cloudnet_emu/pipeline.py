@@ -89,8 +89,7 @@ def check(testbed: Optional[str] = None) -> list[Verdict]:
     return checks.all_checks(name, state.read(name))
 
 
-def down(testbed: Optional[str] = None) -> str:
-    """6. Tear down."""
+def down(testbed: Optional[str] = None, progress: Callable[[str], None] = lambda s: None) -> tuple[str, dict]:
+    """6. Tear down: the testbed's name and the seconds each phase took."""
     name = state.resolve(testbed)
-    lifecycle.down(name)
-    return name
+    return name, lifecycle.down(name, progress)

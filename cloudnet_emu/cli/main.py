@@ -153,7 +153,9 @@ def up(topology, detach, realize, degrade, as_json):
 def down(name):
     """Tear down testbed NAME (default: the only one running)."""
     _need_root()
-    click.echo(f"testbed {pipeline.down(args.testbed(name))!r} is down.")
+    name, phases = pipeline.down(args.testbed(name))
+    click.echo(f"testbed {name!r} is down in {sum(phases.values()):.2f} s ("
+               + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) + ").")
 
 
 @main.command()

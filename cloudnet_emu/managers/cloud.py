@@ -32,7 +32,7 @@ from ..plan import addressing
 from ..plan.actions import Address, Enslave, ForgetMac, Node, OvsPort, Route, Veth
 from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
-from ..realize.apply import kept_handles
+from ..realize.apply import deferred_ovs, kept_handles
 from ..spec.model import MAC_RE, NAME_RE, POLICIES
 from ..world import World
 from ..world.parts import Vpc
@@ -380,37 +380,64 @@ class CloudManager(Moves):
             raise StateError(f"no VM {name!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
         t0 = time.perf_counter()
         released = reserving.pipes_of(self, name) if vm["type"] == "l3vpn" else []
-        self._undo_vm(name)
-        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released}
+        steps: dict[str, float] = {}
+        self._undo_vm(name, steps)
+        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released,
+                "steps_ms": {k: round(v * 1000, 2) for k, v in steps.items()}}
 
-    def _undo_vm(self, name: str):
+    def _undo_vm(self, name: str, steps: Optional[dict] = None):
+        """Undo what attach built for VM `name`, in reverse; with `steps`, the seconds each step took
+        (port, vpn, vm, forget, site, applied) are added to it."""
+        steps = {} if steps is None else steps
+        mark = [time.perf_counter()]
+
+        def step(key: str):
+            now = time.perf_counter()
+            steps[key] = steps.get(key, 0.0) + now - mark[0]
+            mark[0] = now
         vm = self.data["vms"][name]
         site, vpc = vm["site"], vm["vpc"]
-        if vm["type"] == "l3vpn":
-            for name_ in reserving.pipes_of(self, name):      # a pipe to a VM that is gone
-                self.network("unreserve", {"name": name_})
-            self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
-            for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
-                         and e["meta"]["vm"] == name]:
-                self.ledger.undo(unit)
-        self.ledger.undo(port_security.unit(name))
-        self.ledger.undo(f"port:{name}")
-        self.ledger.undo(f"vm:{name}")
-        self._forget(vm)
-        self._leave_site(name, site, vpc)
-        del self.data["vms"][name]
-        self.ledger.save()
-        if vm["type"] == "l3vpn":
-            reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
+        with deferred_ovs():
+            # The port first: ovs-vswitchd removes it (closing its socket on the device waits for an
+            # RCU grace period) while the rest is undone; its completion is waited for once, below.
+            self.ledger.undo(port_security.unit(name))
+            self.ledger.undo(f"port:{name}")
+            step("port")
+            if vm["type"] == "l3vpn":
+                for name_ in reserving.pipes_of(self, name):      # a pipe to a VM that is gone
+                    self.network("unreserve", {"name": name_})
+                self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
+                for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
+                             and e["meta"]["vm"] == name]:
+                    self.ledger.undo(unit)
+            step("vpn")
+            self.ledger.undo(f"vm:{name}")
+            step("vm")
+            places = self._mac_places(vm)           # before the site's VLAN may go with the last VM
+            self._leave_site(name, site, vpc)
+            del self.data["vms"][name]
+            self.ledger.save()
+            if vm["type"] == "l3vpn":
+                reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
+            step("site")
+            # Last: ovs-vswitchd answers once it has removed the port (its main loop), so what was
+            # undone since then overlapped with the removal.
+            self._forget(vm, places)
+            step("forget")
+        step("applied")
 
-    def _forget(self, vm: dict):
-        """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
-        bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
+    def _mac_places(self, vm: dict) -> list[tuple[str, int]]:
+        """(bridge, VLAN) of every bridge that carried the VM's VPC: where its MAC may be learned."""
         places = []
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
                 bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.world.clouds[site].servers]
                 places += [(br, vlans[vm["vpc"]]) for br in bridges]
+        return places
+
+    def _forget(self, vm: dict, places: list[tuple[str, int]]):
+        """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
+        bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
         if places:
             self.ledger.run([ForgetMac(tuple(places), vm["mac"])])
         if vm["type"] == "vpls":
@@ -434,7 +461,6 @@ class CloudManager(Moves):
                 self.ledger.undo(f"uplink:{site}/{vpc}")
                 self.ledger.undo(lce)
                 self.data["vlans"].get(site, {}).pop(vpc, None)
-        self.ledger.save()
 
     def migrate(self, name: str, to_site: str, to_server: Optional[str] = None, pause_ms: float = 50,
                 garp: bool = True) -> dict:
