@@ -36,7 +36,7 @@ from cloudnet_emu.managers.ledger import read_data  # noqa: E402
 
 SITES = 4
 NS_SAMPLE = 200
-PHASES = ("namespaces", "links, VRFs, tunnels, routes", "Open vSwitch", "link shaping", "attaching")
+PHASES = ("namespaces", "links, VRFs, tunnels, routes", "Open vSwitch", "link shaping", "provisioning")
 
 
 def _kb(path: str, keys: tuple) -> int:

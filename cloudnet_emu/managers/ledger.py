@@ -34,16 +34,27 @@ def _write(path: str, obj) -> None:
 
 
 class Units(dict):
-    """unit name -> entry; every change of an entry goes to its own file."""
+    """unit name -> entry; every change of an entry goes to its own file.  The names are also kept
+    by kind (the text before their first ':', "host" for "host:vpc/ip"): `of_kind` lists the few
+    endpoints or reservations among thousands of VMs' units without a pass over all of them."""
 
     def __init__(self, directory: str):
         super().__init__()
         self.dir = directory
+        self._kinds: dict[str, dict[str, None]] = {}      # kind -> names, in insertion order
         os.makedirs(directory, mode=0o700, exist_ok=True)
         for fn in sorted(os.listdir(directory)):
             if fn.endswith(".json"):
                 with open(os.path.join(directory, fn)) as f:
-                    super().__setitem__(urllib.parse.unquote(fn[:-5]), json.load(f))
+                    self._put(urllib.parse.unquote(fn[:-5]), json.load(f))
+
+    def _put(self, unit: str, entry) -> None:
+        super().__setitem__(unit, entry)
+        self._kinds.setdefault(unit.split(":", 1)[0], {})[unit] = None
+
+    def of_kind(self, kind: str) -> list[str]:
+        """The names of the units of a kind ("ep", "member", "resv" ...)."""
+        return list(self._kinds.get(kind, ()))
 
     def _path(self, unit: str) -> str:
         return os.path.join(self.dir, urllib.parse.quote(unit, safe="") + ".json")
@@ -52,11 +63,12 @@ class Units(dict):
         _write(self._path(unit), self[unit])
 
     def __setitem__(self, unit, entry):
-        super().__setitem__(unit, entry)
+        self._put(unit, entry)
         self.store(unit)
 
     def __delitem__(self, unit):
         super().__delitem__(unit)
+        self._kinds.get(unit.split(":", 1)[0], {}).pop(unit, None)
         try:
             os.unlink(self._path(unit))
         except FileNotFoundError:
