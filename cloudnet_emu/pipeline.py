@@ -60,9 +60,9 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
         try:
             with lifecycle.sigterm_as_interrupt():
                 cloud, network = managers(record["testbed"])
-                # one OVS transaction for all, and the netlink handles of the namespaces every attach
-                # touches (routers, PEs) opened once for all
-                with cloud.ledger.bulk(), kept_handles():
+                # one OVS transaction for all, the managers' unit files written once at the end, and the
+                # netlink handles of the namespaces every attach touches (routers, PEs) opened once for all
+                with cloud.ledger.bulk(), network.ledger.units.held(), kept_handles():
                     for vpc in vpls:
                         network.provision({"vpc": vpc})
                     for vpc, vm in vms:
