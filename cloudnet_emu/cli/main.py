@@ -331,8 +331,8 @@ def vm_detach(name, testbed):
         cloud, _ = pipeline.managers(name_tb)
         args.vm(cloud, name)
         res = cloud.detach(name)
-    click.echo(f"detached {name} in {res['ms']:.1f} ms" +
-               (f"; released its reservations {', '.join(res['released'])}" if res.get("released") else ""))
+    click.echo(f"detached {name} in {res['ms']:.1f} ms (" + ", ".join(f"{k} {v:.1f}" for k, v in res["steps_ms"].items())
+               + ")" + (f"; released its reservations {', '.join(res['released'])}" if res.get("released") else ""))
 
 
 @vm.command("migrate")
