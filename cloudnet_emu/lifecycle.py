@@ -87,6 +87,7 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
             raise StateError("cannot build: " + "; ".join(clash)
                              + ". Another testbed or a crashed run holds them: `cloudnet-emu inspect`, "
                                "`cloudnet-emu down NAME` or `cloudnet-emu clean`")
+        state.forget_remains(testbed)      # nothing of ours runs now: what the directory holds is stale
         record = {"testbed": testbed, "topology": os.path.abspath(topology_file), "status": "building",
                   "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"), **objects,
                   "realizations": plan.realizations, "degradations": plan.degradations, "info": plan.info,

@@ -82,6 +82,20 @@ def remove(testbed: str) -> None:
     shutil.rmtree(_dir(testbed), ignore_errors=True)
 
 
+def forget_remains(testbed: str) -> None:
+    """Empty the testbed's directory but for its lock (held by the caller): what a testbed that is not
+    up left there (its managers' ledgers, FRR's files, after a crash or a deleted state file) must
+    not be taken by the next `up` for its own: a ledger unit found there is "built" and not built again."""
+    for entry in os.listdir(_dir(testbed)):
+        path = os.path.join(_dir(testbed), entry)
+        if entry == "lock":
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
 def running() -> list[str]:
     try:
         return sorted(d for d in os.listdir(STATE_ROOT)
