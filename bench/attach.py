@@ -95,7 +95,9 @@ def main():
             names.append(vm["name"])
             for k in steps:
                 steps[k].append(vm["steps_ms"][k])
-        detach = [cloud.detach(n)["ms"] for n in names]
+        detached = [cloud.detach(n) for n in names]
+        detach = [d["ms"] for d in detached]
+        dsteps = {k: [d["steps_ms"].get(k, 0.0) for d in detached] for k in detached[0]["steps_ms"]} if detached else {}
         floor = floor_loop(record["testbed"], args.count, record)
     finally:
         lifecycle.down(record["testbed"])
@@ -103,12 +105,15 @@ def main():
           f"{', '.join(f'{k}={v}' for k, v in record['realizations'].items())})")
     for k, v in steps.items():
         print(f"  {k:<6} p50 {pct(v, 50):7.2f} ms  p95 {pct(v, 95):7.2f} ms  max {max(v):7.2f} ms")
+    for k, v in dsteps.items():
+        print(f"  detach {k:<7} p50 {pct(v, 50):7.2f} ms  p95 {pct(v, 95):7.2f} ms  max {max(v):7.2f} ms")
     print(f"  detach p50 {pct(detach, 50):7.2f} ms  p95 {pct(detach, 95):7.2f} ms  max {max(detach):7.2f} ms")
     print(f"  floor  p50 {pct(floor, 50):7.2f} ms  p95 {pct(floor, 95):7.2f} ms  max {max(floor):7.2f} ms "
           "(same objects by in-process netlink/OVSDB calls, no fork)")
     p50, f50 = pct(steps["total"], 50), pct(floor, 50)
     print(f"attach p50 {p50:.1f} ms (floor {f50:.1f} ms, ratio {p50 / f50:.2f}), p95 {pct(steps['total'], 95):.1f} ms, "
-          f"max {max(steps['total']):.1f} ms; detach p50 {pct(detach, 50):.1f} ms")
+          f"max {max(steps['total']):.1f} ms; detach p50 {pct(detach, 50):.1f} ms "
+          f"(ratio to attach {pct(detach, 50) / p50:.2f})")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ file, so `up` attaches them all by the four steps.  Per size: up and down time, 
 of `up` (namespaces, links/VRFs/tunnels/routes, Open vSwitch, shaping, then the VMs' attaches split
 by Figure 2's steps vm/vlan/lce/vpn as the Cloud Manager timed them), the memory per VM (the
 kernel's and ovs-vswitchd's, testbed_mb, against the no-VM baseline), the peak RSS of this process, and
-the growth exponent between sizes (time ~ VMs^k: k = 1 is linear).  The baseline is the same
+the growth exponent between sizes (time ~ VMs^k: k = 1 is linear); the time per phase of `down`
+(routing daemons, bridges, namespaces, ovs-vswitchd's removal of the ports, root links) and the
+peak memory (sampled at each phase of `up`) per VM and per namespace.  With --rcu-expedited, the
+largest size once more with the kernel's RCU grace periods expedited, labelled as such.  The baseline is the same
 topology with no VMs, measured in the same run; beside it, the memory of a bare namespace with one
 veth (NS_SAMPLE of them made and removed in a loop), the kernel's own cost of a node.
 
@@ -33,7 +36,7 @@ from cloudnet_emu.managers.ledger import read_data  # noqa: E402
 
 SITES = 4
 NS_SAMPLE = 200
-PHASES = ("namespaces", "links, VRFs, tunnels, routes", "Open vSwitch", "link shaping", "attaching")
+PHASES = ("namespaces", "links, VRFs, tunnels, routes", "Open vSwitch", "link shaping", "provisioning")
 
 
 def _kb(path: str, keys: tuple) -> int:
@@ -86,18 +89,25 @@ def topology(vms: int) -> dict:
 
 
 def measure(vms: int) -> dict:
-    """up and down of the topology with VMS VMs: times, phases, memory."""
+    """up and down of the topology with VMS VMs: times, phases of each, memory."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(topology(vms), f)
     marks = []
+    peak = [0.0]
+
+    def progress(text: str):
+        marks.append((time.perf_counter(), text))
+        peak[0] = max(peak[0], testbed_mb())       # sampled at each phase's start, and at the end
     try:
         before = testbed_mb()
         t0 = time.perf_counter()
-        pipeline.up(f.name, "control=static", degrade=True, progress=lambda text: marks.append((time.perf_counter(), text)))
+        record = pipeline.up(f.name, "control=static", degrade=True, progress=progress)
         t1 = time.perf_counter()
         used = testbed_mb() - before
+        peak_used = max(peak[0], used + before) - before
         steps = [vm.get("steps_ms", {}) for vm in read_data("scale", "cloud").get("vms", {}).values()]
-        lifecycle.down("scale")
+        namespaces = len(record.get("namespaces", [])) + len(steps)      # the plan's and the VMs'
+        down_phases = lifecycle.down("scale")
         down = time.perf_counter() - t1
     finally:
         os.unlink(f.name)
@@ -108,35 +118,68 @@ def measure(vms: int) -> dict:
             phases[name] = phases.get(name, 0.0) + nxt - t
     for k in ("vm", "vlan", "lce", "vpn"):
         phases[f"  {k}"] = sum(s.get(k, 0.0) for s in steps) / 1000
-    return {"up": t1 - t0, "down": down, "mem_mb": used, "phases": phases}
+    return {"up": t1 - t0, "down": down, "mem_mb": used, "peak_mb": peak_used, "namespaces": namespaces,
+            "phases": phases, "down_phases": down_phases}
+
+
+RCU_EXPEDITED = "/sys/kernel/rcu_expedited"
+
+
+def expedited(vms: int) -> dict:
+    """measure(VMS) with the kernel's RCU grace periods expedited (machine-wide: set for this run
+    only, the old value put back): what the per-port grace period of ovs-vswitchd costs in `down`."""
+    with open(RCU_EXPEDITED) as f:
+        old = f.read().strip()
+    try:
+        with open(RCU_EXPEDITED, "w") as f:
+            f.write("1")
+        return measure(vms)
+    finally:
+        with open(RCU_EXPEDITED, "w") as f:
+            f.write(old)
+
+
+def show(n: int, r: dict, base: dict, label: str = "") -> None:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n:5d} VMs{label}: up {r['up']:7.2f} s ({(r['up'] - base['up']) / n * 1000:5.1f} ms per VM), "
+          f"down {r['down']:6.2f} s ({(r['down'] - base['down']) / n * 1000:5.1f} ms per VM); memory "
+          f"{(r['mem_mb'] - base['mem_mb']) / n:.2f} MB per VM, peak {(r['peak_mb'] - base['peak_mb']) / n:.2f} MB "
+          f"per VM, {r['peak_mb'] / r['namespaces']:.2f} MB per namespace ({r['namespaces']}); "
+          f"peak RSS {rss:.0f} MB", flush=True)
+    print("       up phases: " + ", ".join(f"{k.strip()} {v:.2f} s" for k, v in r["phases"].items()), flush=True)
+    print("       down phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["down_phases"].items()), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,300,1000")
+    ap.add_argument("--rcu-expedited", action="store_true",
+                    help="also run the largest size with /sys/kernel/rcu_expedited=1 (machine-wide, for that "
+                         "run only, the old value restored): how much of down is RCU grace periods")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
     sizes = [int(x) for x in args.sizes.split(",")]
     per_ns = namespace_mb()
     base = measure(0)
-    print(f"baseline (no VMs): up {base['up']:.2f} s, down {base['down']:.2f} s, {base['mem_mb']:.0f} MB; "
-          f"a bare namespace with a veth: {per_ns:.2f} MB")
+    print(f"baseline (no VMs): up {base['up']:.2f} s, down {base['down']:.2f} s, {base['mem_mb']:.0f} MB "
+          f"({base['namespaces']} namespaces); a bare namespace with a veth: {per_ns:.2f} MB; "
+          f"load {os.getloadavg()[0]:.1f}")
     rows = []
     for n in sizes:
         r = measure(n)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         rows.append((n, r))
-        print(f"{n:5d} VMs: up {r['up']:7.2f} s ({(r['up'] - base['up']) / n * 1000:5.1f} ms per VM), "
-              f"down {r['down']:6.2f} s, memory {(r['mem_mb'] - base['mem_mb']) / n:.2f} MB per VM, "
-              f"peak RSS {rss:.0f} MB", flush=True)
-        print("       phases: " + ", ".join(f"{k.strip()} {v:.2f} s" for k, v in r["phases"].items()), flush=True)
+        show(n, r, base)
     for (n1, r1), (n2, r2) in zip(rows, rows[1:]):
         k = math.log((r2["up"] - base["up"]) / (r1["up"] - base["up"])) / math.log(n2 / n1)
-        print(f"growth {n1} -> {n2} VMs: exponent {k:.2f} (1.00 = linear)")
+        kd = math.log((r2["down"] - base["down"]) / (r1["down"] - base["down"])) / math.log(n2 / n1)
+        print(f"growth {n1} -> {n2} VMs: exponent up {k:.2f}, down {kd:.2f} (1.00 = linear)")
     n, r = rows[-1]
     print(f"{n} VMs up {r['up']:.1f} s, down {r['down']:.1f} s, {(r['mem_mb'] - base['mem_mb']) / n:.2f} MB per VM "
-          f"(a bare namespace {per_ns:.2f} MB); baseline up {base['up']:.2f} s")
+          f"(a bare namespace {per_ns:.2f} MB); baseline up {base['up']:.2f} s, down {base['down']:.2f} s; "
+          f"load {os.getloadavg()[0]:.1f}")
+    if args.rcu_expedited:
+        show(n, expedited(n), base, label=" (opt-in: rcu_expedited=1 for this run only, NOT the product's setting)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import os
 import signal
 import time
 from contextlib import contextmanager
-from typing import Callable
+from typing import Callable, Optional
 
 from . import naming, state
 from .errors import StateError
@@ -110,9 +110,21 @@ def up(plan: Plan, topology_file: str, progress: Progress = lambda s: None) -> d
         return record
 
 
-def teardown(testbed: str, record: dict | None) -> None:
-    """Remove one testbed's objects: those recorded, and any stragglers with its marks."""
+def teardown(testbed: str, record: dict | None, progress: Progress = lambda s: None) -> dict:
+    """Remove one testbed's objects: those recorded, and any stragglers with its marks.  The
+    seconds each phase took, by name (PROGRESS is told each phase as it starts)."""
     record = record or {}
+    phases: dict[str, float] = {}
+    mark = [None, time.perf_counter()]
+
+    def phase(name: Optional[str]):
+        now = time.perf_counter()
+        if mark[0] is not None:
+            phases[mark[0]] = round(now - mark[1], 3)
+        mark[:] = [name, now]
+        if name:
+            progress(name)
+    phase("routing daemons")
     others = set()
     for name in state.running():
         if name != testbed:
@@ -125,19 +137,33 @@ def teardown(testbed: str, record: dict | None) -> None:
     # a namespace's removal would SIGKILL them without letting them withdraw anything.
     frr.stop_all(testbed)
     frr.release_state_root(testbed)
+    phase("Open vSwitch bridges")
+    ports = ovs.bridge_ports(bridges)
     # veth ends the managers plugged into our bridges (VM ports, hand-off cables) live in the root namespace
-    plugged = [p for b in bridges for p in ovs.ports(b) if naming.ROOT_DEV_RE.match(p)]
-    ovs.delete_bridges(bridges)
-    # Namespaces first: their veths take the root-namespace peers with them, so only the
-    # root-to-root cables (trunks, VPLS hand-offs) are left to delete one by one.
+    plugged = [p for b in ports.values() for p in b if naming.ROOT_DEV_RE.match(p)]
+    count = sum(map(len, ports.values()))
+    # Without waiting: ovs-vswitchd removes the ports (an RCU grace period each, as it closes its
+    # socket on the device) while the namespaces go; waited for below.
+    ovs.delete_bridges(ports, count, wait=False)
+    phase(f"namespaces ({len(namespaces)})")
+    # Namespaces before the root links: their veths take the root-namespace peers with them, so only
+    # the root-to-root cables (trunks, VPLS hand-offs) are left to delete one by one.
     ns.delete_many(sorted(namespaces))
+    phase(f"Open vSwitch ports ({count}) removed")
+    if ports:
+        ovs.sync(count)
+    phase("root links")
     ns.delete_links([d for d in plugged + record.get("root_devs", []) if os.path.exists(f"/sys/class/net/{d}")])
+    phase(None)
+    return phases
 
 
-def down(testbed: str) -> None:
+def down(testbed: str, progress: Progress = lambda s: None) -> dict:
+    """Take testbed TESTBED down; the seconds each phase of the teardown took."""
     with state.locked(testbed):
-        teardown(testbed, state.read(testbed))
+        phases = teardown(testbed, state.read(testbed), progress)
         state.remove(testbed)
+    return phases
 
 
 def clean(everything: bool = False) -> dict:
@@ -157,7 +183,7 @@ def clean(everything: bool = False) -> dict:
         if name not in busy:
             frr.stop_all(name)
     bridges = [b for b, owner in ovs.owned_bridges().items() if owner not in busy]
-    ovs.delete_bridges(bridges)
+    ovs.delete_bridges(bridges, sum(map(len, ovs.bridge_ports(bridges).values())))
     removed["ovs_bridges"] = bridges
     for name in ns.listing():
         if naming.is_ours_netns(name) and name not in spare_ns:

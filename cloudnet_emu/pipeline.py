@@ -65,9 +65,9 @@ def up(path: str, realize: Optional[str] = None, degrade: bool = False,
         try:
             with lifecycle.sigterm_as_interrupt():
                 cloud, network = managers(record["testbed"])
-                # one OVS transaction for all, and the netlink handles of the namespaces every attach
-                # touches (routers, PEs) opened once for all
-                with cloud.ledger.bulk(), kept_handles():
+                # one OVS transaction for all, the managers' unit files written once at the end, and the
+                # netlink handles of the namespaces every attach touches (routers, PEs) opened once for all
+                with cloud.ledger.bulk(), network.ledger.units.held(), kept_handles():
                     for vpc in vpls:
                         network.provision({"vpc": vpc})
                     for vpc, vm in vms:
@@ -94,8 +94,7 @@ def check(testbed: Optional[str] = None) -> list[Verdict]:
     return checks.all_checks(name, state.read(name))
 
 
-def down(testbed: Optional[str] = None) -> str:
-    """6. Tear down."""
+def down(testbed: Optional[str] = None, progress: Callable[[str], None] = lambda s: None) -> tuple[str, dict]:
+    """6. Tear down: the testbed's name and the seconds each phase took."""
     name = state.resolve(testbed)
-    lifecycle.down(name)
-    return name
+    return name, lifecycle.down(name, progress)

@@ -85,7 +85,7 @@ class AclAtPes:
     def pes(self, vpc: str) -> set[str]:
         if self.acl(vpc) is None:       # first: most VPCs have none, and the units are many
             return set()
-        eps = [e["meta"] for u, e in self.nm.ledger.units.items() if u.startswith(f"ep:{vpc}@")]
+        eps = [self.nm.ledger.units[u]["meta"] for u in self.nm.ledger.units.of_kind("ep") if u.startswith(f"ep:{vpc}@")]
         if not eps:
             return set()
         return {e["pe"] for e in eps} | {self.world.sites[s].pe for s in self.world.vpcs[vpc].sites}

@@ -13,7 +13,7 @@ Requests (an optional "id" of any JSON type is echoed in the reply):
 
 Replies:
 
-    {"id": ..., "ok": true,  "result": {...}}            attach: the VM record (steps_ms ...); detach: {name, ms};
+    {"id": ..., "ok": true,  "result": {...}}            attach: the VM record (steps_ms ...); detach: {name, ms, steps_ms};
                                                           migrate: the migration record; list: {"vms": [...]}
     {"id": ..., "ok": false, "error": {"kind", "exit", "message", "problems"?}}
 

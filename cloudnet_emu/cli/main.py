@@ -153,7 +153,9 @@ def up(topology, detach, realize, degrade, as_json):
 def down(name):
     """Tear down testbed NAME (default: the only one running)."""
     _need_root()
-    click.echo(f"testbed {pipeline.down(args.testbed(name))!r} is down.")
+    name, phases = pipeline.down(args.testbed(name))
+    click.echo(f"testbed {name!r} is down in {sum(phases.values()):.2f} s ("
+               + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) + ").")
 
 
 @main.command()
@@ -329,8 +331,8 @@ def vm_detach(name, testbed):
         cloud, _ = pipeline.managers(name_tb)
         args.vm(cloud, name)
         res = cloud.detach(name)
-    click.echo(f"detached {name} in {res['ms']:.1f} ms" +
-               (f"; released its reservations {', '.join(res['released'])}" if res.get("released") else ""))
+    click.echo(f"detached {name} in {res['ms']:.1f} ms (" + ", ".join(f"{k} {v:.1f}" for k, v in res["steps_ms"].items())
+               + ")" + (f"; released its reservations {', '.join(res['released'])}" if res.get("released") else ""))
 
 
 @vm.command("migrate")

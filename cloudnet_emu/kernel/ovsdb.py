@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import threading
 import time
+from contextlib import contextmanager
 from typing import Iterable, Optional
 
 from ..errors import RealizeError
@@ -60,17 +62,82 @@ class _Conn:
                     raise RealizeError(f"ovsdb {method}", errno.EPROTO, str(msg["error"]))
                 return msg["result"]
 
-    def wait_cfg(self, target: int):
-        end = time.monotonic() + TIMEOUT_S
-        while self.cur_cfg is None or self.cur_cfg < target:
-            if time.monotonic() > end:
-                raise RealizeError("ovs-vswitchd reconfiguration", errno.ETIMEDOUT,
-                                   f"cur_cfg {self.cur_cfg} has not reached {target} within {TIMEOUT_S} s")
-            self._read()
+    def wait_cfg(self, target: int, timeout: float = TIMEOUT_S):
+        end = time.monotonic() + timeout
+        try:
+            while self.cur_cfg is None or self.cur_cfg < target:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise RealizeError("ovs-vswitchd reconfiguration", errno.ETIMEDOUT,
+                                       f"cur_cfg {self.cur_cfg} has not reached {target} within {timeout:.0f} s")
+                self.stream.sock.settimeout(left)
+                self._read()
+        except socket.timeout:
+            raise RealizeError("ovs-vswitchd reconfiguration", errno.ETIMEDOUT,
+                               f"cur_cfg {self.cur_cfg} has not reached {target} within {timeout:.0f} s") from None
+        finally:
+            self.stream.sock.settimeout(TIMEOUT_S)
 
 
 _conn: Optional[_Conn] = None
 _lock = threading.RLock()     # one transaction at a time on the shared connection (API server threads)
+_deferred = threading.local()  # .target: inside deferred(), the highest next_cfg not yet waited for
+
+
+@contextmanager
+def deferred():
+    """Within it, a transaction does not wait for ovs-vswitchd to apply it: the caller goes on with
+    other work (a port's removal takes ovs-vswitchd an RCU grace period per device) and the wait
+    happens once, on leaving, for the last of them.  Nested: the outer one waits."""
+    if getattr(_deferred, "target", None) is not None:
+        yield
+        return
+    _deferred.target = 0
+    try:
+        yield
+    except BaseException:
+        target, _deferred.target = _deferred.target, None
+        try:
+            _wait_applied(target)
+        except RealizeError:
+            pass            # the body's own error says more
+        raise
+    target, _deferred.target = _deferred.target, None
+    _wait_applied(target)
+
+
+def _wait_applied(target: int) -> None:
+    """Wait until ovs-vswitchd applied configuration TARGET (0: nothing to wait for)."""
+    global _conn
+    if not target:
+        return
+    with _lock:
+        try:
+            if _conn is None:        # closed after an error: a new monitor reads cur_cfg afresh
+                _conn = _Conn()
+            _conn.wait_cfg(target)
+        except (OSError, ValueError) as exc:
+            close()
+            raise RealizeError("ovsdb wait", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
+
+
+def sync(timeout: float = TIMEOUT_S) -> None:
+    """Return once ovs-vswitchd has applied every change made so far (by anyone: ovs-vsctl
+    --no-wait too), waiting up to TIMEOUT seconds: an empty transaction that bumps next_cfg."""
+    global _conn
+    with _lock:
+        try:
+            if _conn is None:
+                _conn = _Conn()
+            result = _conn.request("transact", [DB] + _BUMP)
+            _conn.wait_cfg(result[-1]["rows"][0]["next_cfg"], timeout)
+        except (OSError, ValueError) as exc:
+            close()
+            raise RealizeError("ovsdb sync", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
+
+
+_BUMP = [{"op": "mutate", "table": "Open_vSwitch", "where": [], "mutations": [["next_cfg", "+=", 1]]},
+         {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["next_cfg"]}]
 
 
 def _transact(ops: list, apply: bool = True) -> list:
@@ -94,12 +161,14 @@ def _transact_locked(ops: list, apply: bool) -> list:
         if _conn is None:
             _conn = _Conn()
         if apply:
-            ops = ops + [{"op": "mutate", "table": "Open_vSwitch", "where": [],
-                          "mutations": [["next_cfg", "+=", 1]]},
-                         {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["next_cfg"]}]
+            ops = ops + _BUMP
         result = _conn.request("transact", [DB] + ops)
         if apply and not _errors(result):
-            _conn.wait_cfg(result[-1]["rows"][0]["next_cfg"])
+            target = result[-1]["rows"][0]["next_cfg"]
+            if getattr(_deferred, "target", None) is not None:
+                _deferred.target = max(_deferred.target, target)
+            else:
+                _conn.wait_cfg(target)
         return result
     except (OSError, ValueError) as exc:
         close()

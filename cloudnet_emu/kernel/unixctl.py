@@ -63,6 +63,30 @@ def _exchange(method: str, params: list[str]) -> dict:
             raise RealizeError(f"ovs-appctl {method}", exc.errno or errno.EIO, str(exc)) from None
 
 
+def try_many(calls: list[tuple]) -> list[Optional[str]]:
+    """Run several ovs-appctl commands, each (method, *params), sent together and answered in
+    order (one round trip instead of one per command); each one's output, or None if refused."""
+    if not calls:
+        return []
+    with _lock:
+        stream = _stream()
+        idents = []
+        try:
+            for method, *params in calls:
+                stream.next_id += 1
+                idents.append(stream.next_id)
+                stream.send({"method": method, "params": [str(p) for p in params], "id": stream.next_id})
+            replies = {}
+            while len(replies) < len(idents):
+                msg = stream.read()
+                if msg.get("id") in idents:
+                    replies[msg["id"]] = msg
+        except OSError as exc:
+            close()
+            raise RealizeError(f"ovs-appctl {calls[0][0]}", exc.errno or errno.EIO, str(exc)) from None
+    return [None if replies[i].get("error") is not None else (replies[i].get("result") or "") for i in idents]
+
+
 def try_call(method: str, *params) -> Optional[str]:
     """Run one ovs-appctl command; its output, or None if the daemon refused it."""
     msg = _exchange(method, list(params))

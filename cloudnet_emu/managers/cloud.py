@@ -32,7 +32,7 @@ from ..plan import addressing
 from ..plan.actions import Address, Enslave, ForgetMac, Node, OvsPort, Route, Veth
 from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
-from ..realize.apply import kept_handles
+from ..realize.apply import deferred_ovs, kept_handles
 from ..spec.model import MAC_RE, NAME_RE, POLICIES
 from ..world import World
 from ..world.parts import Vpc
@@ -61,6 +61,7 @@ class CloudManager(Moves):
         self.data.setdefault("vms", {})
         self.data.setdefault("vlans", {})
         self._server_table: Optional[dict[str, dict]] = None
+        self._vm_index: Optional[dict] = None     # see _index()
 
     # --- queries ---------------------------------------------------------------------
     def servers(self) -> dict[str, dict]:
@@ -74,17 +75,44 @@ class CloudManager(Moves):
                                   for name, srv in c.servers.items()}
         return self._server_table
 
+    def _index(self) -> dict:
+        """What attach asks of every VM, kept instead of recounted (a pass over 3000 VMs per attach
+        made `up` quadratic): "used": server -> [vCPUs, MB]; "vpc": VPC -> names of its VMs.  Made
+        from data["vms"]; attach adds its VM to it, anything else that adds, removes or moves a VM
+        drops it (`_reindex`)."""
+        if self._vm_index is None:
+            index: dict = {"used": {}, "vpc": {}}
+            for vm in self.data["vms"].values():
+                self._count(index, vm)
+            self._vm_index = index
+        return self._vm_index
+
+    @staticmethod
+    def _count(index: dict, vm: dict) -> None:
+        used = index["used"].setdefault(vm["server"], [0, 0])
+        used[0] += vm["vcpus"]
+        used[1] += vm["mem_mb"]
+        index["vpc"].setdefault(vm["vpc"], []).append(vm["name"])
+
+    def _reindex(self) -> None:
+        self._vm_index = None
+
+    def _vpc_vms(self, vpc: str) -> list[dict]:
+        return [self.data["vms"][n] for n in self._index()["vpc"].get(vpc, ())]
+
     def free(self, server: str, exclude: Optional[str] = None) -> tuple[int, int]:
         """(vCPUs, MB) left on a server; `exclude`: as if that VM were not there (it is the one moving)."""
         return self._free_all(exclude)[server]
 
     def _free_all(self, exclude: Optional[str] = None) -> dict[str, tuple[int, int]]:
         """free() of every server, from one pass over the VMs (placement compares many servers)."""
-        left = {name: [s["vcpus"], s["mem_mb"]] for name, s in self._servers().items()}
-        for vm in self.data["vms"].values():
-            if vm["name"] != exclude and vm["server"] in left:
-                left[vm["server"]][0] -= vm["vcpus"]
-                left[vm["server"]][1] -= vm["mem_mb"]
+        used = self._index()["used"]
+        left = {name: [s["vcpus"] - used.get(name, (0, 0))[0], s["mem_mb"] - used.get(name, (0, 0))[1]]
+                for name, s in self._servers().items()}
+        vm = self.data["vms"].get(exclude) if exclude else None
+        if vm is not None and vm["server"] in left:
+            left[vm["server"]][0] += vm["vcpus"]
+            left[vm["server"]][1] += vm["mem_mb"]
         return {name: (c, m) for name, (c, m) in left.items()}
 
     def vms(self) -> list[dict]:
@@ -160,7 +188,7 @@ class CloudManager(Moves):
         """(subnet, gateway, addresses taken) for the VPC's VMs."""
         v = self.vpc(vpc)
         net = ipaddress.ip_network(v.subnet)
-        taken = {vm["ip"] for vm in self.data["vms"].values() if vm["vpc"] == vpc}
+        taken = {vm["ip"] for vm in self._vpc_vms(vpc)}
         if v.type == "vpls":
             site = self.world.sites[v.sites[0]]
             taken |= set(site.hosts.values()) | {site.gateway}
@@ -179,21 +207,19 @@ class CloudManager(Moves):
                 raise PlacementError(f"address {pinned} of {vpc} is already taken by {owner}")
             return pinned, gateway, net.prefixlen
         # VPLS VMs share the enterprise LAN: take addresses from the top, enterprise hosts sit at the bottom
-        hosts = list(net.hosts())
-        order = reversed(hosts) if self.vpc(vpc).type == "vpls" else hosts
+        order = reversed(list(net.hosts())) if self.vpc(vpc).type == "vpls" else net.hosts()   # lazily: a /16 has 65534
         ip = next((str(a) for a in order if str(a) not in taken), None)
         if ip is None:
             raise PlacementError(f"{vpc}'s subnet {net} has no free address left")
         return ip, gateway, net.prefixlen
 
     def _name(self, name: Optional[str]) -> str:
-        nodes = {n["name"] for n in self.record["nodes"]} | set(self.data["vms"])
         if name is None:
-            name = rules.vm_name(nodes)
-        elif not re.match(NAME_RE, name) or len(name) > MAX_NAME:
+            return rules.vm_name({n["name"] for n in self.record["nodes"]} | set(self.data["vms"]))
+        if not re.match(NAME_RE, name) or len(name) > MAX_NAME:
             raise PlacementError(f"VM name {name!r}: use lower-case letters, digits and '-', at most {MAX_NAME} "
                                  "characters, starting with a letter")
-        elif name in nodes:
+        if name in self.data["vms"] or any(n["name"] == name for n in self.record["nodes"]):
             raise PlacementError(f"the name {name!r} is taken by a node of the testbed")
         return name
 
@@ -250,6 +276,7 @@ class CloudManager(Moves):
               "vcpus": vcpus, "mem_mb": mem_mb, "ip": addr, "prefixlen": plen, "mac": mac, "gateway": gateway,
               "port": port, "vlan": None, "steps_ms": {}}
         self.data["vms"][name] = vm
+        self._count(self._index(), vm)
         try:
             self.ledger.build(f"vm:{name}", [Node(name, "vm", site=site, tenant=v.tenant)],
                               [Veth(name, "eth0", None, port, a_addr=f"{addr}/{plen}", a_mac=mac, role="vm"),
@@ -357,8 +384,8 @@ class CloudManager(Moves):
             self._remote_route(old_site, vm, f"remote:{old_site}/{vm['name']}")
 
     def _remote_routes(self, vm: dict):
-        for other in self.data["vms"].values():
-            if other["vpc"] != vm["vpc"] or other["site"] == vm["site"] or other["name"] == vm["name"]:
+        for other in self._vpc_vms(vm["vpc"]):
+            if other["site"] == vm["site"] or other["name"] == vm["name"]:
                 continue
             for here, there in ((other, vm), (vm, other)):
                 unit = f"remote:{here['site']}/{there['name']}"
@@ -380,37 +407,65 @@ class CloudManager(Moves):
             raise StateError(f"no VM {name!r}; VMs: {', '.join(self.data['vms']) or 'none'}")
         t0 = time.perf_counter()
         released = reserving.pipes_of(self, name) if vm["type"] == "l3vpn" else []
-        self._undo_vm(name)
-        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released}
+        steps: dict[str, float] = {}
+        self._undo_vm(name, steps)
+        return {"name": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "released": released,
+                "steps_ms": {k: round(v * 1000, 2) for k, v in steps.items()}}
 
-    def _undo_vm(self, name: str):
+    def _undo_vm(self, name: str, steps: Optional[dict] = None):
+        """Undo what attach built for VM `name`, in reverse; with `steps`, the seconds each step took
+        (port, vpn, vm, forget, site, applied) are added to it."""
+        steps = {} if steps is None else steps
+        mark = [time.perf_counter()]
+
+        def step(key: str):
+            now = time.perf_counter()
+            steps[key] = steps.get(key, 0.0) + now - mark[0]
+            mark[0] = now
         vm = self.data["vms"][name]
         site, vpc = vm["site"], vm["vpc"]
-        if vm["type"] == "l3vpn":
-            for name_ in reserving.pipes_of(self, name):      # a pipe to a VM that is gone
-                self.network("unreserve", {"name": name_})
-            self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
-            for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
-                         and e["meta"]["vm"] == name]:
-                self.ledger.undo(unit)
-        self.ledger.undo(port_security.unit(name))
-        self.ledger.undo(f"port:{name}")
-        self.ledger.undo(f"vm:{name}")
-        self._forget(vm)
-        self._leave_site(name, site, vpc)
-        del self.data["vms"][name]
-        self.ledger.save()
-        if vm["type"] == "l3vpn":
-            reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
+        with deferred_ovs():
+            # The port first: ovs-vswitchd removes it (closing its socket on the device waits for an
+            # RCU grace period) while the rest is undone; its completion is waited for once, below.
+            self.ledger.undo(port_security.unit(name))
+            self.ledger.undo(f"port:{name}")
+            step("port")
+            if vm["type"] == "l3vpn":
+                for name_ in reserving.pipes_of(self, name):      # a pipe to a VM that is gone
+                    self.network("unreserve", {"name": name_})
+                self.network("withdraw", {"vpc": vpc, "ip": vm["ip"]})
+                for unit in [u for u, e in self.ledger.units.items() if u.startswith("remote:")
+                             and e["meta"]["vm"] == name]:
+                    self.ledger.undo(unit)
+            step("vpn")
+            self.ledger.undo(f"vm:{name}")
+            step("vm")
+            places = self._mac_places(vm)           # before the site's VLAN may go with the last VM
+            self._leave_site(name, site, vpc)
+            del self.data["vms"][name]
+            self._reindex()
+            self.ledger.save()
+            if vm["type"] == "l3vpn":
+                reserving.leave(self, vpc)          # its VPC's hoses may have one PE less to reach
+            step("site")
+            # Last: ovs-vswitchd answers once it has removed the port (its main loop), so what was
+            # undone since then overlapped with the removal.
+            self._forget(vm, places)
+            step("forget")
+        step("applied")
 
-    def _forget(self, vm: dict):
-        """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
-        bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
+    def _mac_places(self, vm: dict) -> list[tuple[str, int]]:
+        """(bridge, VLAN) of every bridge that carried the VM's VPC: where its MAC may be learned."""
         places = []
         for site, vlans in self.data["vlans"].items():
             if vm["vpc"] in vlans:
                 bridges = [naming.bridge(site)] + [naming.bridge(s) for s in self.world.clouds[site].servers]
                 places += [(br, vlans[vm["vpc"]]) for br in bridges]
+        return places
+
+    def _forget(self, vm: dict, places: list[tuple[str, int]]):
+        """A detached VM's MAC leaves every switch now, not when it ages out (300 s): one entry per
+        bridge that carried the VM's VPC, the other VMs' entries kept (no flooding while they relearn)."""
         if places:
             self.ledger.run([ForgetMac(tuple(places), vm["mac"])])
         if vm["type"] == "vpls":
@@ -434,7 +489,6 @@ class CloudManager(Moves):
                 self.ledger.undo(f"uplink:{site}/{vpc}")
                 self.ledger.undo(lce)
                 self.data["vlans"].get(site, {}).pop(vpc, None)
-        self.ledger.save()
 
     def migrate(self, name: str, to_site: str, to_server: Optional[str] = None, pause_ms: float = 50,
                 garp: bool = True) -> dict:

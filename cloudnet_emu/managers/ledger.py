@@ -34,29 +34,64 @@ def _write(path: str, obj) -> None:
 
 
 class Units(dict):
-    """unit name -> entry; every change of an entry goes to its own file."""
+    """unit name -> entry; every change of an entry goes to its own file.  The names are also kept
+    by kind (the text before their first ':', "host" for "host:vpc/ip"): `of_kind` lists the few
+    endpoints or reservations among thousands of VMs' units without a pass over all of them."""
 
     def __init__(self, directory: str):
         super().__init__()
         self.dir = directory
+        self._kinds: dict[str, dict[str, None]] = {}      # kind -> names, in insertion order
+        self._held: set[str] | None = None                 # see held()
         os.makedirs(directory, mode=0o700, exist_ok=True)
         for fn in sorted(os.listdir(directory)):
             if fn.endswith(".json"):
                 with open(os.path.join(directory, fn)) as f:
-                    super().__setitem__(urllib.parse.unquote(fn[:-5]), json.load(f))
+                    self._put(urllib.parse.unquote(fn[:-5]), json.load(f))
+
+    def _put(self, unit: str, entry) -> None:
+        super().__setitem__(unit, entry)
+        self._kinds.setdefault(unit.split(":", 1)[0], {})[unit] = None
+
+    def of_kind(self, kind: str) -> list[str]:
+        """The names of the units of a kind ("ep", "member", "resv" ...)."""
+        return list(self._kinds.get(kind, ()))
 
     def _path(self, unit: str) -> str:
         return os.path.join(self.dir, urllib.parse.quote(unit, safe="") + ".json")
 
     def store(self, unit: str) -> None:
-        _write(self._path(unit), self[unit])
+        if self._held is not None:
+            self._held.add(unit)
+        else:
+            _write(self._path(unit), self[unit])
+
+    @contextmanager
+    def held(self):
+        """Within it, changed units are written once, at the end (a bulk of attaches at `up`, whose
+        failure takes the whole testbed down: no record is needed for a crash in between; each file
+        write costs milliseconds where /run is not a tmpfs)."""
+        if self._held is not None:
+            yield
+            return
+        self._held = set()
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            for unit in sorted(held):
+                if unit in self:
+                    _write(self._path(unit), self[unit])
 
     def __setitem__(self, unit, entry):
-        super().__setitem__(unit, entry)
+        self._put(unit, entry)
         self.store(unit)
 
     def __delitem__(self, unit):
         super().__delitem__(unit)
+        self._kinds.get(unit.split(":", 1)[0], {}).pop(unit, None)
+        if self._held is not None:
+            self._held.discard(unit)
         try:
             os.unlink(self._path(unit))
         except FileNotFoundError:
@@ -88,14 +123,17 @@ class Ledger:
 
     @contextmanager
     def bulk(self):
-        """Within `with ledger.bulk():`, OVS changes and data.json writes wait for the end."""
+        """Within `with ledger.bulk():`, OVS changes, the units' and data.json's writes wait for the end."""
         self.pending_ovs = []
         try:
-            yield
+            with self.units.held():
+                yield
         finally:
             pending, self.pending_ovs = self.pending_ovs, None
-            self.executor.flush_ovs(pending)
-            self.save()
+            try:
+                self.executor.flush_ovs(pending)
+            finally:
+                self.save()
 
     def save(self) -> None:
         if self.pending_ovs is not None:     # in bulk mode: once, at the end

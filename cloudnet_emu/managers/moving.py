@@ -67,6 +67,7 @@ class Moves:
         self.ledger.undo(port_security.unit(p.vm))
         self.ledger.undo(f"port:{p.vm}")
         vm["server"], vm["vlan"], vm["site"] = p.dst_server, p.vlan, p.dst_site
+        self._reindex()
         self.ledger.build(f"port:{p.vm}", [], [self._port(vm)])     # the port unit now names the destination
         if port_security.enabled(self, vm):
             port_security.secure(self, vm)

@@ -211,13 +211,12 @@ class NetworkManager:
     def _joined(self, tenant: str) -> set[str]:
         vpn = self.world.vpn.get(tenant)
         planned = (set(vpn.transit or {}) | set(vpn.vpn_labels or {}) | set(vpn.vpnv4 or {})) if vpn else set()
-        mine = {u.split(":")[1].split("/")[0] for u in self.ledger.units
-                if u.startswith("member:") and u.endswith(f"/{tenant}")}
+        mine = {u.split(":")[1].split("/")[0] for u in self.ledger.units.of_kind("member") if u.endswith(f"/{tenant}")}
         return planned | mine
 
     def _endpoints(self, tenant: str) -> list[dict]:
-        return [e["meta"] for u, e in self.ledger.units.items() if u.startswith("ep:")
-                and e["meta"].get("tenant") == tenant and e["meta"].get("type") == "l3vpn"]
+        metas = [self.ledger.units[u]["meta"] for u in self.ledger.units.of_kind("ep")]
+        return [m for m in metas if m.get("tenant") == tenant and m.get("type") == "l3vpn"]
 
     def _hosts(self, tenant: str, pe: str) -> list[str]:
         return [e["meta"]["prefix"] for u, e in self.ledger.units.items() if u.startswith("host:")

@@ -25,6 +25,7 @@ from ..plan.actions import BestEffort, TcClass, TcFilter, from_json
 from ..world import World
 
 PREFIX = "resv:"
+KIND = PREFIX[:-1]
 
 
 class ReservationBook:
@@ -34,7 +35,7 @@ class ReservationBook:
         self.t = tenant_index
 
     def names(self) -> list[str]:
-        return sorted(u[len(PREFIX):] for u in self.ledger.units if u.startswith(PREFIX))
+        return sorted(u[len(PREFIX):] for u in self.ledger.units.of_kind(KIND))
 
     def get(self, name: str) -> dict:
         unit = PREFIX + name
@@ -83,8 +84,7 @@ class ReservationBook:
 
     def used(self, exclude=()) -> dict[str, float]:
         skip = {PREFIX + n for n in ([exclude] if isinstance(exclude, str) else exclude)}
-        return R.usage(e["meta"]["hops"] for u, e in self.ledger.units.items()
-                       if u.startswith(PREFIX) and u not in skip)
+        return R.usage(self.ledger.units[u]["meta"]["hops"] for u in self.ledger.units.of_kind(KIND) if u not in skip)
 
     def admit(self, reqs: list[dict], replacing: bool = False) -> list[list[R.Hop]]:
         """The hops each request would take, admitted together (a VM's reservations move at once);

@@ -49,6 +49,12 @@ def kept_handles():
             h.close()
 
 
+def deferred_ovs():
+    """Within it, OVSDB changes do not wait for ovs-vswitchd to apply them; leaving it waits once
+    for all of them (kernel/ovsdb.py:deferred; a detach overlaps its port's removal with the rest)."""
+    return ovsdb.deferred()
+
+
 def drop_handle(netns: Optional[str]) -> None:
     """Close the kept handle of a namespace about to be deleted."""
     handles = getattr(_kept, "handles", None)
@@ -184,6 +190,7 @@ def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Prog
 
 
 def _veth(k: Kernel, a: Veth):
+    _half_gone(k, a)
     ip = k.ip(a.a_node)
     if a.b_node is None:
         peer_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
@@ -204,6 +211,21 @@ def _veth(k: Kernel, a: Veth):
     if a.proxy_arp:    # proxy_delay default: up to 0.8 s
         ns.sysctls(k.netns(a.a_node), [(f"net/ipv4/conf/{a.a_if}/proxy_arp", 1),
                                        (f"net/ipv4/neigh/{a.a_if}/proxy_delay", 0)])
+
+
+def _half_gone(k: Kernel, a: Veth):
+    """One end's name may still be held by a veth whose other end was in a namespace deleted a moment
+    ago (the kernel removes a deleted namespace's devices after the call returned: a VM detached and
+    attached again under its name, a VPC's logical CE rebuilt after its VRF namespace went).  Wait up
+    to HALF_GONE_WAIT_S for it to go.  Both ends there: a re-run over our own veth, kept."""
+    ends = [(node, ifname, k.ip(node)) for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if))]
+    there = [bool(ip.link_lookup(ifname=ifname)) for _, ifname, ip in ends]
+    if there[0] != there[1]:
+        _, ifname, ip = ends[0] if there[0] else ends[1]
+        ns.wait_for(lambda: not ip.link_lookup(ifname=ifname), HALF_GONE_WAIT_S, step=0.002)
+
+
+HALF_GONE_WAIT_S = 2.0
 
 
 def _up(k: Kernel, node, ifname, addr=None):

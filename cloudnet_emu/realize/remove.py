@@ -52,6 +52,11 @@ def _route(k: Kernel, r: Route):
 def undo(testbed: str, nodes: list[Node], actions: list) -> None:
     """Remove what apply_actions(testbed, nodes, actions) built."""
     k = Kernel(testbed)
+    # Nothing inside a namespace that is deleted here is removed one by one: deleting a veth costs
+    # the caller an RCU grace period (about 20 ms), while the namespace's removal leaves that to the
+    # kernel's cleanup, after the call returned (its root-side veth ends go some 25 ms later;
+    # apply.py waits for one whose name it needs again).
+    going = {n.name for n in nodes}
     try:
         ports = [a.name for a in actions if isinstance(a, OvsPort)]
         bridges = [a.name for a in actions if isinstance(a, OvsBridge)]
@@ -66,6 +71,8 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                 frr.stop_instance(testbed, a.node)
                 continue
             if isinstance(a, Veth):
+                if a.a_node in going or a.b_node in going:
+                    continue    # its namespace goes below and takes the pair along
                 # Either end's namespace may be gone already (another unit's), and a deleted namespace
                 # lives on with its links while anything holds it (a process, a socket; its cleanup
                 # is asynchronous besides): the pair is deleted from the end that is left, since a
@@ -75,6 +82,8 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                     _del_link(k, *ends[0])
                 continue
             node = getattr(a, "into", None) or getattr(a, "node", None)
+            if node in going:
+                continue        # its namespace goes below and takes it along
             if node is not None and not ns.exists(k.netns(node)):
                 continue        # its namespace is gone, and everything in it with it
             if isinstance(a, (Bridge, Vrf)):

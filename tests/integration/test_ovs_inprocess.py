@@ -93,3 +93,29 @@ def test_unixctl_reports_a_refused_command():
     with pytest.raises(RealizeError, match="fdb/show"):
         unixctl.call("fdb/show", "cnxnosuch")
     assert unixctl.try_call("fdb/show", "cnxnosuch") is None
+    # several at once: answered in order, a refused one as None among the others
+    out = unixctl.try_many([("version",), ("fdb/show", "cnxnosuch"), ("version",)])
+    assert "Open vSwitch" in out[0] and out[1] is None and out[2] == out[0]
+    assert unixctl.try_many([]) == []
+
+
+def ofport(name: str) -> str:
+    return subprocess.run(["ovs-vsctl", "get", "interface", name, "ofport"], capture_output=True, text=True).stdout
+
+
+def test_deferred_waits_once_on_leaving(bridge):
+    ovsdb.add_ports([{"bridge": BR, "name": f"cnxi{i}", "tag": 300, "external_ids": {}} for i in range(3)])
+    with ovsdb.deferred():
+        ovsdb.del_ports(["cnxi0"])
+        with ovsdb.deferred():                      # nested: the outer one waits
+            ovsdb.del_ports(["cnxi1"])
+        assert ovsdb._deferred.target > 0           # not waited for yet
+    # on leaving, ovs-vswitchd had applied both: the datapath no longer has the ports
+    dp = unixctl.call("dpif/show")
+    assert "cnxi0" not in dp and "cnxi1" not in dp and "cnxi2" in dp
+    assert ovsdb._deferred.target is None
+    with pytest.raises(ZeroDivisionError):          # the body's error, after the wait
+        with ovsdb.deferred():
+            ovsdb.del_ports(["cnxi2"])
+            1 / 0
+    assert "cnxi2" not in unixctl.call("dpif/show") and ofport("cnxi2") == ""
