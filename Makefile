@@ -29,20 +29,21 @@ setup:
 demo:
 	$(VENV)/bin/cloudnet-emu demo $(TOPO)
 
-# Run every tier even after a failure, then report and fail if any failed.  The VM tier runs beside
-# the native one (SERIAL=1: after it): software emulation keeps the VM busy on the CPU while the native
+# Run every tier even after a failure, then report and fail if any failed.  The VM tier, the longest, starts first and runs beside
+# the unit and native ones (SERIAL=1: after them): software emulation keeps the VM busy on the CPU while the native
 # tier mostly waits on packets and daemons, and the two share nothing (the guest has its own kernel,
 # /run and /tmp).  The VM runs niced, so the native tier's bursts (iperf3 through shaped links) get the
 # CPU when they need it.  The VM tier's lines carry a "[vm] " prefix.
 SERIAL ?=
 test:
 	@failed=""; start=$$(date +%s); rc_vm=$$(mktemp); \
-	$(MAKE) --no-print-directory test-unit || failed="$$failed test-unit"; \
 	if [ -n "$(SERIAL)" ]; then \
+	    $(MAKE) --no-print-directory test-unit || failed="$$failed test-unit"; \
 	    $(MAKE) --no-print-directory test-native || failed="$$failed test-native"; \
 	    $(MAKE) --no-print-directory test-vm; echo $$? > $$rc_vm; \
 	else \
 	    { nice -n 10 $(MAKE) --no-print-directory test-vm 2>&1; echo $$? > $$rc_vm; } | sed -u 's/^/[vm] /' & vm=$$!; \
+	    $(MAKE) --no-print-directory test-unit || failed="$$failed test-unit"; \
 	    $(MAKE) --no-print-directory test-native || failed="$$failed test-native"; \
 	    wait $$vm; \
 	fi; \
@@ -73,10 +74,10 @@ fuzz:
 	$(call timed,fuzz,CLOUDNET_FUZZ=1 CLOUDNET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/unit/test_fuzz.py -q)
 
 test-native:
-	$(call timed,test-native,$(PYTEST) tests/integration -q)
+	$(call timed,test-native,$(PYTEST) tests/integration -q --durations=15)
 
 test-vm:
-	$(call timed,test-vm,scripts/vm-tier tests/integration -m vmtier -v)
+	$(call timed,test-vm,scripts/vm-tier tests/integration -m vmtier -v --durations=15)
 
 # control=bgp on the MPLS core (MP-BGP VPNv4 + LDP) in the VM: not yet part of `make test`
 test-vm-vpnv4:
