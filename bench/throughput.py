@@ -7,19 +7,25 @@ Four paths, all measured in the same run, one stream and --streams streams (defa
     veth-no-offload  the same with TSO, GSO, GRO and TX checksumming off: what is left of the pair
              when every packet is MTU-sized, as the userspace datapath makes them
     ovs      two namespaces on one plain OVS bridge of the same datapath type as the testbed's
-             (TX checksum off on its ports, as the testbed must for the userspace datapath)
+             (TX checksum off on its ports where the testbed's are: the userspace datapath without TSO)
     l3vpn    a bravo-vpc VM in dc1 to bravo-h1 at bravo-hq: VM port, server and site switches,
              logical CE, PE VRF, provider core (VXLAN or MPLS), PE, enterprise LAN
     vpls     an acme-vpc VM in dc1 to acme-h1 at acme-hq, the same core as layer 2
 
 The testbed is topologies/cloudnet.yaml with its bandwidths and delays removed (--shaped keeps
 them: then the figure is the declared 100 Mbit/s of the enterprise links, HTB doing its job).
+With --tso, where the testbed's datapath is the userspace one without TSO, everything is measured
+a second time with Open vSwitch's userspace TSO on (the `netdev-tso` realization): the bench sets
+other_config:userspace-tso-enable=true and restarts ovs-vswitchd, and afterwards puts the key back
+as it was and restarts it again (turning TSO off takes a restart).  Machine-wide while it runs, as
+--rcu-expedited of bench/scale.py; the product itself only reads the key.
+
 Prints Gbit/s per path and the ratio to the veth pair.  Last line:
 
     l3vpn 1 stream 0.52 Gbit/s (veth 9.80, ratio 0.05); vpls ... ; ovs ...
 
 Run as root, under the root-test lock: sudo flock /run/lock/cloudnet-emu-root-tests.lock \\
-    .venv/bin/python bench/throughput.py [--seconds S] [--streams N] [--shaped]
+    .venv/bin/python bench/throughput.py [--seconds S] [--streams N] [--shaped] [--tso]
 """
 from __future__ import annotations
 
@@ -35,7 +41,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from cloudnet_emu import lifecycle, naming, pipeline  # noqa: E402
-from cloudnet_emu.kernel import ns, offload, ovs  # noqa: E402
+from cloudnet_emu.kernel import ns, offload, ovs, ovs_daemon  # noqa: E402
+from cloudnet_emu.plan import choose  # noqa: E402
 
 PORT = 5299
 
@@ -55,12 +62,19 @@ def iperf(server_ns: str, server_ip: str, client_ns: str, seconds: float, stream
             time.sleep(0.05)
         raise RuntimeError(f"iperf3 {client_ns} -> {server_ip}: {out.get('error') if out else 'no output'}")
     finally:
-        srv.kill()
-        srv.wait()
+        # The one-shot server ends after the test: wait for it, so that the connection closes on both
+        # sides (a server killed first leaves the client's FIN retransmitted for minutes, and that
+        # orphan keeps the client's namespace, and its veth, alive after the namespace is deleted).
+        try:
+            srv.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
 
 
 def pair(prefix: str, datapath: str | None, offloads: bool = True):
-    """Two namespaces a (10.99.0.1) and b (10.99.0.2), joined by a veth pair or through an OVS bridge."""
+    """Two namespaces a (10.99.0.1) and b (10.99.0.2), joined by a veth pair or through an OVS bridge
+    (DATAPATH: a datapath realization, as the testbed's)."""
     a, b = f"{prefix}-a", f"{prefix}-b"
     for n in (a, b):
         ns.create(n)
@@ -71,13 +85,15 @@ def pair(prefix: str, datapath: str | None, offloads: bool = True):
                 ns.run(["ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off", "gro", "off"], netns=n)
     else:
         br = f"cnx{prefix[-4:]}"
-        ovs.vsctl([["add-br", br], ["set", "bridge", br, f"datapath_type={datapath}", "fail_mode=standalone"]])
+        ovs.vsctl([["add-br", br], ["set", "bridge", br, f"datapath_type={choose.OVS_DATAPATH_TYPE[datapath]}",
+                                    "fail_mode=standalone"]])
         for n, side in ((a, "a"), (b, "b")):
             port = f"{br}{side}"
             ns.run(["ip", "link", "add", "eth0", "netns", n, "type", "veth", "peer", "name", port])
             ns.run(["ip", "link", "set", port, "up"])
-            offload.tx_checksum_off(None, port)
-            offload.tx_checksum_off(n, "eth0")
+            if choose.csum_off(datapath):
+                offload.tx_checksum_off(None, port)
+                offload.tx_checksum_off(n, "eth0")
             ovs.vsctl([["add-port", br, port]])
     for n, ip in ((a, "10.99.0.1"), (b, "10.99.0.2")):
         ns.run(["ip", "-n", n, "addr", "add", f"{ip}/24", "dev", "eth0"])
@@ -87,22 +103,17 @@ def pair(prefix: str, datapath: str | None, offloads: bool = True):
 
 
 def unpair(prefix: str):
-    ovs.delete_bridges([f"cnx{prefix[-4:]}"])      # --if-exists: none for a veth pair
+    br = f"cnx{prefix[-4:]}"
+    ovs.delete_bridges([br])      # --if-exists: none for a veth pair
+    # The root ends go by hand: a namespace outlives its deletion while a TCP orphan of iperf3's
+    # retransmits its FIN there (seen: minutes), and would keep its veth, and our port's name, with it.
+    for side in "ab":
+        ns.run(["ip", "link", "del", f"{br}{side}"], check=False)
     ns.delete_many([f"{prefix}-a", f"{prefix}-b"])
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=3)
-    ap.add_argument("--streams", type=int, default=4)
-    ap.add_argument("--shaped", action="store_true", help="keep the topology's bandwidths and delays")
-    ap.add_argument("--topology", default="topologies/cloudnet.yaml")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root")
-    text = open(args.topology).read()
-    if not args.shaped:
-        text = re.sub(r",?\s*(bw|delay): [0-9.]+(ms)?", "", text).replace("link: {}", "").replace(", }", "}")
+def measure(text: str, args) -> tuple[dict, dict[str, dict[int, float]]]:
+    """Up TEXT (a topology), measure every path, down; the testbed's record and Gbit/s per path and streams."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
     results: dict[str, dict[int, float]] = {}
@@ -129,15 +140,63 @@ def main():
                 unpair(prefix)
     finally:
         lifecycle.down(tb)
+    return record, results
+
+
+def show(record: dict, results: dict[str, dict[int, float]], args) -> None:
     print(f"iperf3 TCP, {args.seconds:g} s per run, {'shaped as declared' if args.shaped else 'unshaped'} "
           f"(realizations: {', '.join(f'{k}={v}' for k, v in record['realizations'].items())})")
     base = results["veth"]
     for path in ("veth", "veth-no-offload", "ovs", "l3vpn", "vpls"):
         print("  " + f"{path:<16}" + "  ".join(f"{s} stream{'s' if s > 1 else ' '} {g:6.2f} Gbit/s (ratio {g / base[s]:.2f})"
                                               for s, g in results[path].items()))
-    print("; ".join(f"{path} {s} stream{'s' if s > 1 else ''} {results[path][s]:.2f} Gbit/s "
-                    f"(veth {base[s]:.2f}, ratio {results[path][s] / base[s]:.2f})"
-                    for path in ("l3vpn", "vpls", "ovs") for s in (1, args.streams)))
+
+
+TSO_KEY = "other_config:userspace-tso-enable"
+
+
+def with_tso(text: str, args):
+    """measure() with Open vSwitch's userspace TSO on; the key and ovs-vswitchd put back after."""
+    res = ns.run(ovs.VSCTL + ["--if-exists", "get", "Open_vSwitch", ".", TSO_KEY], check=False)
+    old = res.stdout.strip().strip('"') if res.returncode == 0 else ""
+    ns.run(ovs.VSCTL + ["set", "Open_vSwitch", ".", f"{TSO_KEY}=true"])
+    try:
+        ovs_daemon.restart_vswitchd()
+        return measure(text, args)
+    finally:
+        if old:
+            ns.run(ovs.VSCTL + ["set", "Open_vSwitch", ".", f"{TSO_KEY}={old}"])
+        else:
+            ns.run(ovs.VSCTL + ["remove", "Open_vSwitch", ".", "other_config", "userspace-tso-enable"])
+        ovs_daemon.restart_vswitchd()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--streams", type=int, default=4)
+    ap.add_argument("--shaped", action="store_true", help="keep the topology's bandwidths and delays")
+    ap.add_argument("--tso", action="store_true", help="also measure with Open vSwitch's userspace TSO on "
+                    "(machine-wide while it runs: sets the key and restarts ovs-vswitchd, then puts both back)")
+    ap.add_argument("--topology", default="topologies/cloudnet.yaml")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    text = open(args.topology).read()
+    if not args.shaped:
+        text = re.sub(r",?\s*(bw|delay): [0-9.]+(ms)?", "", text).replace("link: {}", "").replace(", }", "}")
+    runs = [measure(text, args)]
+    if args.tso and runs[0][0]["realizations"].get("datapath") == "netdev":
+        runs.append(with_tso(text, args))
+    for record, results in runs:
+        show(record, results, args)
+    last = []
+    for record, results in runs:
+        base, dp = results["veth"], record["realizations"].get("datapath")
+        last += [f"{path} {s} stream{'s' if s > 1 else ''} {results[path][s]:.2f} Gbit/s "
+                 f"(veth {base[s]:.2f}, ratio {results[path][s] / base[s]:.2f}{', ' + dp if len(runs) > 1 else ''})"
+                 for path in ("l3vpn", "vpls", "ovs") for s in (1, args.streams)]
+    print("; ".join(last))
 
 
 if __name__ == "__main__":

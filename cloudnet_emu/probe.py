@@ -63,8 +63,11 @@ def probe(cached: bool = True) -> dict[str, Feature]:
 
 
 def _ovs_same(cached: dict) -> bool:
-    # OVS may have been started or stopped, FRR installed or removed, since the cache was written.
-    return (cached.get("ovs", {}).get("ok") == ovs.available()[0] and "frr" in cached
+    # OVS may have been started or stopped, its userspace TSO turned on or off, FRR installed or
+    # removed, since the cache was written.
+    ovs_ok = ovs.available()[0]
+    return (cached.get("ovs", {}).get("ok") == ovs_ok and "frr" in cached
+            and cached.get("ovs_userspace_tso", {}).get("ok") == (ovs_ok and ovs.userspace_tso())
             and (cached["frr"]["ok"] or bool(kfrr.missing(FRR_DAEMONS))))
 
 
@@ -79,7 +82,7 @@ def _probe() -> dict[str, Feature]:
     f["ovs"] = Feature(ok, why)
     if not root:
         for name in ("vrf", "vxlan", "bridge", "vlan_filtering", "8021q", "mpls", "mpls_iptunnel",
-                     "htb", "tbf", "netem", "ovs_kernel_datapath", "frr"):
+                     "htb", "tbf", "netem", "ovs_kernel_datapath", "ovs_userspace_tso", "frr"):
             f[name] = Feature(False, "not probed: needs root")
         return f
     if shutil.which("modprobe"):
@@ -93,6 +96,7 @@ def _probe() -> dict[str, Feature]:
     finally:
         ns.delete(scratch)
     f["ovs_kernel_datapath"] = _ovs_kernel()
+    f["ovs_userspace_tso"] = _ovs_tso(f["ovs"].ok)
     return f
 
 
@@ -168,6 +172,14 @@ def _mpls(scratch: str) -> str:
     ns.run(["ip", "-f", "mpls", "route", "add", "100", "as", "200", "via", "inet", "192.0.2.2", "dev", "pa"],
            netns=scratch)
     return "MPLS label swap route installed"
+
+
+def _ovs_tso(ovs_ok: bool) -> Feature:
+    if ovs_ok and ovs.userspace_tso():
+        return Feature(True, "Open vSwitch's userspace TSO is on (other_config:userspace-tso-enable=true)")
+    return Feature(False, "Open vSwitch's userspace TSO is off: to opt in, `ovs-vsctl set Open_vSwitch . "
+                          "other_config:userspace-tso-enable=true`, then restart ovs-vswitchd (set while it "
+                          "runs, TCP across the testbed fails)")
 
 
 def _ovs_kernel() -> Feature:

@@ -36,6 +36,18 @@ def available() -> tuple[bool, str]:
     return True, "ovsdb-server and ovs-vswitchd answer"
 
 
+def userspace_tso() -> bool:
+    """Whether Open vSwitch's userspace datapath segments TCP itself (other_config:userspace-tso-enable).
+
+    The key is the machine's setting, for every bridge of every user: the product only reads it.
+    It takes effect when ovs-vswitchd starts with it (set while the daemon ran, TCP across a
+    testbed was seen to fail), which is why the opt-in says to restart it.
+    """
+    res = run(["ovs-vsctl", "--timeout=3", "--if-exists", "get", "Open_vSwitch", ".",
+               "other_config:userspace-tso-enable"], check=False)
+    return res.returncode == 0 and res.stdout.strip().strip('"') == "true"
+
+
 def owned_bridges(testbed: str | None = None) -> dict[str, str]:
     """Bridges carrying our owner tag: name -> testbed."""
     ok, _ = available()

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 from .. import naming
 from ..errors import PlacementError, StateError
 from ..migration import migrate as migration
-from ..plan import addressing
+from ..plan import addressing, choose
 from ..plan.actions import Address, Enslave, ForgetMac, Node, OvsPort, Route, Veth
 from ..plan.reserve import End, Links
 from ..plan.routers import ROUTERS, Placement
@@ -55,6 +55,7 @@ class CloudManager(Moves):
         self.record = record
         self.world = World.from_info(record["info"])     # read here, never written: `vpc create` writes state.json
         self.real = record["realizations"]
+        self.csum_off = choose.csum_off(self.real["datapath"])
         self.network = network
         self.ledger = Ledger(testbed, "cloud", executor)
         self.data = self.ledger.data
@@ -279,7 +280,8 @@ class CloudManager(Moves):
         self._count(self._index(), vm)
         try:
             self.ledger.build(f"vm:{name}", [Node(name, "vm", site=site, tenant=v.tenant)],
-                              [Veth(name, "eth0", None, port, a_addr=f"{addr}/{plen}", a_mac=mac, role="vm"),
+                              [Veth(name, "eth0", None, port, a_addr=f"{addr}/{plen}", a_mac=mac, role="vm",
+                                    tx_csum_off=self.csum_off),
                                Route(name, "0.0.0.0/0", via=gateway)])
             t1 = time.perf_counter()
             steps["vm"] = t1 - t0
@@ -331,14 +333,15 @@ class CloudManager(Moves):
         switch = naming.bridge(site)
         port = OvsPort(switch, tor, tag=vlan, ids=(("vpc", vpc), ("role", "lce")))
         if v.type == "vpls":     # layer 2: a cable from the VLAN's access port straight to the PE
-            nodes, actions, meta = [], [Veth(None, tor, None, cable, role="handoff"), port], {}
+            nodes, actions, meta = [], [Veth(None, tor, None, cable, role="handoff", tx_csum_off=self.csum_off), port], {}
         else:
             ce, nodes, actions = ROUTERS[self.real["router"]].create(site, vpc, v.index)
             # One gateway MAC per VPC in every site (an anycast gateway): a migrated VM's ARP
             # entry for its gateway stays right.
             legs = [Veth(ce.node, f"t{vlan}", None, tor, a_addr=f"{gateway}/{plen}", role="handoff", proxy_arp=True,
+                         tx_csum_off=self.csum_off,
                          a_mac=self._mac(f"gateway/{vpc}", None, check=False)),
-                    Veth(ce.node, f"u{vlan}", None, cable, role="handoff")]
+                    Veth(ce.node, f"u{vlan}", None, cable, role="handoff", tx_csum_off=self.csum_off)]
             actions = list(actions) + legs + [port]
             if ce.master:
                 actions += [Enslave(ce.node, f"t{vlan}", ce.master), Enslave(ce.node, f"u{vlan}", ce.master)]

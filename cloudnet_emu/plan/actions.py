@@ -36,6 +36,7 @@ class Veth:
     role: str = "link"         # core | access | lan | internet | trunk | vrf | vm | handoff
     a_mac: Optional[str] = None
     proxy_arp: bool = False    # on the a end: answer ARP for addresses routed elsewhere
+    tx_csum_off: bool = False  # both ends: an end is a port of the userspace datapath without TSO (choose.csum_off)
 
 
 @dataclass(frozen=True)

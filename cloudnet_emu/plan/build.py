@@ -20,6 +20,7 @@ from .. import world as W
 from ..spec.model import LinkProps, Topology
 from . import addressing as A
 from .actions import Bridge, Enslave, FrrRouter, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
+from . import choose
 from .choose import Choice
 from .control import CONTROLS, Control
 from .core import CORES, Hop, Member, Underlay
@@ -176,12 +177,13 @@ def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, control: Control, 
     datapath = choice.realizations["datapath"]
     site_br = naming.bridge(cloud.name)
     plan.nodes.append(Node(cloud.name, "cloud-ce", forwarding=True, site=cloud.name))
-    plan.add(OvsBridge(site_br, datapath, "site", cloud.name))
+    ovs_type, csum_off = choose.OVS_DATAPATH_TYPE[datapath], choose.csum_off(datapath)
+    plan.add(OvsBridge(site_br, ovs_type, "site", cloud.name))
     for server in cloud.servers:
         br = naming.bridge(server.name)
         up, down = naming.trunk_site_side(server.name), naming.trunk_server_side(server.name)
-        plan.add(OvsBridge(br, datapath, "server", server.name),
-                 Veth(None, up, None, down, role="trunk"),
+        plan.add(OvsBridge(br, ovs_type, "server", server.name),
+                 Veth(None, up, None, down, role="trunk", tx_csum_off=csum_off),
                  OvsPort(site_br, up), OvsPort(br, down))
     pe_addr, ce_addr = A.p2p(topo.provider.pools.access, k)
     wan = Veth(cloud.name, cloud.pe, cloud.pe, cloud.name, ce_addr, pe_addr, role="infra")

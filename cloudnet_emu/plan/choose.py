@@ -3,7 +3,8 @@
     construct   best            fallback         needs
     router      vrf             netns            Linux VRF devices
     core        mpls            vxlan            mpls_router + mpls_iptunnel
-    datapath    system          netdev           openvswitch kernel module
+    datapath    system          netdev-tso,      openvswitch kernel module; netdev-tso: the userspace
+                                netdev           datapath with TSO, where the machine's OVS has it on
     control     bgp             static           FRR (probed); bgp is the default over the VXLAN core only
     delay/loss  netem           (degraded)       sch_netem; bandwidth always uses HTB
 
@@ -28,7 +29,7 @@ from ..spec.model import Topology
 CHOICES = {
     "router": (("vrf", ("vrf",)), ("netns", ())),
     "core": (("mpls", ("mpls", "mpls_iptunnel")), ("vxlan", ("vxlan",))),
-    "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev", ())),
+    "datapath": (("system", ("ovs_kernel_datapath",)), ("netdev-tso", ("ovs_userspace_tso",)), ("netdev", ())),
     "control": (("bgp", ("frr",)), ("static", ())),
 }
 # A realization left out of the default when an earlier construct got a given realization, and why.
@@ -42,10 +43,24 @@ WHY = {
     "mpls": "MPLS: VPN label under a transport label, P routers swap",
     "vxlan": "VXLAN: one VNI per tenant VPN between PE loopbacks (no MPLS forwarding in this kernel)",
     "system": "Open vSwitch kernel datapath",
-    "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module)",
+    "netdev": "Open vSwitch userspace datapath (no openvswitch kernel module); TX checksumming off on its "
+              "ports' veths, so TCP crosses it one MTU-sized segment at a time",
+    "netdev-tso": "Open vSwitch userspace datapath with its TCP segmentation offload (the machine's "
+                  "other_config:userspace-tso-enable): TCP crosses it in segments of up to 64 KB",
     "static": "static shortest-path core routes and VPN routes written by the planner (no routing daemon)",
     "bgp": "FRR in every provider router: OSPF core, iBGP to the route reflectors; VPLS as EVPN, L3VPN routes by BGP",
 }
+
+
+# The datapath_type Open vSwitch is given for each datapath realization.
+OVS_DATAPATH_TYPE = {"system": "system", "netdev": "netdev", "netdev-tso": "netdev"}
+
+
+def csum_off(datapath: str) -> bool:
+    """Whether a veth with an end on the bridges of DATAPATH needs TX checksumming off: a veth hands
+    over packets whose TCP/UDP checksum is left to fill (CHECKSUM_PARTIAL); the userspace datapath
+    without TSO reads them by AF_PACKET without that note and sends them on unfilled (realize/offload)."""
+    return datapath == "netdev"
 
 
 def default(construct: str, have: dict[str, bool], chosen: dict[str, str]) -> str | None:

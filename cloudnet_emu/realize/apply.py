@@ -205,7 +205,7 @@ def _veth(k: Kernel, a: Veth):
             os.close(peer_ns)
     for node, ifname, addr in ((a.a_node, a.a_if, a.a_addr), (a.b_node, a.b_if, a.b_addr)):
         _up(k, node, ifname, addr)
-    if a.a_node is None or a.b_node is None:     # one end is (or will be) an OVS port
+    if a.tx_csum_off:
         for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if)):
             offload.tx_checksum_off(k.netns(node), ifname, k.ip(node).inet)
     if a.proxy_arp:    # proxy_delay default: up to 0.8 s
@@ -217,12 +217,20 @@ def _half_gone(k: Kernel, a: Veth):
     """One end's name may still be held by a veth whose other end was in a namespace deleted a moment
     ago (the kernel removes a deleted namespace's devices after the call returned: a VM detached and
     attached again under its name, a VPC's logical CE rebuilt after its VRF namespace went).  Wait up
-    to HALF_GONE_WAIT_S for it to go.  Both ends there: a re-run over our own veth, kept."""
+    to HALF_GONE_WAIT_S for it to go, then delete it: a deleted namespace lives on while anything holds
+    it (a TCP orphan retransmitting its FIN was seen to keep one for minutes), and its devices with it.
+    Both ends there: a re-run over our own veth, kept."""
     ends = [(node, ifname, k.ip(node)) for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if))]
     there = [bool(ip.link_lookup(ifname=ifname)) for _, ifname, ip in ends]
     if there[0] != there[1]:
         _, ifname, ip = ends[0] if there[0] else ends[1]
-        ns.wait_for(lambda: not ip.link_lookup(ifname=ifname), HALF_GONE_WAIT_S, step=0.002)
+        if not ns.wait_for(lambda: not ip.link_lookup(ifname=ifname), HALF_GONE_WAIT_S, step=0.002):
+            for idx in ip.link_lookup(ifname=ifname):
+                try:
+                    ip.link("del", index=idx)
+                except NetlinkError as exc:
+                    if exc.code not in (errno.ENODEV, errno.ENOENT):    # gone meanwhile: as wanted
+                        raise RealizeError(f"delete the leftover {ifname}", exc.code, os.strerror(exc.code)) from None
 
 
 HALF_GONE_WAIT_S = 2.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -173,6 +174,27 @@ def test_a_vpc_that_leaves_a_site_and_comes_back_is_reachable(testbed):
         vm = cloud.attach("bravo-vpc", site="dc1", name=name)
         assert pings(vm) == [0, 0], f"{name} ({vm['ip']}) is unreachable after the VPC came back to dc1"
         cloud.detach(name)
+
+
+def test_a_vm_attached_again_under_the_name_of_one_whose_namespace_lives_on(testbed):
+    """A deleted namespace lives on while anything holds it (here an open file of it; a TCP orphan
+    retransmitting its FIN does the same for minutes), and the VM port's veth with it: the next
+    VM of that name must not be refused the port's name."""
+    tb = testbed["testbed"]
+    cloud, _ = pipeline.managers(tb)
+    cloud.attach("bravo-vpc", site="dc1", name="held")
+    fd = os.open(f"/run/netns/{naming.netns(tb, 'held')}", os.O_RDONLY)
+    try:
+        cloud.detach("held")
+        root_links = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout
+        assert naming.vm_port("held") in {link["ifname"] for link in json.loads(root_links)}, "nothing held"
+        vm = cloud.attach("bravo-vpc", site="dc1", name="held")
+        res = subprocess.run(["ip", "netns", "exec", naming.netns(tb, "bravo-h1"), "ping", "-c2", "-W2", vm["ip"]],
+                             capture_output=True)
+        assert res.returncode == 0, "the VM attached again is unreachable"
+        cloud.detach("held")
+    finally:
+        os.close(fd)
 
 
 def test_cli_vm_commands(testbed, cli):

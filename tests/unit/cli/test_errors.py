@@ -74,7 +74,7 @@ BAD_VALUES = [
      usage("doctor", "Invalid value for '--realize': unknown realization '' for core (core can be: mpls, vxlan)")),
     (["demo", "--realize", "datapath=kernel"],
      usage("demo", "Invalid value for '--realize': unknown realization 'kernel' for datapath (datapath can be: "
-                   "system, netdev)")),
+                   "system, netdev-tso, netdev)")),
     (["frobnicate"], "error: No such command 'frobnicate'. (see `cloudnet-emu --help`)\n"),
     (["up"], usage("up", "Missing argument 'TOPOLOGY'.")),
 ]

@@ -2,12 +2,16 @@
 the logical CE and endpoint of a VPC's first VM in a site, detach, port security, a migration's plan."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from cloudnet_emu import naming
 from cloudnet_emu.errors import PlacementError, StateError
-from cloudnet_emu.managers import port_security
+from cloudnet_emu.managers import ledger, port_security
 from cloudnet_emu.plan.actions import Adopt, ForgetMac, Node, OvsFlows, OvsPort, Route, Veth
+
+from .conftest import OnPaper
 
 
 def test_first_fit_fills_the_first_server_of_the_site(world):
@@ -129,6 +133,19 @@ def test_first_vm_builds_the_vm_port_logical_ce_and_endpoint(world):
     assert ep["pe"] == "pe3" and ep["pe_if"] == "dc1.100"
     host = [r for r in world.paper.applied(Route) if r.dst == "10.1.100.2/32"]
     assert host and all(r.node in ("pe1", "pe2", "pe3", "pe4") for r in host)
+
+
+@pytest.mark.parametrize("datapath, csum_off", [("netdev", True), ("netdev-tso", False), ("system", False)])
+def test_vm_and_handoff_veths_turn_tx_checksumming_off_only_on_the_userspace_datapath_without_tso(
+        figure1_record, tmp_path, monkeypatch, datapath, csum_off):
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    record = copy.deepcopy(figure1_record)
+    record["realizations"]["datapath"] = datapath
+    w = OnPaper(record)
+    w.cloud.attach("bravo-vpc", site="dc1", name="web")     # L3VPN: VM port and the logical CE's two legs
+    w.cloud.attach("acme-vpc", site="dc1", name="lan")      # VPLS: VM port and the cable to the PE
+    veths = [a for a in w.paper.applied(Veth) if a.role in ("vm", "handoff")]
+    assert len(veths) == 5 and {v.tx_csum_off for v in veths} == {csum_off}
 
 
 def test_second_vm_reuses_the_logical_ce(world):

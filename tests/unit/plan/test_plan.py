@@ -144,6 +144,30 @@ def test_cloud_sites_are_ovs(topo):
     assert {n.name for n in plan.nodes if n.kind == "cloud-ce"} == {"dc1", "dc2"}
 
 
+@pytest.mark.parametrize("missing, datapath, ovs_type, csum_off", [
+    (("ovs_kernel_datapath", "ovs_userspace_tso"), "netdev", "netdev", True),
+    (("ovs_kernel_datapath",), "netdev-tso", "netdev", False),
+    ((), "system", "system", False),
+])
+def test_datapath_realization_sets_the_bridge_type_and_the_trunks_checksumming(topo, missing, datapath, ovs_type,
+                                                                               csum_off):
+    feats = features(*missing)
+    feats["ovs_userspace_tso"] = Feature("ovs_userspace_tso" not in missing, "test")
+    c = choose(topo, feats)
+    assert c.realizations["datapath"] == datapath
+    plan = build_plan(topo, c)
+    assert {b.datapath for b in plan.of(OvsBridge)} == {ovs_type}
+    assert {v.tx_csum_off for v in plan.of(Veth) if v.role == "trunk"} == {csum_off}
+    assert not any(v.tx_csum_off for v in plan.of(Veth) if v.role != "trunk")     # no OVS end
+
+
+def test_forcing_netdev_tso_where_ovs_has_no_tso_says_how_to_opt_in(topo):
+    feats = features("ovs_kernel_datapath")
+    feats["ovs_userspace_tso"] = Feature(False, "Open vSwitch's userspace TSO is off: to opt in, `ovs-vsctl ...`")
+    with pytest.raises(UnsupportedError, match="datapath=netdev-tso needs ovs_userspace_tso .*to opt in"):
+        choose(topo, feats, parse_forced("datapath=netdev-tso"))
+
+
 def test_plan_is_deterministic_across_processes():
     """The same topology plans the same actions in any interpreter, whatever its hash seed:
     no set or dict iteration order leaks into names, addresses or the order things are built."""
