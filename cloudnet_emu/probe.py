@@ -65,9 +65,9 @@ def probe(cached: bool = True) -> dict[str, Feature]:
 def _ovs_same(cached: dict) -> bool:
     # OVS may have been started or stopped, its userspace TSO turned on or off, FRR installed or
     # removed, since the cache was written.
-    ovs_ok = ovs.available()[0]
-    return (cached.get("ovs", {}).get("ok") == ovs_ok and "frr" in cached
-            and cached.get("ovs_userspace_tso", {}).get("ok") == (ovs_ok and ovs.userspace_tso())
+    tso = ovs.userspace_tso()       # one ovs-vsctl call: None where OVS does not answer
+    return (cached.get("ovs", {}).get("ok") == (tso is not None) and "frr" in cached
+            and cached.get("ovs_userspace_tso", {}).get("ok") == bool(tso)
             and (cached["frr"]["ok"] or bool(kfrr.missing(FRR_DAEMONS))))
 
 
@@ -175,7 +175,7 @@ def _mpls(scratch: str) -> str:
 
 
 def _ovs_tso(ovs_ok: bool) -> Feature:
-    if ovs_ok and ovs.userspace_tso():
+    if ovs_ok and ovs.userspace_tso():     # True, False, or None: no answer
         return Feature(True, "Open vSwitch's userspace TSO is on (other_config:userspace-tso-enable=true)")
     return Feature(False, "Open vSwitch's userspace TSO is off: to opt in, `ovs-vsctl set Open_vSwitch . "
                           "other_config:userspace-tso-enable=true`, then restart ovs-vswitchd (set while it "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
+from ..errors import RealizeError
 from ..naming import OVS_OWNER_KEY
 from . import ovsdb, unixctl
 from .ns import run
@@ -36,16 +37,20 @@ def available() -> tuple[bool, str]:
     return True, "ovsdb-server and ovs-vswitchd answer"
 
 
-def userspace_tso() -> bool:
+def userspace_tso() -> bool | None:
     """Whether Open vSwitch's userspace datapath segments TCP itself (other_config:userspace-tso-enable).
 
     The key is the machine's setting, for every bridge of every user: the product only reads it.
     It takes effect when ovs-vswitchd starts with it (set while the daemon ran, TCP across a
-    testbed was seen to fail), which is why the opt-in says to restart it.
+    testbed was seen to fail), which is why the opt-in says to restart it.  None: Open vSwitch does
+    not answer (the probe's cache check asks this alone, one ovs-vsctl call).
     """
-    res = run(["ovs-vsctl", "--timeout=3", "--if-exists", "get", "Open_vSwitch", ".",
-               "other_config:userspace-tso-enable"], check=False)
-    return res.returncode == 0 and res.stdout.strip().strip('"') == "true"
+    try:
+        res = run(["ovs-vsctl", "--timeout=3", "--if-exists", "get", "Open_vSwitch", ".",
+                   "other_config:userspace-tso-enable"], check=False)
+    except RealizeError:        # not installed, or no answer within the timeout
+        return None
+    return res.stdout.strip().strip('"') == "true" if res.returncode == 0 else None
 
 
 def owned_bridges(testbed: str | None = None) -> dict[str, str]:

@@ -181,8 +181,7 @@ def apply_actions(testbed: str, nodes: list[Node], actions: list, progress: Prog
             _ovs(testbed, deferred_ovs)
         if shapes:
             progress(f"link shaping ({len(shapes)} interfaces)")
-            for s in shapes:
-                shaping.apply(k.netns(s.node), s)
+            shaping.apply_all([(k.netns(s.node), s) for s in shapes])
         # Last: zebra then reads every interface and address the plan made.
         frr.start(testbed, daemons, progress)
     finally:

@@ -1,4 +1,5 @@
 """Link shaping with tc argv lists: HTB for bandwidth, netem (under it) for delay and loss.
+A testbed's links are shaped at `up` with one `tc -batch` per namespace (apply_all).
 
     bw only          root htb 1: -> class 1:1 rate/ceil bw -> class 1:2 (best effort, the default)
     delay/loss only  root netem
@@ -31,19 +32,31 @@ def _netem(s: Shape) -> list[str]:
     return args + ["limit", "10000"]
 
 
-def apply(netns: Optional[str], s: Shape) -> None:
+def _commands(s: Shape) -> list[list[str]]:
+    """The tc commands (argv after `tc`) that shape S's interface."""
     dev = s.ifname
     if s.bw is None:
-        _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "10:", *_netem(s))
-        return
+        return [["qdisc", "replace", "dev", dev, "root", "handle", "10:", *_netem(s)]]
     rate = f"{s.bw}mbit"
-    _tc(netns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "2")
-    _tc(netns, "class", "replace", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil", rate,
-        *_bursts(s.bw))
-    _tc(netns, "class", "replace", "dev", dev, "parent", "1:1", "classid", BEST_EFFORT, "htb", "rate", rate,
-        "ceil", rate, *_bursts(s.bw))
+    cmds = [["qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "2"],
+            ["class", "replace", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", rate, "ceil", rate,
+             *_bursts(s.bw)],
+            ["class", "replace", "dev", dev, "parent", "1:1", "classid", BEST_EFFORT, "htb", "rate", rate,
+             "ceil", rate, *_bursts(s.bw)]]
     if s.delay_ms or s.loss:
-        _tc(netns, "qdisc", "replace", "dev", dev, "parent", BEST_EFFORT, "handle", "10:", *_netem(s))
+        cmds.append(["qdisc", "replace", "dev", dev, "parent", BEST_EFFORT, "handle", "10:", *_netem(s)])
+    return cmds
+
+
+def apply_all(shapes: list[tuple[Optional[str], Shape]]) -> None:
+    """Shape every (namespace, Shape) with one `tc -batch` per namespace, in order: a fork per
+    command was half of Figure 1's `up` (66 of them).  tc stops at the first command that fails
+    and names its line."""
+    by_ns: dict[Optional[str], list[list[str]]] = {}
+    for netns, s in shapes:
+        by_ns.setdefault(netns or None, []).extend(_commands(s))
+    for netns, cmds in by_ns.items():
+        ns.run(["tc", "-batch", "-"], netns=netns, input="".join(" ".join(c) + "\n" for c in cmds))
 
 
 def _kbit(mbit: float) -> str:
