@@ -1,4 +1,4 @@
-"""Checksum offload off on veths that lead into Open vSwitch's userspace datapath.
+"""Checksum offload off on veths that lead into Open vSwitch's userspace datapath without TSO.
 
 A veth hands packets over with the transport checksum still to be filled in
 (CHECKSUM_PARTIAL); the userspace datapath reads them with AF_PACKET and sends them
