@@ -23,7 +23,7 @@ from cloudnet_emu.verdict import Status
 from cloudnet_emu.world import Control
 from tests.conftest import FULL_KERNEL
 
-# Not in `make test` yet (marker vpnv4, `sudo make test-vm-vpnv4`): the file takes about 11 minutes in
+# Not in `make test` yet (marker vpnv4, `sudo make test-vm-vpnv4`): the file takes 9-11 minutes in
 # the emulated VM (bring-up converges in 70-130 s there), too long for the VM tier's budget.
 pytestmark = [pytest.mark.vpnv4,
               pytest.mark.skipif(not FULL_KERNEL, reason="VRF devices and MPLS: the full kernel only (VM tier)"),
