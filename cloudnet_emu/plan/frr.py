@@ -25,6 +25,8 @@ Conventions:
     subnets, VM host routes; never the unreachable default) with RD `<loopback>:<n>` and imports
     those with the tenant's route target.  Every tenant is configured at every PE, so a VRF device
     the Network Manager creates at attach is picked up by the running bgpd: no other PE changes.
+    These routers run in the software-emulated VM (the full kernel): OSPF hellos every second held
+    4 s and BGP keepalives every 3 s held 9 s there, since the sub-second timers flapped under load.
 """
 from __future__ import annotations
 
@@ -82,9 +84,15 @@ def _activate(rc: RouterControl) -> list[str]:
 def render(rc: RouterControl) -> dict[str, str]:
     """daemon -> its configuration text."""
     ospf = _head(rc) + ["interface lo", " ip ospf area 0", " ip ospf passive", "exit", "!"]
+    # VPNv4 (ldp) runs on the full kernel only, in CI a software-emulated VM whose daemons stall for
+    # seconds under load: sub-second dead intervals and a 3 s hold time flapped there (a PE lost
+    # its routes in the middle of a check), so those routers get hellos every second held 4 s and
+    # BGP keepalives every 3 s held 9 s
+    dead = " ip ospf dead-interval 4" if rc.ldp else " ip ospf dead-interval minimal hello-multiplier 4"
+    hold = "3 9" if rc.ldp else "1 3"
     for ifname in rc.core_ifs:
         ospf += [f"interface {ifname}", " ip ospf area 0", " ip ospf network point-to-point",
-                 " ip ospf cost 10", " ip ospf dead-interval minimal hello-multiplier 4", "exit", "!"]
+                 " ip ospf cost 10", dead] + ([" ip ospf hello-interval 1"] if rc.ldp else []) + ["exit", "!"]
     for ifname in rc.passive_ifs:
         ospf += [f"interface {ifname}", " ip ospf area 0", " ip ospf passive", "exit", "!"]
     ospf += ["router ospf", f" ospf router-id {rc.router_id}", " timers throttle spf 0 50 500",
@@ -94,7 +102,7 @@ def render(rc: RouterControl) -> dict[str, str]:
     for n in rc.neighbors:
         bgp += [f" neighbor {n.address} remote-as internal", f" neighbor {n.address} description {n.name}",
                 f" neighbor {n.address} update-source {rc.router_id}",
-                f" neighbor {n.address} timers 1 3", f" neighbor {n.address} timers connect 1"]
+                f" neighbor {n.address} timers {hold}", f" neighbor {n.address} timers connect 1"]
     bgp += [" !", " address-family ipv4 unicast"] + [f"  network {p}" for p in rc.networks] + _activate(rc)
     bgp += [" exit-address-family", " !", " address-family l2vpn evpn"] + _activate(rc)
     if rc.vtep:
