@@ -42,13 +42,13 @@ def _check(rc: int, op: str):
 def _in_thread(fn: Callable[[], T]) -> T:
     out: dict = {}
 
-    def run():
+    def body():
         try:
             out["r"] = fn()
         except BaseException as exc:   # re-raised in the caller's thread
             out["e"] = exc
 
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=body)
     t.start()
     t.join()
     if "e" in out:
@@ -194,14 +194,14 @@ def listing() -> list[str]:
 
 def enter(name: str, fn: Callable[[], T]) -> T:
     """Run fn in a thread inside namespace NAME (sockets and /proc/sys opened there stay there)."""
-    def run():
+    def inside():
         fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
         try:
             _check(_libc.setns(fd, CLONE_NEWNET), f"setns {name}")
         finally:
             os.close(fd)
         return fn()
-    return _in_thread(run)
+    return _in_thread(inside)
 
 
 def rtnl(name: Optional[str]) -> IPRoute:

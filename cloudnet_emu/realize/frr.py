@@ -28,7 +28,6 @@ from typing import Callable, Optional
 from .. import naming, state
 from ..errors import RealizeError
 from ..kernel import frr as kfrr
-from ..kernel import ns
 from ..kernel import routes as kroutes
 from ..plan.actions import FrrRouter
 from ..plan.frr import DAEMONS, START_ORDER, VRF_DAEMONS

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from cloudnet_emu import attack, naming
-from cloudnet_emu.attack import arp, flap as flap_case, reconverge, run_case, tools, vlan
+from cloudnet_emu.attack import arp, flap as flap_case, reconverge, run_case, vlan
 from cloudnet_emu.attack.actors import Actors
 from cloudnet_emu.attack.packets import marker_control
 from cloudnet_emu.attack.tools import Control, Env, Watch, inject, marker_bpf, observe
@@ -21,7 +21,7 @@ from cloudnet_emu.attack.result import Result
 from cloudnet_emu.kernel import ns
 from cloudnet_emu.managers import flap, port_security
 from cloudnet_emu.realize.executor import Realizer
-from cloudnet_emu.verdict import Sent, Status
+from cloudnet_emu.verdict import Status
 
 pytestmark = pytest.mark.control("static")     # sabotages of the planner-written world; under bgp: test_attack_bgp.py
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudnet_emu import naming, pipeline
+from cloudnet_emu import naming
 from cloudnet_emu.kernel import ns, sniff
 from cloudnet_emu.scenario import runner
 from cloudnet_emu.scenario.model import Check, Step

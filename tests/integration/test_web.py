@@ -128,7 +128,7 @@ def test_page_follows_attach_and_migration_live(testbed, web, browser, tmp_path)
 
     with state.locked(name):
         pipeline.managers(name)[0].detach("web")
-    gone, _ = page.wait(f"!document.querySelector('tr[data-vm=\"web\"]') && cy.getElementById('vm:web').empty()", PUSH_S)
+    gone, _ = page.wait("!document.querySelector('tr[data-vm=\"web\"]') && cy.getElementById('vm:web').empty()", PUSH_S)
     assert gone
 
 

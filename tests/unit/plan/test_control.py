@@ -212,9 +212,9 @@ def test_under_bgp_on_mpls_every_pe_has_every_tenants_instance(topo):
     conf = {a.node: dict(a.configs) for a in p.of(FrrRouter)}
     for pe in ("pe1", "pe2", "pe3", "pe4"):
         n = int(pe[2])
-        assert f"router bgp 65000 vrf vrf-acme" in conf[pe]["bgpd"] and f"rd vpn export 100.127.255.{n}:1" \
+        assert "router bgp 65000 vrf vrf-acme" in conf[pe]["bgpd"] and f"rd vpn export 100.127.255.{n}:1" \
             in conf[pe]["bgpd"]
-        assert f"router bgp 65000 vrf vrf-bravo" in conf[pe]["bgpd"] and "rt vpn both 65000:2" in conf[pe]["bgpd"]
+        assert "router bgp 65000 vrf vrf-bravo" in conf[pe]["bgpd"] and "rt vpn both 65000:2" in conf[pe]["bgpd"]
     assert "vrf" not in conf["p1"]["bgpd"] and "address-family ipv4 vpn" in conf["p1"]["bgpd"]
     assert "neighbor 100.127.255.3 route-reflector-client" in conf["p1"]["bgpd"].split("ipv4 vpn")[1]
     assert "  interface pe1\n" in conf["p1"]["ldpd"] and "discovery transport-address 100.127.255.5" in conf["p1"]["ldpd"]
