@@ -222,17 +222,26 @@ def _half_gone(k: Kernel, a: Veth):
     ends = [(node, ifname, k.ip(node)) for node, ifname in ((a.a_node, a.a_if), (a.b_node, a.b_if))]
     there = [bool(ip.link_lookup(ifname=ifname)) for _, ifname, ip in ends]
     if there[0] != there[1]:
-        _, ifname, ip = ends[0] if there[0] else ends[1]
+        node, ifname, ip = ends[0] if there[0] else ends[1]
         if not ns.wait_for(lambda: not ip.link_lookup(ifname=ifname), HALF_GONE_WAIT_S, step=0.002):
-            for idx in ip.link_lookup(ifname=ifname):
-                try:
-                    ip.link("del", index=idx)
-                except NetlinkError as exc:
-                    if exc.code not in (errno.ENODEV, errno.ENOENT):    # gone meanwhile: as wanted
-                        raise RealizeError(f"delete the leftover {ifname}", exc.code, os.strerror(exc.code)) from None
+            del_link(k, node, ifname)
 
 
 HALF_GONE_WAIT_S = 2.0
+GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}     # "already gone": what undo tolerates
+
+
+def del_link(k: Kernel, node, ifname):
+    """Delete link IFNAME of NODE (None: the root namespace) if it is there."""
+    ip = k.ip(node)
+    found = ip.link_lookup(ifname=ifname)
+    if found:
+        try:
+            ip.link("del", index=found[0])
+        except NetlinkError as exc:
+            if exc.code not in GONE:
+                raise RealizeError(f"delete {ifname} in {k.netns(node) or 'root namespace'}", exc.code,
+                                   os.strerror(exc.code)) from None
 
 
 def _up(k: Kernel, node, ifname, addr=None):

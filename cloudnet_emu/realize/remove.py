@@ -6,7 +6,6 @@ need no inverse of their own.
 """
 from __future__ import annotations
 
-import errno
 import os
 
 from pyroute2.netlink.exceptions import NetlinkError
@@ -17,21 +16,7 @@ from ..plan.actions import (AclTable, Adopt, BestEffort, Bridge, Enslave, FdbApp
                             FrrRouter, MplsRoute, Node, OvsBridge, OvsFlows, OvsPort, Route, Shape, TcClass, TcFilter,
                             Veth, Vrf, Vxlan)
 from . import frr, shaping
-from .apply import Kernel, drop_handle
-
-GONE = {errno.ENOENT, errno.ENODEV, errno.ESRCH, errno.EADDRNOTAVAIL}
-
-
-def _del_link(k: Kernel, node, ifname):
-    ip = k.ip(node)
-    found = ip.link_lookup(ifname=ifname)
-    if found:
-        try:
-            ip.link("del", index=found[0])
-        except NetlinkError as exc:
-            if exc.code not in GONE:
-                raise RealizeError(f"delete {ifname} in {k.netns(node) or 'root namespace'}", exc.code,
-                                   os.strerror(exc.code)) from None
+from .apply import GONE, Kernel, del_link, drop_handle
 
 
 def _route(k: Kernel, r: Route):
@@ -79,7 +64,7 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
                 # peer lingering there would refuse the next pair its name.
                 ends = [(n, i) for n, i in ((a.a_node, a.a_if), (a.b_node, a.b_if)) if n is None or ns.exists(k.netns(n))]
                 if ends:
-                    _del_link(k, *ends[0])
+                    del_link(k, *ends[0])
                 continue
             node = getattr(a, "into", None) or getattr(a, "node", None)
             if node in going:
@@ -87,11 +72,11 @@ def undo(testbed: str, nodes: list[Node], actions: list) -> None:
             if node is not None and not ns.exists(k.netns(node)):
                 continue        # its namespace is gone, and everything in it with it
             if isinstance(a, (Bridge, Vrf)):
-                _del_link(k, a.node, a.name)
+                del_link(k, a.node, a.name)
             elif isinstance(a, Vxlan):
-                _del_link(k, a.into, a.name)
+                del_link(k, a.into, a.name)
             elif isinstance(a, Adopt):
-                _del_link(k, a.node, a.name)
+                del_link(k, a.node, a.name)
             elif isinstance(a, Route):
                 _route(k, a)
             elif isinstance(a, MplsRoute):
