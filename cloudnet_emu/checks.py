@@ -163,22 +163,26 @@ def core_encapsulation(testbed: str, info: dict, realizations: dict) -> list[Ver
             want = str(meta.vni)
             bpf, what, mark = sniff.vxlan_icmp_bpf(), f"VXLAN with VNI {want}", f"vni {want}"
         name = f"capture {router}:{iface} shows {what} for {src} -> {dst_ip} (tenant {tenant})"
-        replied = {}
+        said = {}
         control = sniff.control_frame("mpls" if realizations["core"] == "mpls" else "vxlan")
         try:
+            # room for all 3 echoes and 3 replies: tcpdump stops at its count, and anything else the
+            # filter lets through must not end the capture before the pings are on the wire
             pkts, seen = capture_text(naming.netns(testbed, router), iface, bpf,
-                                      lambda: replied.update(pings(testbed, [(src, dst_ip)], count=3)), control,
-                                      count=2)
+                                      lambda: said.update(ping_codes(testbed, [(src, dst_ip)], count=3)), control,
+                                      count=6)
         except RealizeError as exc:
             out.append(Verdict(name, "encap", Status.ERROR, str(exc)))
             continue
         text = " ".join(pkts)
         sent = [Sent(src, f"ICMP echo to {dst_ip}", 3)]
         watched = [Watch(f"{router}:{iface}", seen, text.count(mark))]
+        rc, ping_said = said[(src, dst_ip)]
         if not seen:
             status, reason = Status.ERROR, f"capture blind: {router}:{iface} did not see its own control frame"
-        elif not replied.get((src, dst_ip)):
-            status, reason = Status.ERROR, f"the traffic did not flow ({src} got no reply); captured: {text[:300]}"
+        elif rc != 0:
+            status, reason = Status.ERROR, (f"the traffic did not flow ({src}: ping exit {rc}, {ping_said!r}); "
+                                            f"captured {len(pkts)} packet(s): {text[:300]}")
         elif mark in text:
             status, reason = Status.PASS, f"{text.count(mark)} packet(s) with {mark} captured, replies back"
         else:

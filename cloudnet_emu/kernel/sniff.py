@@ -117,8 +117,10 @@ def vxlan_icmp_bpf() -> str:
     for the control frame (VNI 0, which no VPN uses).  A plain `udp port 4789` would also take
     routing daemons' keepalives over the tenants' transits in place of the traffic under test.
     Offsets in the UDP payload: VXLAN's VNI is bytes 4-6 of its 8-byte header, after it the inner
-    Ethernet header (14 bytes), then the inner IPv4 header with its protocol at byte 9."""
-    return "udp port 4789 and ((udp[12:4] >> 8) = 0 or udp[39] = 1)"
+    Ethernet header (14 bytes, its type at bytes 12-13), then the inner IPv4 header with its
+    protocol at byte 9.  The inner type is checked too: byte 39 of an ARP frame is the second byte
+    of its sender's MAC, which is 1 for one random MAC in 256."""
+    return "udp port 4789 and ((udp[12:4] >> 8) = 0 or (udp[28:2] = 0x0800 and udp[39] = 1))"
 
 
 def send_control(netns: Optional[str], iface: str, frame: bytes) -> None:

@@ -82,3 +82,16 @@ def test_the_vxlan_filter_takes_pings_in_any_vni_and_leaves_keepalives_out(tmp_p
     assert "vni 10000" in _read_back(tmp_path, frame(10000, ICMP()), sniff.vxlan_icmp_bpf())
     assert "vni 12345" in _read_back(tmp_path, frame(12345, ICMP()), sniff.vxlan_icmp_bpf())
     assert _read_back(tmp_path, frame(10001, TCP(sport=179, dport=40001)), sniff.vxlan_icmp_bpf()) == ""
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None, reason="tcpdump is not installed")
+def test_the_vxlan_filter_leaves_out_an_arp_frame_whose_sender_mac_looks_like_icmp(tmp_path):
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.vxlan import VXLAN
+
+    # byte 9 of the inner ARP header (where IPv4 keeps its protocol) is the sender MAC's second byte
+    arp = (Ether() / IP(src="100.127.255.1", dst="100.127.255.2") / UDP(sport=40000, dport=4789)
+           / VXLAN(vni=10001) / Ether(src="02:01:00:00:00:07") / ARP(hwsrc="02:01:00:00:00:07", psrc="10.1.1.1"))
+    assert bytes(arp)[14 + 20 + 39] == 1
+    assert _read_back(tmp_path, bytes(arp), sniff.vxlan_icmp_bpf()) == ""
