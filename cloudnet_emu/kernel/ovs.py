@@ -67,12 +67,9 @@ def owned_bridges(testbed: str | None = None) -> dict[str, str]:
     return found
 
 
-PORT_REMOVAL_S = 0.05     # per port: ovs-vswitchd closes its socket on the device (an RCU grace period)
-
-
 def removal_timeout(ports: int) -> float:
-    """Seconds ovs-vswitchd may take to remove bridges holding PORTS ports (3000 VMs: 170 s)."""
-    return 20 + PORT_REMOVAL_S * ports
+    """Seconds ovs-vswitchd may take to remove bridges holding PORTS ports (ovsdb.timeout_for)."""
+    return ovsdb.timeout_for(ports)
 
 
 def bridge_ports(names: Iterable[str]) -> dict[str, list[str]]:

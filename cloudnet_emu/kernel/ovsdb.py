@@ -24,6 +24,12 @@ from . import jsonrpc
 
 DB = "Open_vSwitch"
 TIMEOUT_S = 20
+PORT_S = 0.05     # per port added or removed: ovs-vswitchd opens or closes a socket on the device
+
+
+def timeout_for(ports: int) -> float:
+    """Seconds ovs-vswitchd may take to apply a change adding or removing PORTS ports (3000: 170 s)."""
+    return TIMEOUT_S + PORT_S * ports
 
 
 class Taken(Exception):
@@ -81,7 +87,8 @@ class _Conn:
 
 _conn: Optional[_Conn] = None
 _lock = threading.RLock()     # one transaction at a time on the shared connection (API server threads)
-_deferred = threading.local()  # .target: inside deferred(), the highest next_cfg not yet waited for
+_deferred = threading.local()  # .target: inside deferred(), the highest next_cfg not yet waited for;
+                               # .timeout: the time ovs-vswitchd may take to apply all of them
 
 
 @contextmanager
@@ -92,21 +99,21 @@ def deferred():
     if getattr(_deferred, "target", None) is not None:
         yield
         return
-    _deferred.target = 0
+    _deferred.target, _deferred.timeout = 0, TIMEOUT_S
     try:
         yield
     except BaseException:
         target, _deferred.target = _deferred.target, None
         try:
-            _wait_applied(target)
+            _wait_applied(target, _deferred.timeout)
         except RealizeError:
             pass            # the body's own error says more
         raise
     target, _deferred.target = _deferred.target, None
-    _wait_applied(target)
+    _wait_applied(target, _deferred.timeout)
 
 
-def _wait_applied(target: int) -> None:
+def _wait_applied(target: int, timeout: float) -> None:
     """Wait until ovs-vswitchd applied configuration TARGET (0: nothing to wait for)."""
     global _conn
     if not target:
@@ -115,7 +122,7 @@ def _wait_applied(target: int) -> None:
         try:
             if _conn is None:        # closed after an error: a new monitor reads cur_cfg afresh
                 _conn = _Conn()
-            _conn.wait_cfg(target)
+            _conn.wait_cfg(target, timeout)
         except (OSError, ValueError) as exc:
             close()
             raise RealizeError("ovsdb wait", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
@@ -140,22 +147,23 @@ _BUMP = [{"op": "mutate", "table": "Open_vSwitch", "where": [], "mutations": [["
          {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["next_cfg"]}]
 
 
-def _transact(ops: list, apply: bool = True) -> list:
-    """Run OPS as one transaction; with `apply`, bump next_cfg in it and wait until ovs-vswitchd
-    applied it (what ovs-vsctl waits for).  A failed operation is returned, not raised."""
+def _transact(ops: list, apply: bool = True, timeout: float = TIMEOUT_S) -> list:
+    """Run OPS as one transaction; with `apply`, bump next_cfg in it and wait (up to TIMEOUT s)
+    until ovs-vswitchd applied it (what ovs-vsctl waits for).  A failed operation is returned, not
+    raised."""
     with _lock:
         fresh = _conn is None
         try:
-            return _transact_locked(ops, apply)
+            return _transact_locked(ops, apply, timeout)
         except RealizeError as exc:
             # A connection kept from before an ovsdb-server restart: try once on a new one (both
             # callers are idempotent: a re-added port is Taken, a removed one is not found).
             if fresh or exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.EIO):
                 raise
-            return _transact_locked(ops, apply)
+            return _transact_locked(ops, apply, timeout)
 
 
-def _transact_locked(ops: list, apply: bool) -> list:
+def _transact_locked(ops: list, apply: bool, timeout: float) -> list:
     global _conn
     try:
         if _conn is None:
@@ -166,9 +174,11 @@ def _transact_locked(ops: list, apply: bool) -> list:
         if apply and not _errors(result):
             target = result[-1]["rows"][0]["next_cfg"]
             if getattr(_deferred, "target", None) is not None:
+                # ovs-vswitchd applies the deferred changes one after another: their times add up
                 _deferred.target = max(_deferred.target, target)
+                _deferred.timeout += timeout - TIMEOUT_S
             else:
-                _conn.wait_cfg(target)
+                _conn.wait_cfg(target, timeout)
         return result
     except (OSError, ValueError) as exc:
         close()
@@ -222,7 +232,7 @@ def add_ports(ports: list[dict]) -> None:
     for br, refs in bridges.items():
         ops.append({"op": "mutate", "table": "Bridge", "where": [["name", "==", br]],
                     "mutations": [["ports", "insert", ["set", refs]]]})
-    result = _transact(ops)
+    result = _transact(ops, timeout=timeout_for(len(ports)))
     errors = _errors(result)
     if any(e["error"] == "timed out" for e in errors):
         raise Taken(", ".join(p["name"] for p in ports))
@@ -244,6 +254,7 @@ def del_ports(names: list[str]) -> None:
     if not uuids:
         return
     result = _transact([{"op": "mutate", "table": "Bridge", "where": [["ports", "includes", ["uuid", u]]],
-                         "mutations": [["ports", "delete", ["set", [["uuid", u]]]]]} for u in uuids])
+                         "mutations": [["ports", "delete", ["set", [["uuid", u]]]]]} for u in uuids],
+                       timeout=timeout_for(len(uuids)))
     if _errors(result):
         _raise("ovsdb del ports " + ", ".join(names), _errors(result))
