@@ -25,6 +25,9 @@ The baseline is `static`, the planner's own shortest paths: what `bgp` costs or 
                      EVPN MAC mobility (a type-2 route with a higher sequence), under static from the
                      gratuitous ARP flooded to it
 
+Three variants: `static`, `bgp` with p1 reflecting, and `bgp` with `reflectors: []` (the PEs in a
+full mesh: a route crosses one bgpd on its way from PE to PE instead of two).
+
 Run as root: sudo .venv/bin/python bench/converge.py [--runs N] [--attaches N] [--cuts N] [--migrations N]
 """
 from __future__ import annotations
@@ -54,12 +57,18 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def topology(control: str) -> str:
+# each measured variant: (control, provider.reflectors); None keeps the default reflector (p1)
+VARIANTS = {"static": ("static", None), "bgp": ("bgp", None), "bgp, full mesh": ("bgp", [])}
+
+
+def topology(control: str, reflectors: list | None) -> str:
     """Figure 1 with an acme site behind pe4 and servers large enough for the attaches."""
     with open("topologies/cloudnet.yaml") as f:
         data = yaml.safe_load(f)
-    data["name"] = f"conv{control[:3]}"
+    data["name"] = f"conv{control[:3]}" + ("m" if reflectors == [] else "")
     data["provider"]["control"] = control
+    if reflectors is not None:
+        data["provider"]["reflectors"] = reflectors
     data["tenants"][0]["sites"].append({"name": "acme-e4", "pe": "pe4", "subnet": "10.1.4.0/24",
                                         "hosts": [{"name": "acme-h4"}]})
     f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False, prefix=f"converge-{control}-")
@@ -138,8 +147,8 @@ def migration(testbed: str, count: int, pause_ms: float) -> list[float]:
     return [r["outage"]["outage_beyond_pause_ms"] for r in back_and_forth(testbed, "mover", "dc1", count, pause_ms)]
 
 
-def measure(control: str, args) -> dict:
-    path = topology(control)
+def measure(variant: str, args) -> dict:
+    path = topology(*VARIANTS[variant])
     try:
         ups, converged = time_up(path, args.runs)
         record = pipeline.up(path, degrade=True)
@@ -170,7 +179,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
-    res = {c: measure(c, args) for c in ("static", "bgp")}
+    res = {v: measure(v, args) for v in VARIANTS}
     print(f"| control | up (median of {args.runs}) | daemons converged | attach-to-reachable, first VM at a site "
           f"(median) | later VM p50 | p95 | link cut | migration outage beyond the {args.pause_ms:g} ms pause, "
           "p50 (max) |")
@@ -185,7 +194,8 @@ def main():
           f"later VM attach-to-reachable p50 "
           f"{pct(b['reach'], 50) * 1000:.0f} ms (static {pct(s['reach'], 50) * 1000:.0f} ms, ratio "
           f"{pct(b['reach'], 50) / pct(s['reach'], 50):.2f}), link cut {cut_text(b['cut'])} (static: {cut_text(s['cut'])}), "
-          f"migration outage beyond the pause p50 {pct(b['moves'], 50):.1f} ms (static {pct(s['moves'], 50):.1f} ms)")
+          f"migration outage beyond the pause p50 {pct(b['moves'], 50):.1f} ms (static {pct(s['moves'], 50):.1f} ms; "
+          f"PEs in a full mesh {pct(res['bgp, full mesh']['moves'], 50):.1f} ms)")
 
 
 if __name__ == "__main__":

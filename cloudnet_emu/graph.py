@@ -4,7 +4,8 @@ Provider routers in the middle, enterprise sites in tenant-coloured boxes, cloud
 sites as boxes of servers around their OVS switch, VPCs as dashed clusters naming
 the sites they join.  Under `provider.control: bgp` the route reflectors are marked (RR, filled)
 and every iBGP session is a dotted blue edge between loopbacks (every PE to every reflector,
-reflectors with each other), the sessions plan/frr.py configures.
+reflectors with each other; PE to PE in a full mesh): plan/control.py's ibgp_sessions, the ones
+plan/frr.py configures.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from .errors import RealizeError
 from .kernel.exec import run
-from .plan.control import reflectors
+from .plan.control import ibgp_sessions, reflectors
 from .spec.model import Topology
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -29,13 +30,14 @@ def to_dot(t: Topology, control: str | None = None) -> str:
     lines = [f"graph {_q(t.name)} {{", "  graph [rankdir=LR, fontname=Helvetica, label=" + _q(t.name) + "];",
              "  node [fontname=Helvetica, fontsize=10]; edge [fontsize=8];"]
     lines.append('  subgraph cluster_provider { label="provider (MPLS/VPN)"; style=rounded; color=gray;')
-    rrs = reflectors(t) if (control or t.provider.control) == "bgp" else []
+    bgp = (control or t.provider.control) == "bgp"
+    rrs = reflectors(t) if bgp else []
     for r in t.provider.routers:
         shape = "doublecircle" if r.role == "p" else "circle"
         mark = f", style=filled, fillcolor=\"#cfe0f7\", label={_q(r.name + ' RR')}" if r.name in rrs else ""
         lines.append(f"    {_q(r.name)} [shape={shape}{mark}];")
     lines.append("  }")
-    lines += _sessions(t, rrs)
+    lines += _sessions(t) if bgp else []
     for link in t.provider.links:
         label = " ".join(x for x in (f"{link.bw:g}M" if link.bw else "", link.delay or "") if x)
         lines.append(f"  {_q(link.endpoints[0])} -- {_q(link.endpoints[1])} [label={_q(label)}, penwidth=2];")
@@ -72,13 +74,9 @@ def to_dot(t: Topology, control: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sessions(t: Topology, rrs: list[str]) -> list[str]:
-    pes = [r.name for r in t.provider.routers if r.role == "pe"]
-    pairs = [(pe, rr) for pe in pes for rr in rrs if pe != rr]
-    pairs += [(a, b) for i, a in enumerate(rrs) for b in rrs[i + 1:]]
-    pairs = list(dict.fromkeys(tuple(sorted(p)) for p in pairs))     # a PE that reflects: one session, not two
+def _sessions(t: Topology) -> list[str]:
     return [f"  {_q(a)} -- {_q(b)} [style=dotted, color=\"#1f5fbf\", constraint=false, label=\"iBGP\"];"
-            for a, b in pairs]
+            for a, b in ibgp_sessions(t)]
 
 
 def render(t: Topology, output: str, control: str | None = None) -> None:

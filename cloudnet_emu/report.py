@@ -159,8 +159,9 @@ def routing(record: dict, live: dict):
     if control.realization != "bgp":
         return
     took = (record.get("control") or {}).get("converged_s")
-    console.print(f"control plane: FRR, OSPF core, iBGP AS {control.asn}, reflectors "
-                  f"{', '.join(control.reflectors)}" + (f"; converged {took:.2f} s after the daemons started"
+    console.print(f"control plane: FRR, OSPF core, iBGP AS {control.asn}, "
+                  + (f"reflectors {', '.join(control.reflectors)}" if control.reflectors else "a full mesh of PEs")
+                  + (f"; converged {took:.2f} s after the daemons started"
                                                             if took is not None else ""))
     t = Table(title="BGP sessions")
     for col in ("router", "daemons", "peer", "state", "prefixes in/out", "up"):

@@ -7,7 +7,8 @@
                    realize/frr.py starts the daemons and waits): OSPF carries loopbacks, core
                    links and WAN subnets and routes around a cut link; iBGP runs from every
                    PE to the route reflectors (`provider.reflectors`, default the P routers,
-                   or the first PE where there is none).
+                   or the first PE where there is none), or with `reflectors: []` from every
+                   PE to every other PE (a full mesh).
 
 The interface is three calls that `plan/build.py` makes in build order:
 
@@ -84,11 +85,25 @@ class StaticControl(Control):
 
 
 def reflectors(topo) -> list[str]:
-    """The route reflectors: `provider.reflectors`, else the P routers, else the first PE."""
+    """The route reflectors: `provider.reflectors` (none if it is []), else the P routers, else the
+    first PE."""
     routers = topo.provider.routers
-    if topo.provider.reflectors:
+    if topo.provider.reflectors is not None:
         return list(topo.provider.reflectors)
     return [r.name for r in routers if r.role == "p"] or [next(r.name for r in routers if r.role == "pe")]
+
+
+def ibgp_sessions(topo) -> list[tuple[str, str]]:
+    """The iBGP sessions, each pair of routers once (sorted): every PE with every reflector and the
+    reflectors with each other; without reflectors, every PE with every other PE (a full mesh, one
+    BGP hop from PE to PE instead of two)."""
+    pes = [r.name for r in topo.provider.routers if r.role == "pe"]
+    rrs = reflectors(topo)
+    if rrs:
+        pairs = [(pe, rr) for pe in pes for rr in rrs if pe != rr] + [(a, b) for i, a in enumerate(rrs) for b in rrs[i + 1:]]
+    else:
+        pairs = [(a, b) for i, a in enumerate(pes) for b in pes[i + 1:]]
+    return list(dict.fromkeys(tuple(sorted(p)) for p in pairs))     # a PE that reflects: one session, not two
 
 
 class BgpControl(Control):
@@ -105,8 +120,8 @@ class BgpControl(Control):
         return []
 
     def routers(self) -> list[frr.RouterControl]:
-        rrs = self.reflectors()
-        pes = list(self.u.pe_index)
+        rrs, pes = self.reflectors(), set(self.u.pe_index)
+        pairs = ibgp_sessions(self.topo)
         core_ifs: dict[str, list[str]] = {r: [] for r in self.u.index}
         for link in self.topo.provider.links:
             a, b = link.endpoints
@@ -114,13 +129,9 @@ class BgpControl(Control):
             core_ifs[b].append(a)
         out = []
         for r in self.u.index:
-            if r in rrs:
-                peers = [(p, p in pes) for p in pes + [x for x in rrs if x != r] if p != r]
-            elif r in pes:
-                peers = [(x, False) for x in rrs]
-            else:
-                peers = []           # a P router that does not reflect runs the IGP only
-            neighbors = tuple(sorted((frr.Neighbor(self.u.lo(p), p, client) for p, client in dict(peers).items()),
+            # a reflector's PE peers are its clients; a P router that does not reflect runs the IGP only
+            peers = [b if a == r else a for a, b in pairs if r in (a, b)]
+            neighbors = tuple(sorted((frr.Neighbor(self.u.lo(p), p, r in rrs and p in pes) for p in peers),
                                      key=lambda n: ipaddress.ip_address(n.address)))
             out.append(frr.RouterControl(
                 r, self.topo.provider.asn, self.u.lo(r), tuple(core_ifs[r]),

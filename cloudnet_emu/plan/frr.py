@@ -10,7 +10,8 @@ Conventions:
     SPF without initial delay, LSAs re-originated and accepted at once (RFC 2328's 5 s
     MinLSInterval and 1 s MinLSArrival held the first routes back for about 10 s);
   - the loopback and a PE's cloud-WAN interface are passive (advertised, no adjacency);
-  - iBGP over loopbacks (update-source), every PE to every reflector; reflectors peer with each
+  - iBGP over loopbacks (update-source), every PE to every reflector (or to every PE: a full
+    mesh, plan/control.py's ibgp_sessions); reflectors peer with each
     other as non-clients; connect retry 1 s (FRR's default of 120 s would cost minutes); each PE
     originates its loopback in ipv4 unicast, so a session's prefix count is meaningful (OSPF's
     distance 110 keeps the IGP route in the FIB);

@@ -141,9 +141,6 @@ def _references(t: Topology) -> Iterator[Problem]:
         elif name in seen:
             yield Problem(f"route reflector {name!r} is listed twice", path=path, hint="name each router once")
         seen.add(name)
-    if t.provider.reflectors == []:
-        yield Problem("no route reflector: every PE peers with the reflectors only", path=("provider", "reflectors"),
-                      hint="name at least one router, or leave the key out (default: the P routers)")
 
 
 def _core_links(t: Topology) -> Iterator[Problem]:

@@ -119,7 +119,7 @@ class Provider(Strict):
                           "default) or bgp (FRR: OSPF core, iBGP to route reflectors); --realize control=... wins")
     reflectors: Optional[list[Name]] = Field(
         None, description="routers that reflect iBGP under control bgp (default: the P routers, or the first PE "
-                          "where there is none)")
+                          "where there is none); [] for none: the PEs peer in a full mesh")
 
 
 class Internet(Strict):

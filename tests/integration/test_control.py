@@ -28,12 +28,15 @@ VRFS = ["pe1.acme", "pe1.bravo", "pe2.acme", "pe2.bravo"]     # tenant VRFs (nam
 pytestmark = pytest.mark.skipif(bool(kfrr.missing(DAEMONS)), reason="FRR is not installed (./setup.sh installs it)")
 
 
-def _topology(tmp_path, name: str, site_on_pe4: bool = False) -> str:
-    """Figure 1 under another testbed name (and, for the link cut, an acme site behind pe4)."""
+def _topology(tmp_path, name: str, site_on_pe4: bool = False, reflectors: list | None = None) -> str:
+    """Figure 1 under another testbed name (and, for the link cut, an acme site behind pe4; with
+    REFLECTORS, those)."""
     with open("topologies/cloudnet.yaml") as f:
         data = yaml.safe_load(f)
     data["name"] = name
     data["provider"]["control"] = "bgp"
+    if reflectors is not None:
+        data["provider"]["reflectors"] = reflectors
     if site_on_pe4:
         data["tenants"][0]["sites"].append({"name": "acme-e4", "pe": "pe4", "subnet": "10.1.4.0/24",
                                             "hosts": [{"name": "acme-h4"}]})
@@ -422,3 +425,34 @@ def test_migrate_bgp_scenario_checks_mac_mobility_per_move(clean_machine, tmp_pa
     for c in mobility:
         print(c["name"], "->", c["detail"])
         assert [r["pe"] for r in c["evidence"]["readings"]] == ["pe1", "pe3", "pe4"]
+
+
+def test_without_reflectors_the_pes_peer_in_a_full_mesh_and_a_mac_moves_in_one_hop(tmp_path, clean_machine):
+    """`reflectors: []`: every PE has a session to each of the three others and none to p1 (which
+    runs OSPF only); `check` is green; a migrated VM's MAC moves at every PE (sequence 1)."""
+    from cloudnet_emu.verdict import Status
+    record = pipeline.up(_topology(tmp_path, "frrmesh", reflectors=[]), degrade=not FULL_KERNEL)
+    tb = record["testbed"]
+    try:
+        lo = {pe: f"100.127.255.{i}" for i, pe in enumerate(("pe1", "pe2", "pe3", "pe4"), 1)}
+        live = sessions(tb, Control.from_dict(record["info"]["control"]))
+        for pe, addr in lo.items():
+            peers = live[pe]["peers"]
+            assert sorted(peers) == sorted(set(lo.values()) - {addr}), (pe, peers)
+            # each PE hears the other three loopbacks from their owners, none reflected
+            assert all(m["state"] == "Established" and m["pfxRcd"] == 1 for m in peers.values()), (pe, peers)
+        assert live["p1"]["peers"] == {}
+        verdicts = checks.all_checks(tb, record)
+        assert [v.name for v in verdicts if not v.passed] == [], [v.reason for v in verdicts if not v.passed]
+        cloud, _ = pipeline.managers(tb)
+        cloud.attach("acme-vpc", site="dc1", name="a1", mem_mb=16)
+        cloud.attach("acme-vpc", site="dc1", name="stay", mem_mb=16)
+        cloud.attach("acme-vpc", site="dc2", name="a2", mem_mb=16)
+        assert _ping(tb, "a1", "10.1.1.2", 2)
+        assert pipeline_wait(lambda: _mobility(tb, "a1", 0).status == Status.PASS, 10), _mobility(tb, "a1", 0).reason
+        cloud.migrate("a1", "dc2")
+        assert pipeline_wait(lambda: _mobility(tb, "a1", 1).status == Status.PASS, 10), _mobility(tb, "a1", 1).reason
+        assert _ping(tb, "acme-h1", cloud.data["vms"]["a1"]["ip"], 2)
+    finally:
+        lifecycle.down(tb)
+    assert _frr_processes() == {}

@@ -40,6 +40,13 @@ def test_a_reflecting_pe_has_one_session_to_the_other_reflector(tmp_path):
                                                       ("pe2", "pe1"), ("pe3", "pe1"), ("pe4", "pe1")]}
 
 
+def test_without_reflectors_every_pe_pair_has_a_session_and_nothing_is_marked(tmp_path):
+    dot = _dot(tmp_path, control="bgp", reflectors=[])
+    assert " RR" not in dot
+    pes = ("pe1", "pe2", "pe3", "pe4")
+    assert _sessions(dot) == {frozenset((a, b)) for i, a in enumerate(pes) for b in pes[i + 1:]}
+
+
 def test_the_control_plane_built_here_decides_what_is_drawn(tmp_path):
     """bgp by default where FRR runs: the topology need not say so for the sessions to be drawn."""
     t = load_topology("topologies/cloudnet.yaml")

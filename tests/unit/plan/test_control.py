@@ -129,6 +129,18 @@ def test_named_reflectors_get_clients_and_peer_with_each_other(tmp_path):
     assert "neighbor 100.127.255.3 route-reflector-client" in bgpd    # pe3 is a PE: p1 reflects to it too
 
 
+def test_without_reflectors_the_pes_peer_in_a_full_mesh_and_p_routers_run_ospf_only(tmp_path):
+    p = plan_of(variant(tmp_path, reflectors=[]), "control=bgp")
+    los = {f"pe{i}": f"100.127.255.{i}" for i in range(1, 5)}
+    assert p.info["control"]["reflectors"] == []
+    assert p.info["control"]["sessions"]["p1"] == []
+    for pe, lo in los.items():
+        assert p.info["control"]["sessions"][pe] == sorted(set(los.values()) - {lo})
+    configs = {a.node: dict(a.configs) for a in p.of(FrrRouter)}
+    assert " neighbor " not in configs["p1"]["bgpd"] and "router ospf" in configs["p1"]["ospfd"]
+    assert "route-reflector-client" not in configs["pe1"]["bgpd"]
+
+
 def test_without_p_routers_the_first_pe_reflects(tmp_path):
     data = {"name": "two", "provider": {"routers": [{"name": "pe1", "role": "pe"}, {"name": "pe2", "role": "pe"}],
                                         "links": [{"endpoints": ["pe1", "pe2"]}]}}
