@@ -7,7 +7,8 @@ file, so `up` attaches them all by the four steps.  Per size: up and down time, 
 of `up` (namespaces, links/VRFs/tunnels/routes, Open vSwitch, shaping, then the VMs' attaches split
 by Figure 2's steps vm/vlan/lce/vpn as the Cloud Manager timed them), the memory per VM (the
 kernel's and ovs-vswitchd's, testbed_mb, against the no-VM baseline), the peak RSS of this process, and
-the growth exponent between sizes (time ~ VMs^k: k = 1 is linear); the time per phase of `down`
+the growth exponent between sizes (time ~ VMs^k: k = 1 is linear; before each size the kernel's
+asynchronous freeing of the previous size's namespaces is waited for); the time per phase of `down`
 (routing daemons, bridges, namespaces, ovs-vswitchd's removal of the ports, root links) and the
 peak memory (sampled at each phase of `up`) per VM and per namespace.  With --rcu-expedited, the
 largest size once more with the kernel's RCU grace periods expedited, labelled as such.  The baseline is the same
@@ -88,8 +89,29 @@ def topology(vms: int) -> dict:
             "cloud_sites": clouds, "vpcs": vpcs}
 
 
+def kernel_namespaces() -> int:
+    """Network namespaces the kernel still holds, freed or not (/proc/slabinfo's net_namespace)."""
+    with open("/proc/slabinfo") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("net_namespace "))
+
+
+def settle(limit_s: float = 300) -> float:
+    """Wait until the kernel has freed the namespaces of an earlier `down` (its cleanup runs in a
+    workqueue, after `down` returns, and takes the same locks as the next `up`); seconds waited."""
+    t0, last = time.monotonic(), kernel_namespaces()
+    while time.monotonic() - t0 < limit_s:
+        time.sleep(1)
+        now = kernel_namespaces()
+        if now >= last:         # no longer falling
+            break
+        last = now
+    return time.monotonic() - t0
+
+
 def measure(vms: int) -> dict:
-    """up and down of the topology with VMS VMs: times, phases of each, memory."""
+    """up and down of the topology with VMS VMs: times, phases of each, memory; first the kernel's
+    clean-up of the previous size is waited for, so that one size does not pay for another."""
+    settle()
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(topology(vms), f)
     marks = []
