@@ -67,11 +67,6 @@ def owned_bridges(testbed: str | None = None) -> dict[str, str]:
     return found
 
 
-def removal_timeout(ports: int) -> float:
-    """Seconds ovs-vswitchd may take to remove bridges holding PORTS ports (ovsdb.timeout_for)."""
-    return ovsdb.timeout_for(ports)
-
-
 def bridge_ports(names: Iterable[str]) -> dict[str, list[str]]:
     """The ports of each named bridge that exists, in one ovs-vsctl call."""
     names = set(names)
@@ -100,15 +95,16 @@ def delete_bridges(names: Iterable[str], ports: int = 0, wait: bool = True) -> N
     names = list(names)
     if not names:
         return
-    argv = ["ovs-vsctl", f"--timeout={removal_timeout(ports):.0f}"] + ([] if wait else ["--no-wait"])
+    allowed = ovsdb.timeout_for(ports)
+    argv = ["ovs-vsctl", f"--timeout={allowed:.0f}"] + ([] if wait else ["--no-wait"])
     for n in names:
         argv += ["--", "--if-exists", "del-br", n]
-    run(argv, timeout=removal_timeout(ports) + 10)
+    run(argv, timeout=allowed + 10)
 
 
 def sync(ports: int = 0) -> None:
     """Wait until ovs-vswitchd applied every change so far (bridges holding PORTS ports removed)."""
-    ovsdb.sync(removal_timeout(ports))
+    ovsdb.sync(ovsdb.timeout_for(ports))
 
 
 def ports(bridge: str) -> list[str]:

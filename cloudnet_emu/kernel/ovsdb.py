@@ -113,34 +113,37 @@ def deferred():
     _wait_applied(target, _deferred.timeout)
 
 
+@contextmanager
+def _connected(what: str):
+    """The shared connection, opened if it is not (after an error it was closed: a new monitor
+    reads cur_cfg afresh); a socket or protocol error closes it and is raised as RealizeError."""
+    global _conn
+    try:
+        if _conn is None:
+            _conn = _Conn()
+        yield _conn
+    except (OSError, ValueError) as exc:
+        close()
+        raise RealizeError(what, getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
+    except RealizeError:
+        close()
+        raise
+
+
 def _wait_applied(target: int, timeout: float) -> None:
     """Wait until ovs-vswitchd applied configuration TARGET (0: nothing to wait for)."""
-    global _conn
     if not target:
         return
-    with _lock:
-        try:
-            if _conn is None:        # closed after an error: a new monitor reads cur_cfg afresh
-                _conn = _Conn()
-            _conn.wait_cfg(target, timeout)
-        except (OSError, ValueError) as exc:
-            close()
-            raise RealizeError("ovsdb wait", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
+    with _lock, _connected("ovsdb wait") as conn:
+        conn.wait_cfg(target, timeout)
 
 
 def sync(timeout: float = TIMEOUT_S) -> None:
     """Return once ovs-vswitchd has applied every change made so far (by anyone: ovs-vsctl
     --no-wait too), waiting up to TIMEOUT seconds: an empty transaction that bumps next_cfg."""
-    global _conn
-    with _lock:
-        try:
-            if _conn is None:
-                _conn = _Conn()
-            result = _conn.request("transact", [DB] + _BUMP)
-            _conn.wait_cfg(result[-1]["rows"][0]["next_cfg"], timeout)
-        except (OSError, ValueError) as exc:
-            close()
-            raise RealizeError("ovsdb sync", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
+    with _lock, _connected("ovsdb sync") as conn:
+        result = conn.request("transact", [DB] + _BUMP)
+        conn.wait_cfg(result[-1]["rows"][0]["next_cfg"], timeout)
 
 
 _BUMP = [{"op": "mutate", "table": "Open_vSwitch", "where": [], "mutations": [["next_cfg", "+=", 1]]},
@@ -164,13 +167,10 @@ def _transact(ops: list, apply: bool = True, timeout: float = TIMEOUT_S) -> list
 
 
 def _transact_locked(ops: list, apply: bool, timeout: float) -> list:
-    global _conn
-    try:
-        if _conn is None:
-            _conn = _Conn()
+    with _connected("ovsdb transaction") as conn:
         if apply:
             ops = ops + _BUMP
-        result = _conn.request("transact", [DB] + ops)
+        result = conn.request("transact", [DB] + ops)
         if apply and not _errors(result):
             target = result[-1]["rows"][0]["next_cfg"]
             if getattr(_deferred, "target", None) is not None:
@@ -178,14 +178,8 @@ def _transact_locked(ops: list, apply: bool, timeout: float) -> list:
                 _deferred.target = max(_deferred.target, target)
                 _deferred.timeout += timeout - TIMEOUT_S
             else:
-                _conn.wait_cfg(target, timeout)
+                conn.wait_cfg(target, timeout)
         return result
-    except (OSError, ValueError) as exc:
-        close()
-        raise RealizeError("ovsdb transaction", getattr(exc, "errno", None) or errno.EIO, str(exc)) from None
-    except RealizeError:
-        close()
-        raise
 
 
 def _errors(result: list) -> list[dict]:
