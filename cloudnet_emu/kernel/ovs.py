@@ -16,14 +16,15 @@ from .ns import run
 VSCTL = ["ovs-vsctl", "--timeout=20"]
 
 
-def vsctl(commands: Iterable[list[str]]) -> str:
-    """Run several ovs-vsctl commands as one transaction (joined by '--')."""
-    argv = list(VSCTL)
+def vsctl(commands: Iterable[list[str]], timeout: float = ovsdb.TIMEOUT_S) -> str:
+    """Run several ovs-vsctl commands as one transaction (joined by '--'), allowing ovs-vswitchd
+    TIMEOUT seconds to apply it (ovsdb.timeout_for says how long a change may take)."""
+    argv = ["ovs-vsctl", f"--timeout={timeout:.0f}"]
     for cmd in commands:
         argv += ["--"] + list(cmd)
-    if argv == VSCTL:
+    if len(argv) == 2:
         return ""
-    return run(argv).stdout
+    return run(argv, timeout=timeout + 10).stdout
 
 
 def available() -> tuple[bool, str]:

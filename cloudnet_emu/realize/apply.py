@@ -400,7 +400,8 @@ def _ovs(testbed: str, actions: list):
             cmds.append(["set", "port", a.name] + sets)
             if a.type == "patch":
                 cmds.append(["set", "interface", a.name, "type=patch", f"options:peer={a.peer}"])
-    ovs.vsctl(cmds)
+    ovs.vsctl(cmds, ovsdb.timeout_for(sum(isinstance(a, OvsPort) for a in actions),
+                                      sum(isinstance(a, OvsBridge) for a in actions)))
     # Bring up the bridges' local ports (tap devices of the userspace datapath).
     for a in actions:
         if isinstance(a, OvsBridge):
