@@ -3,7 +3,7 @@
 pyroute2 0.9 costs about 1 ms per request here (its asyncio core), a raw netlink round trip about
 0.05 ms; an attach makes a few dozen.  The requests that are the same few bytes every time go
 straight to the socket: the index of an interface by name, an interface up, an interface deleted,
-an IPv4 address added, an IPv4 route via a gateway replaced, an IPv4 route deleted by prefix and
+an interface told to make no IPv6 address (NO_IPV6_ADDRESSES), an IPv4 address added, an IPv4 route via a gateway replaced, an IPv4 route deleted by prefix and
 table.  Everything else (creating links of every kind, other routes, dumps) is pyroute2's, through a full IPRoute opened
 on the first such call.  Errors are pyroute2's NetlinkError either way, so
 callers test `exc.code` as before.
@@ -20,7 +20,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 17, 18, 20, 24, 25
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE, NLM_F_REPLACE = 1, 4, 0x200, 0x400, 0x100
-IFLA_IFNAME = 3
+IFLA_IFNAME, IFLA_AF_SPEC, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE = 3, 26, 8, 1
+NLA_F_NESTED = 0x8000
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 RTPROT_STATIC, RTN_UNICAST, RTN_BLACKHOLE, RT_TABLE_MAIN, RT_TABLE_COMPAT, RT_SCOPE_NOWHERE = 4, 1, 6, 254, 252, 255
@@ -29,6 +30,12 @@ _HDR = struct.Struct("=IHHII")          # nlmsghdr: length, type, flags, sequenc
 _IFI = struct.Struct("=BxHiII")         # ifinfomsg: family, type, index, flags, change
 _IFA = struct.Struct("=BBBBi")          # ifaddrmsg: family, prefixlen, flags, scope, index
 _RTM = struct.Struct("=BBBBBBBBI")      # rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
+
+
+# link("set", index=..., IFLA_AF_SPEC=NO_IPV6_ADDRESSES) before the interface goes up: it then makes
+# no link-local address, so it sends no duplicate address detection, router solicitation or MLD
+# report; pyroute2's form of `ip link set DEV addrgenmode none`.
+NO_IPV6_ADDRESSES = {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE)]})]}
 
 
 def _attr(kind: int, payload: bytes) -> bytes:
@@ -81,6 +88,11 @@ class Handle:
             up = IFF_UP if kw["state"] == "up" else 0
             return self._request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK,
                                  _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], up, IFF_UP))
+        if command == "set" and set(kw) == {"index", "IFLA_AF_SPEC"} and kw["IFLA_AF_SPEC"] == NO_IPV6_ADDRESSES:
+            spec = _attr(socket.AF_INET6 | NLA_F_NESTED,
+                         _attr(IFLA_INET6_ADDR_GEN_MODE, bytes([IN6_ADDR_GEN_MODE_NONE])))
+            return self._request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK,
+                                 _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], 0, 0) + _attr(IFLA_AF_SPEC | NLA_F_NESTED, spec))
         if command == "del" and set(kw) == {"index"}:
             return self._request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], 0, 0))
         return self._full().link(command, **kw)

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 from pyroute2.netlink.exceptions import NetlinkError
 
-from cloudnet_emu.kernel import ns
+from cloudnet_emu.kernel import ns, rtnl
 
 NETNS = "cnx-rtnl-test"
 
@@ -77,3 +77,19 @@ def test_raw_requests_make_what_pyroute2_makes(handles):
         {k: v for k, v in holes["10.7.0.2"].items() if k != "dst"}
     fast.link("del", index=fa)
     assert fast.link_lookup(ifname="fa") == [] and fast.link_lookup(ifname="fb") == []
+
+
+def test_an_interface_told_before_it_goes_up_makes_no_ipv6_address(handles):
+    fast, full = handles
+    subprocess.run(["ip", "-n", NETNS, "link", "add", "ca", "type", "veth", "peer", "name", "cb"], check=True)
+    subprocess.run(["ip", "-n", NETNS, "link", "set", "cb", "up"], check=True)
+    told = {"fa": fast, "pa": full}                   # the raw request, and pyroute2's of the same call
+    for name, h in told.items():
+        h.link("set", index=h.link_lookup(ifname=name)[0], IFLA_AF_SPEC=rtnl.NO_IPV6_ADDRESSES)
+    for name in ("fa", "pa", "ca"):
+        fast.link("set", index=fast.link_lookup(ifname=name)[0], state="up")
+    modes = {link["ifname"]: link.get("inet6_addr_gen_mode") for link in ip_json("-d", "link", "show")}
+    assert modes["fa"] == modes["pa"] == "none" and modes["ca"] != "none"
+    v6 = {a["ifname"] for a in ip_json("-6", "addr", "show") if a.get("addr_info")}
+    assert "ca" in v6, "the control interface, not told, makes its link-local address on going up"
+    assert not v6 & {"fa", "pa"}

@@ -72,6 +72,22 @@ def test_realizations_are_the_ones_doctor_announces(figure1):
         assert dp == "netdev"
 
 
+def test_no_interface_in_the_testbed_has_an_ipv6_address(figure1):
+    """IPv4 only, so no duplicate address detection, router solicitation or MLD in a capture: a
+    router's namespace turns IPv6 off, a VM's or host's interfaces make no link-local address."""
+    prefix = naming.netns(figure1["testbed"], "")
+    names = [n["name"] for n in json.loads(_run(["ip", "-j", "netns", "list"]).stdout or "[]")
+             if n["name"].startswith(prefix)]
+    assert len(names) >= 10, names
+    speaking = {}
+    for name in names:
+        addrs = json.loads(_run(["ip", "-n", name, "-6", "-j", "addr", "show"]).stdout or "[]")
+        found = [(a["ifname"], i["local"]) for a in addrs for i in a.get("addr_info", []) if a["ifname"] != "lo"]
+        if found:
+            speaking[name] = found
+    assert not speaking
+
+
 def test_vrf_tables_have_an_unreachable_default(figure1):
     """Nothing falls through from a tenant VRF to the provider's global table."""
     pe1 = _ns(figure1, "pe1")
