@@ -9,6 +9,7 @@
 #   make test-vm      integration tests inside a VM booting a full Debian kernel
 #   make test-vm-vpnv4  control=bgp over the MPLS core (VPNv4 + LDP) in that VM (not yet in make test)
 #   make bench        the benchmarks (bring-up, attach/detach, VPN throughput) as one table
+#   make bench-vm-throughput  bench/throughput.py in that VM: the kernel datapath, VRFs and MPLS
 #   make fuzz         the property tests with a long budget (FUZZ_EXAMPLES per property,
 #                     random, finds kept in .hypothesis/ for replay); make test-unit runs a short one
 #   make clean        remove everything cloudnet-emu left behind
@@ -21,7 +22,7 @@ PYTHON := $(VENV)/bin/python
 PYTEST  = $(PYTHON) -m pytest
 TOPO   ?= topologies/cloudnet.yaml
 
-.PHONY: setup demo test test-unit test-native test-vm test-vm-vpnv4 fuzz bench clean vagrant-validate
+.PHONY: setup demo test test-unit test-native test-vm test-vm-vpnv4 fuzz bench bench-vm-throughput clean vagrant-validate
 
 setup:
 	./setup.sh
@@ -85,6 +86,10 @@ test-vm-vpnv4:
 
 bench:
 	$(PYTHON) bench/all.py
+
+# software-emulated: the figures are slow, the ratios to the veth pair measured beside them are what count
+bench-vm-throughput:
+	$(call timed,bench-vm-throughput,scripts/vm-tier --command $(PYTHON) bench/throughput.py)
 
 clean:
 	$(VENV)/bin/cloudnet-emu clean
