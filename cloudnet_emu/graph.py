@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import RealizeError
 from .kernel.exec import run
 from .plan.control import ibgp_sessions, reflectors
+from .plan.frr import ce_asn
 from .spec.model import Topology
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -54,7 +55,8 @@ def to_dot(t: Topology, control: str | None = None) -> str:
                 lines.append(f"    {_q(h.name)} [shape=note, color={_q(colour)}];")
                 lines.append(f"    {_q(h.name)} -- {_q(site.name)};")
             lines.append("  }")
-            lines.append(f"  {_q(site.name)} -- {_q(site.pe)} [color={_q(colour)}, label={_q('VRF ' + tenant.name)}];")
+            ebgp = f", eBGP AS {ce_asn(t, site.name)}" if site.routing == "bgp" else ""
+            lines.append(f"  {_q(site.name)} -- {_q(site.pe)} [color={_q(colour)}, label={_q('VRF ' + tenant.name + ebgp)}];")
     for cloud in t.cloud_sites:
         lines.append(f"  subgraph {_q('cluster_' + cloud.name)} {{ label={_q('cloud site ' + cloud.name)}; style=filled; "
                      "fillcolor=\"#f4f4f4\";")

@@ -95,7 +95,11 @@ class NetworkManager:
                 wait = FibWait(tuple(carried), prefix, None, vrf=naming.vrf_dev(ep["tenant"]))
             else:
                 wait = FibWait(tuple(carried), prefix, addressing.bare(self._transit(ep["tenant"], ep["pe"])))
-            self.ledger.run([wait])
+            # and every CE of the tenant that learns it by eBGP from its VRF (one bgpd hop more)
+            ces = [FibWait((name,), prefix, site.access["pe"].split("/")[0])
+                   for name, site in sorted(self.world.sites.items())
+                   if site.tenant == ep["tenant"] and site.routing == "bgp"]
+            self.ledger.run([wait] + ces)
             reply["propagated_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         self.acls.sync(vpc)         # access rules follow the VM (resolved to its address, at its PE)
         return reply

@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Optional
 
 from .. import naming
 from .. import world as W
 from ..spec.model import LinkProps, Topology
 from . import addressing as A
+from . import frr
 from .actions import Bridge, Enslave, FrrRouter, Node, OvsBridge, OvsPort, Plan, Route, Shape, Veth
 from . import choose
 from .choose import Choice
@@ -47,9 +49,13 @@ def build_plan(topo: Topology, choice: Choice) -> Plan:
         members: dict[str, Member] = {}
         for site in tenant.sites:
             placement = routers.vrf(site.pe, tenant.name, t_index)
-            _site(plan, site, placement, next(access), topo, choice)
-            members.setdefault(site.pe, Member(placement, [])).prefixes.append(site.subnet)
-        if len(members) > 1:
+            ce = _site(plan, site, placement, next(access), topo, choice)
+            member = members.setdefault(site.pe, Member(placement, []))
+            member.prefixes.append(site.subnet)
+            if ce:
+                member.ces.append(ce)
+        # a CE that speaks eBGP needs its VRF's own BGP from the start, even as the tenant's only member
+        if len(members) > 1 or any(m.ces for m in members.values()):
             core.l3vpn(plan, tenant.name, t_index, list(members.values()))
             control.tenant_vrfs({a.node for a in plan.of(FrrRouter)}, list(members.values()),
                                 plan.world.vpn[tenant.name].transit or {})
@@ -136,8 +142,10 @@ def _internet(plan: Plan, topo: Topology, choice: Choice):
     plan.world.internet = W.Internet(inet.name, inet_addr, inet.pe)
 
 
-def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
-    """CE with its LAN bridge and hosts, and the access link into the PE's VRF."""
+def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice) -> Optional[frr.CePeer]:
+    """CE with its LAN bridge and hosts, and the access link into the PE's VRF.  Under `routing: bgp`
+    the CE runs FRR and exchanges routes with the VRF by eBGP (returned: the VRF's side of it is
+    the VPN core's, plan/core.py) where static routes would be written both ways."""
     prefixlen = site.subnet.split("/")[1]
     gateway = f"{A.nth_host(site.subnet, 0)}/{prefixlen}"
     plan.nodes.append(Node(site.name, "ce", forwarding=True, site=site.name, tenant=placement.tenant))
@@ -155,11 +163,18 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice):
     plan.add(veth)
     if placement.master:
         plan.add(Enslave(placement.node, site.name, placement.master))
-    plan.add(Route(site.name, "0.0.0.0/0", via=A.bare(pe_addr)),
-             Route(placement.node, site.subnet, via=A.bare(ce_addr), dev=site.name, table=placement.table))
+    ce = None
+    if site.routing == "bgp":
+        ce = frr.CePeer(site.name, A.bare(ce_addr), frr.ce_asn(topo, site.name), site.subnet, A.bare(pe_addr))
+        plan.add(FrrRouter(site.name, tuple(frr.render_ce(ce, topo.provider.asn).items())))
+    else:
+        plan.add(Route(site.name, "0.0.0.0/0", via=A.bare(pe_addr)),
+                 Route(placement.node, site.subnet, via=A.bare(ce_addr), dev=site.name, table=placement.table))
     _shape(plan, veth, site.link, choice)
     plan.world.sites[site.name] = W.Site(placement.tenant, site.pe, placement.node, site.subnet, A.bare(gateway),
-                                         hosts, {"pe": pe_addr, "ce": ce_addr}, **_realized(site.link, choice))
+                                         hosts, {"pe": pe_addr, "ce": ce_addr}, routing=site.routing,
+                                         asn=ce.asn if ce else None, **_realized(site.link, choice))
+    return ce
 
 
 def _cloud(plan: Plan, cloud, choice: Choice, topo: Topology, control: Control, k: int):

@@ -10,7 +10,8 @@
 
 control=bgp on an MPLS core is MP-BGP VPNv4 with LDP, which needs kernel VRF devices (the PE's
 bgpd holds one instance per VRF device); with VRFs as namespaces it is refused (SpecError, exit 2)
-before anything is built: core=vxlan is the way there.
+before anything is built: core=vxlan is the way there.  A site with `routing: bgp` (eBGP from its CE
+to the VRF's own bgpd) needs control=bgp with VRFs as namespaces; elsewhere it is refused the same way.
 
 Constructs are chosen in this order, so a later one may depend on an earlier choice: `bgp` is not
 picked by default over the MPLS core (NOT_OVER says why), where `static` stays the default and `bgp`
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from ..errors import SpecError, Problem, UnsupportedError
 from ..probe import Feature
+from ..spec.load import place
 from ..spec.model import Topology
 
 CHOICES = {
@@ -151,6 +153,18 @@ def choose(topo: Topology, features: dict[str, Feature], forced: dict[str, str] 
                                  "and this combination has VRFs as namespaces", file="--realize",
                                  hint="use --realize core=vxlan (EVPN-carried L3VPNs), or router=vrf on a "
                                       "kernel with VRF devices (make test-vm)")])
+    bgp_sites = [(t, s, site.name) for t, tenant in enumerate(topo.tenants) for s, site in enumerate(tenant.sites)
+                 if site.routing == "bgp"]
+    if bgp_sites and (real.get("control"), real.get("router")) != ("bgp", "netns"):
+        # eBGP from the CE ends in the VRF's own bgpd, which runs where the VRF is a namespace
+        here = f"control={real.get('control')}, router={real.get('router')}"
+        raise SpecError([place(topo, Problem(f"site {name}: routing: bgp needs control=bgp with VRFs as namespaces, "
+                                             f"and here {here}", path=("tenants", t, "sites", s, "routing"),
+                                             at_value=True,
+                                             hint="drop `routing: bgp`, or run with --realize control=bgp,router=netns "
+                                                  "where FRR runs (./setup.sh installs it; cloudnet-emu doctor "
+                                                  "says what this machine picks)"))
+                         for t, s, name in bgp_sites])
     if not features.get("ovs", Feature(False, "")).ok and topo.cloud_sites:
         raise UnsupportedError([f"cloud sites need Open vSwitch: {features['ovs'].detail}"])
     return Choice(real, reasons, netem, degradations)

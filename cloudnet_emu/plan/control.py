@@ -64,8 +64,10 @@ class Control:
     def tenant_vrfs(self, running: set, members: list, transit: dict) -> None:
         """A tenant's L3VPN members (plan/core.Member); those whose VRF runs its own FRR (`running`:
         nodes) must, before `up` returns, have every other member's prefixes in their kernel FIB
-        and a session to every other member's transit address; under VPNv4, every member's VRF
-        table must hold every other member's prefixes with a label stack."""
+        and a session to every other member's transit address (and to each CE speaking eBGP to it,
+        whose subnet it learns, while the CE learns every other site's); under VPNv4, every
+        member's VRF table must hold every other member's prefixes with a label stack.  The CEs
+        are listed with the VRFs (`vrfs`): the tenants' own BGP speakers, zebra and bgpd each."""
 
     def describe(self) -> dict:
         return {"realization": self.name}
@@ -158,14 +160,19 @@ class BgpControl(Control):
                 others = [p for o in members if o is not m for p in o.prefixes]
                 self.vrf_tables.setdefault(m.placement.pe, {})[m.placement.master] = others
             return
+        everything = [p for m in members for p in m.prefixes]
         for m in members:
             node = m.placement.node
             if node not in running:
                 continue
             others = [o for o in members if o is not m]
-            self.vrf_routes[node] = [p for o in others for p in o.prefixes]
-            self.vrf_sessions[node] = sorted((_bare(transit[o.placement.pe]) for o in others),
-                                             key=ipaddress.ip_address)
+            # what its CEs originate (eBGP) it learns too; it learns what the others have from them
+            self.vrf_routes[node] = [p for o in others for p in o.prefixes] + [ce.subnet for ce in m.ces]
+            self.vrf_sessions[node] = sorted([_bare(transit[o.placement.pe]) for o in others] +
+                                             [ce.address for ce in m.ces], key=ipaddress.ip_address)
+            for ce in m.ces:    # a CE speaking eBGP learns every other site of its tenant from its VRF
+                self.vrf_routes[ce.site] = [p for p in everything if p != ce.subnet]
+                self.vrf_sessions[ce.site] = [ce.pe_address]
 
     def describe(self):
         routers = self.routers()

@@ -67,6 +67,7 @@ class Underlay:
 class Member:
     placement: Placement
     prefixes: list[str]
+    ces: list = field(default_factory=list)     # frr.CePeer: the member's sites that route by eBGP
 
 
 class VpnCore:
@@ -75,7 +76,9 @@ class VpnCore:
     def __init__(self, underlay: Underlay, evpn: bool = False, asn: int = 65000):
         self.u, self.evpn, self.asn = underlay, evpn, asn
 
-    def join(self, tenant: str, t: int, p: Placement, peers: list[Placement]) -> list:
+    def join(self, tenant: str, t: int, p: Placement, peers: list[Placement], ces: tuple = ()) -> list:
+        """What makes p a member of the tenant's L3VPN, wired to PEERS; CES (frr.CePeer): the CEs
+        that speak eBGP to p's VRF (only where the VRF runs its own BGP, `by_bgp`)."""
         raise NotImplementedError
 
     def greet(self, tenant: str, t: int, member: Placement, newcomer: Placement) -> list:
@@ -99,7 +102,7 @@ class VpnCore:
         """A full mesh among members, as `up` builds it."""
         places = [m.placement for m in members]
         for m in members:
-            plan.add(*self.join(tenant, t, m.placement, [p for p in places if p is not m.placement]))
+            plan.add(*self.join(tenant, t, m.placement, [p for p in places if p is not m.placement], tuple(m.ces)))
         for m in members:
             for other in members:
                 if other is not m:
@@ -133,12 +136,12 @@ class VxlanCore(VpnCore):
     def by_bgp(self, p: Placement) -> bool:
         return self.evpn and p.master is None
 
-    def _vrf_bgp(self, tenant, t, p, peers) -> list:
+    def _vrf_bgp(self, tenant, t, p, peers, ces=()) -> list:
         addr = self._addr(t, p.pe)
         bridge, port = naming.transit_bridge(tenant), naming.transit_port(tenant)
         subnet = str(ipaddress.ip_interface(addr).network)
         vc = frr.VrfControl(p.node, self.asn, addressing.bare(addr), subnet,
-                            tuple(addressing.bare(self._addr(t, x.pe)) for x in peers))
+                            tuple(addressing.bare(self._addr(t, x.pe)) for x in peers), ces)
         return [Bridge(p.pe, bridge),
                 Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.pe, master=bridge,
                       learning=False),
@@ -147,9 +150,9 @@ class VxlanCore(VpnCore):
                 Enslave(p.pe, port, bridge),
                 FrrRouter(p.node, tuple(frr.render_vrf(vc).items()))]
 
-    def join(self, tenant, t, p, peers):
+    def join(self, tenant, t, p, peers, ces=()):
         if self.by_bgp(p):
-            return self._vrf_bgp(tenant, t, p, peers)
+            return self._vrf_bgp(tenant, t, p, peers, ces)
         # The transit address's MAC outlives the device: the other PEs keep a neighbour entry for it
         # while the last VPC endpoint leaves this PE and a new one rebuilds the VRF.
         return [Vxlan(p.pe, naming.vxlan_dev(tenant), addressing.vni(t), self.u.lo(p.pe), into=p.node,
@@ -215,7 +218,7 @@ class MplsCore(VpnCore):
     def _vrf_link(self, t: int, p: Placement) -> tuple[str, str]:
         return addressing.p2p(self.u.pools["access"], 4096 + t * 64 + self.u.pe_index[p.pe])
 
-    def join(self, tenant, t, p, peers):
+    def join(self, tenant, t, p, peers, ces=()):
         if self.vpnv4:
             return []           # the PE's bgpd has the VRF's instance; its label is bgpd's
         vpn = self._vpn(t, p.pe)

@@ -153,6 +153,24 @@ VRF_DAEMONS = ("zebra", "bgpd")     # a tenant VRF's own instance: no IGP, it pe
 
 
 @dataclass(frozen=True)
+class CePeer:
+    """An enterprise site whose CE speaks eBGP to its PE's VRF (`routing: bgp`)."""
+    site: str                 # the CE's node
+    address: str              # the CE's end of the access link, bare
+    asn: int                  # the CE's private AS (CE_ASN_BASE + the site's index in the topology)
+    subnet: str               # the site's LAN, which the CE originates
+    pe_address: str           # the VRF's end of the access link, bare
+
+
+CE_ASN_BASE = 65001
+
+
+def ce_asn(topo, site: str) -> int:
+    """The private AS of enterprise site SITE's CE: CE_ASN_BASE plus the site's index in the topology."""
+    return CE_ASN_BASE + [s.name for t in topo.tenants for s in t.sites].index(site)
+
+
+@dataclass(frozen=True)
 class VrfControl:
     """A tenant VRF's BGP instance (control=bgp, VRFs as namespaces): iBGP with the same tenant's
     VRFs on other PEs, over the tenant's transit subnet (an EVPN L2 VNI between the PEs)."""
@@ -161,6 +179,7 @@ class VrfControl:
     router_id: str            # its transit address
     transit: str              # the tenant's transit subnet: later members are accepted from it
     neighbors: tuple = ()     # the members known when it is configured (their transit addresses)
+    ces: tuple = ()           # CePeer: the CEs at this PE that speak eBGP to the VRF
 
 
 def render_vrf(vc: VrfControl) -> dict[str, str]:
@@ -178,7 +197,25 @@ def render_vrf(vc: VrfControl) -> dict[str, str]:
                   " neighbor tenant timers 1 3", " neighbor tenant timers connect 1",
                   f" bgp listen range {vc.transit} peer-group tenant"]
     bgp += [f" neighbor {n} peer-group tenant" for n in sorted(vc.neighbors, key=ipaddress.ip_address)]
+    for ce in vc.ces:
+        bgp += [f" neighbor {ce.address} remote-as {ce.asn}", f" neighbor {ce.address} description {ce.site}",
+                f" neighbor {ce.address} timers 1 3", f" neighbor {ce.address} timers connect 1"]
     bgp += [" !", " address-family ipv4 unicast", "  redistribute connected route-map tenant-routes",
             "  redistribute kernel route-map tenant-routes", "  neighbor tenant activate",
-            "  neighbor tenant next-hop-self", " exit-address-family", "exit", "!"]
+            "  neighbor tenant next-hop-self"] + [f"  neighbor {ce.address} activate" for ce in vc.ces]
+    bgp += [" exit-address-family", "exit", "!"]
+    return {"zebra": "\n".join(head) + "\n", "bgpd": "\n".join(bgp) + "\n"}
+
+
+def render_ce(ce: CePeer, provider_asn: int) -> dict[str, str]:
+    """daemon -> configuration text of a CE that routes by eBGP (`routing: bgp`), as an MPLS VPN
+    customer runs it: one session to its PE's VRF over the access link, its LAN originated, and
+    everything the VPN knows learned from the PE (no static default).  Each site has its own
+    private AS, so a site's prefixes pass the other sites' AS-path loop check without as-override."""
+    head = ["frr defaults datacenter", f"hostname {ce.site}", "!"]
+    bgp = head + [f"router bgp {ce.asn}", f" bgp router-id {ce.address}", " no bgp default ipv4-unicast",
+                  " coalesce-time 0", f" neighbor {ce.pe_address} remote-as {provider_asn}",
+                  f" neighbor {ce.pe_address} timers 1 3", f" neighbor {ce.pe_address} timers connect 1", " !",
+                  " address-family ipv4 unicast", f"  network {ce.subnet}", f"  neighbor {ce.pe_address} activate",
+                  " exit-address-family", "exit", "!"]
     return {"zebra": "\n".join(head) + "\n", "bgpd": "\n".join(bgp) + "\n"}

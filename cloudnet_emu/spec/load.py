@@ -64,7 +64,16 @@ def parse_document(text: str, file: str, model: type[BaseModel], relations, shap
             p.line, p.col = locate(positions, p.path, value=p.at_value)
     if problems:
         raise SpecError(problems)
+    if isinstance(obj, Topology):
+        obj._source, obj._positions = file, positions
     return obj
+
+
+def place(topo: Topology, problem: Problem) -> Problem:
+    """PROBLEM, at its data path in the file TOPO was read from (file, line, column)."""
+    problem.file = topo._source
+    problem.line, problem.col = locate(topo._positions, problem.path, value=problem.at_value)
+    return problem
 
 
 _SCENARIO_KEY = re.compile(r"^(steps|checks|topology)\s*:", re.M)

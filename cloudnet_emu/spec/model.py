@@ -16,7 +16,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, field_validator, model_validator
 
 from ..acl.model import Acl
 from ..naming import MAX_NAME
@@ -146,6 +146,10 @@ class Site(Strict):
     subnet: str
     hosts: list[Host] = []
     link: LinkProps = LinkProps()
+    routing: Literal["static", "bgp"] = Field(
+        "static", description="how the CE and its PE's VRF learn each other's routes: static (planner-written) "
+                              "or bgp (eBGP between FRR on the CE, AS 65001 + the site's index, and the VRF's own "
+                              "BGP; needs control bgp with VRFs as namespaces)")
 
     _cidr = field_validator("subnet")(classmethod(lambda cls, v: _network(v)))
 
@@ -246,3 +250,7 @@ class Topology(Strict):
     cloud_sites: list[CloudSite] = []
     vpcs: list[Vpc] = []
     reservations: list[Reservation] = []
+    # where it was read from: a problem found later (a realization this machine cannot give a field
+    # it asks for) still names file and line (spec/load.py:place)
+    _source: str = PrivateAttr("<input>")
+    _positions: dict = PrivateAttr(default_factory=dict)

@@ -56,6 +56,8 @@ class Site(Part):
     gateway: str                   # the CE's LAN address, bare
     hosts: dict[str, str]          # host -> bare address
     access: dict[str, str]         # {"pe": a/30, "ce": a/30}: the access link's two ends
+    routing: str = "static"        # bgp: the CE and the VRF exchange routes by eBGP (asn: the CE's)
+    asn: Optional[int] = None
     bw: Optional[float] = None     # the access link as realized (reservations admit on bw)
     delay_ms: float = 0.0
     declared_delay_ms: Optional[float] = None

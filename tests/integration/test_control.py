@@ -28,15 +28,20 @@ VRFS = ["pe1.acme", "pe1.bravo", "pe2.acme", "pe2.bravo"]     # tenant VRFs (nam
 pytestmark = pytest.mark.skipif(bool(kfrr.missing(DAEMONS)), reason="FRR is not installed (./setup.sh installs it)")
 
 
-def _topology(tmp_path, name: str, site_on_pe4: bool = False, reflectors: list | None = None) -> str:
+def _topology(tmp_path, name: str, site_on_pe4: bool = False, reflectors: list | None = None,
+              ebgp_tenant: str | None = None) -> str:
     """Figure 1 under another testbed name (and, for the link cut, an acme site behind pe4; with
-    REFLECTORS, those)."""
+    REFLECTORS, those; with EBGP_TENANT, that tenant's sites route by eBGP)."""
     with open("topologies/cloudnet.yaml") as f:
         data = yaml.safe_load(f)
     data["name"] = name
     data["provider"]["control"] = "bgp"
     if reflectors is not None:
         data["provider"]["reflectors"] = reflectors
+    for tenant in data["tenants"]:
+        if tenant["name"] == ebgp_tenant:
+            for site in tenant["sites"]:
+                site["routing"] = "bgp"
     if site_on_pe4:
         data["tenants"][0]["sites"].append({"name": "acme-e4", "pe": "pe4", "subnet": "10.1.4.0/24",
                                             "hosts": [{"name": "acme-h4"}]})
@@ -453,6 +458,56 @@ def test_without_reflectors_the_pes_peer_in_a_full_mesh_and_a_mac_moves_in_one_h
         cloud.migrate("a1", "dc2")
         assert pipeline_wait(lambda: _mobility(tb, "a1", 1).status == Status.PASS, 10), _mobility(tb, "a1", 1).reason
         assert _ping(tb, "acme-h1", cloud.data["vms"]["a1"]["ip"], 2)
+    finally:
+        lifecycle.down(tb)
+    assert _frr_processes() == {}
+
+
+def test_a_ce_routing_by_ebgp_advertises_its_site_and_learns_its_vpn(tmp_path, clean_machine):
+    """bravo's sites say `routing: bgp`: each CE runs FRR with its own private AS and one eBGP session
+    to its PE's VRF; the VRF learns the site's LAN from it (no route of ours), the CE learns the
+    other site and, once attach returns, a new VM's /32 (no static default).  acme, overlapping,
+    stays static.  Sabotage: the CE's bgpd killed, `check` says so and the site's route goes."""
+    record = pipeline.up(_topology(tmp_path, "frrce", ebgp_tenant="bravo"), degrade=not FULL_KERNEL)
+    tb = record["testbed"]
+    try:
+        sites = record["info"]["sites"]
+        access = {s: {k: v.split("/")[0] for k, v in sites[s]["access"].items()} for s in ("bravo-hq", "bravo-br")}
+        assert (sites["bravo-hq"]["asn"], sites["bravo-br"]["asn"]) == (65003, 65004)
+        live = sessions(tb, Control.from_dict(record["info"]["control"]))
+        for site, vrf in (("bravo-hq", "pe1.bravo"), ("bravo-br", "pe2.bravo")):
+            assert sorted(live[site]["daemons"]) == ["bgpd", "zebra"] and all(live[site]["daemons"].values())
+            assert {a: p["state"] for a, p in live[site]["peers"].items()} == {access[site]["pe"]: "Established"}
+            assert live[vrf]["peers"][access[site]["ce"]]["state"] == "Established"
+        # the CE learned the other site from its VRF, and has no default route of ours
+        hq = _routes(tb, "bravo-hq")
+        assert [(r.get("gateway"), r.get("protocol")) for r in hq if r["dst"] == "10.1.2.0/24"] == \
+            [(access["bravo-hq"]["pe"], "bgp")], hq
+        assert not [r for r in hq if r["dst"] == "default"], hq
+        # the VRF learned the site's LAN from the CE: BGP's route, not the planner's
+        vrf = _routes(tb, "pe1.bravo")
+        assert [(r.get("gateway"), r.get("protocol")) for r in vrf if r["dst"] == "10.1.1.0/24"] == \
+            [(access["bravo-hq"]["ce"], "bgp")], vrf
+        acme = _routes(tb, "acme-hq")
+        assert [r.get("protocol", "boot") for r in acme if r["dst"] == "default"] == ["static"], acme
+        verdicts = checks.all_checks(tb, record)
+        assert [v.name for v in verdicts if not v.passed] == [], [v.reason for v in verdicts if not v.passed]
+        assert {"control plane at bravo-hq", "control plane at bravo-br"} <= {v.name for v in verdicts}
+        cloud, _ = pipeline.managers(tb)
+        b1 = cloud.attach("bravo-vpc", site="dc1", name="b1", mem_mb=16)
+        mine = [r for r in _routes(tb, "bravo-hq") if r["dst"] == b1["ip"]]
+        assert [(r.get("gateway"), r.get("protocol")) for r in mine] == [(access["bravo-hq"]["pe"], "bgp")], mine
+        assert _ping(tb, "bravo-h1", b1["ip"], 2) and _ping(tb, "bravo-h3", b1["ip"], 2)
+        # sabotage: bravo-hq's bgpd dies
+        pids = kfrr.pids(state.daemon_dir(tb, "bravo-hq"), f"cn-{tb}-bravo-hq")
+        os.kill(pids["bgpd"], signal.SIGKILL)
+        hq_verdict = {v.name: v for v in checks.control_plane(tb, record["info"])}["control plane at bravo-hq"]
+        assert not hq_verdict.passed and "bgpd" in hq_verdict.reason, hq_verdict.reason
+        # the VRF drops the site's LAN within BGP's hold time (3 s), and bravo-br no longer reaches it
+        assert pipeline_wait(lambda: not [r for r in _routes(tb, "pe1.bravo") if r["dst"] == "10.1.1.0/24"], 10)
+        assert not _ping(tb, "bravo-h3", "10.1.1.2", 1)
+        red = [v for v in checks.all_checks(tb, record) if not v.passed]
+        assert any(v.kind == "reach" and "bravo" in v.name for v in red), [v.name for v in red]
     finally:
         lifecycle.down(tb)
     assert _frr_processes() == {}

@@ -53,3 +53,15 @@ def test_the_control_plane_built_here_decides_what_is_drawn(tmp_path):
     assert t.provider.control is None
     assert " RR" in to_dot(t, "bgp") and _sessions(to_dot(t, "bgp"))
     assert "iBGP" not in to_dot(t, "static")
+
+
+def test_a_site_routing_by_ebgp_has_its_as_on_the_access_edge(tmp_path):
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["provider"]["control"] = "bgp"
+    data["tenants"][1]["sites"][0]["routing"] = "bgp"
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    dot = to_dot(load_topology(str(path)))
+    assert re.search(r'"bravo-hq" -- "pe1" \[[^]]*label="VRF bravo, eBGP AS 65003"', dot), dot
+    assert re.search(r'"bravo-br" -- "pe2" \[[^]]*label="VRF bravo"\]', dot)

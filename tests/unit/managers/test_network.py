@@ -2,6 +2,7 @@
 VPN the PE joins), host routes, release, forgetting a MAC, reservation admission."""
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 
@@ -9,12 +10,14 @@ import pytest
 
 from cloudnet_emu import naming
 from cloudnet_emu.errors import AdmissionError, StateError
-from cloudnet_emu.managers import reserving
+from cloudnet_emu.managers import ledger, reserving
 from cloudnet_emu.managers.messages import EndpointRequest, ReleaseRequest, wire
 from cloudnet_emu.managers.network import ACCESS_BASE
 from cloudnet_emu.plan import addressing
 from cloudnet_emu.plan.actions import (AclTable, Adopt, BestEffort, FdbAppend, FdbForget, FibWait, FrrRouter, MplsRoute,
                                         Route, Veth, Vxlan)
+
+from .conftest import OnPaper
 
 
 def l3vpn_request(site="dc1", pe="pe3", vlan=100) -> dict:
@@ -245,3 +248,17 @@ def test_a_vrf_made_at_attach_is_released_after_its_membership_even_once_reloade
     # in insertion order (one process) the newest unit without namespaces still goes first
     assert release_order(units, ["vrf:pe3/acme", "member:pe3/acme", "host:atk-sec/10.254.0.2"]) == \
         ["host:atk-sec/10.254.0.2", "member:pe3/acme", "vrf:pe3/acme"]
+
+
+def test_under_bgp_an_ebgp_ce_of_the_tenant_is_waited_for_too(figure1_bgp_record, tmp_path, monkeypatch):
+    """A site routing by eBGP learns the VM's /32 from its VRF, one bgpd hop after the VRF: step 4
+    lasts until that CE routes it via its PE too (the other CEs have a static default)."""
+    monkeypatch.setattr(ledger, "STATE_ROOT", str(tmp_path))
+    record = copy.deepcopy(figure1_bgp_record)
+    record["info"]["sites"]["bravo-hq"]["routing"] = "bgp"
+    w = OnPaper(record)
+    w.network.endpoint(l3vpn_request())
+    w.paper.clear()
+    w.network.advertise({"vpc": "bravo-vpc", "site": "dc1", "ip": "10.1.100.7"})
+    assert w.paper.applied(FibWait) == [FibWait(("pe1.bravo", "pe2.bravo"), "10.1.100.7/32", "100.66.1.3"),
+                                        FibWait(("bravo-hq",), "10.1.100.7/32", "100.65.0.9")]

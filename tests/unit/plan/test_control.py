@@ -189,10 +189,14 @@ def test_under_bgp_with_vrf_namespaces_the_l3vpns_ride_on_each_vrfs_own_bgp(topo
 
 @pytest.mark.parametrize("vrf", ["pe1.acme", "pe2.bravo"])
 def test_rendered_frr_conf_of_a_figure1_vrf_matches_golden(topo, vrf):
-    p = plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel"))
-    configs = dict(next(a for a in p.of(FrrRouter) if a.node == vrf).configs)
+    assert_golden_instance(plan_of(topo, "control=bgp", features("vrf", "mpls", "mpls_iptunnel")), vrf, f"frr-{vrf}.conf")
+
+
+def assert_golden_instance(plan, node: str, golden: str) -> None:
+    """The zebra and bgpd files of NODE's own FRR (a VRF's or an eBGP CE's), as golden file GOLDEN."""
+    configs = dict(next(a for a in plan.of(FrrRouter) if a.node == node).configs)
     text = "".join(f"! ---- {d}.conf\n{configs[d]}" for d in VRF_DAEMONS)
-    path = GOLDEN / f"frr-{vrf}.conf"
+    path = GOLDEN / golden
     if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text()
@@ -243,3 +247,95 @@ def test_bgp_on_mpls_with_vrf_namespaces_is_refused_before_anything(topo):
     with pytest.raises(SpecError):
         choose(topo, features("vrf"), parse_forced("control=bgp"))        # no VRF devices: netns is chosen
     assert choose(topo, features("vrf"), parse_forced("control=bgp,core=vxlan")).realizations["core"] == "vxlan"
+
+
+# --- CE-PE eBGP: a site with `routing: bgp` -------------------------------------------------------------
+
+def ebgp_variant(tmp_path, tenant="bravo", only_first=False):
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    for t in data["tenants"]:
+        if t["name"] == tenant:
+            for site in t["sites"][:1] if only_first else t["sites"]:
+                site["routing"] = "bgp"
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_topology(str(path))
+
+
+NATIVE = ("vrf", "mpls", "mpls_iptunnel")      # this kernel: VRFs as namespaces, the VXLAN core
+
+
+def test_a_ce_routing_by_bgp_runs_frr_and_no_static_route_is_written_for_its_site(tmp_path):
+    p = plan_of(ebgp_variant(tmp_path), "control=bgp", features(*NATIVE))
+    assert sorted(a.node for a in p.of(FrrRouter) if "-" in a.node and "." not in a.node) == ["bravo-br", "bravo-hq"]
+    # neither the CE's default nor the VRF's route to the site: BGP carries both ways
+    assert [r for r in p.of(Route) if r.node in ("bravo-hq", "bravo-br")] == []
+    assert [r for r in p.of(Route) if r.node == "pe1.bravo" and r.dst == "10.1.1.0/24"] == []
+    # acme, static, keeps both
+    assert [r.dst for r in p.of(Route) if r.node == "acme-hq"] == ["0.0.0.0/0"]
+    assert [r.dst for r in p.of(Route) if r.node == "pe1.acme" and r.via] == ["10.1.1.0/24"]
+    info = p.info["control"]
+    assert info["sessions"]["bravo-hq"] == ["100.65.0.9"] and info["routes"]["bravo-hq"] == ["10.1.2.0/24"]
+    assert info["sessions"]["pe1.bravo"] == ["100.65.0.10", "100.66.1.2"]
+    assert info["routes"]["pe1.bravo"] == ["10.1.2.0/24", "10.1.1.0/24"]
+    assert {"bravo-hq", "bravo-br"} <= set(info["vrfs"])
+    assert (p.info["sites"]["bravo-hq"]["routing"], p.info["sites"]["bravo-hq"]["asn"]) == ("bgp", 65003)
+    assert p.info["sites"]["acme-hq"]["routing"] == "static"
+
+
+def test_a_lone_site_routing_by_bgp_gets_its_vrf_instance_at_up(tmp_path):
+    """A tenant whose only site routes by eBGP: its VRF runs its own BGP from `up` (no other member)."""
+    with open("topologies/cloudnet.yaml") as f:
+        data = yaml.safe_load(f)
+    data["tenants"][1]["sites"] = data["tenants"][1]["sites"][:1]
+    data["tenants"][1]["sites"][0]["routing"] = "bgp"
+    for vpc in data["vpcs"]:
+        vpc["sites"] = [s for s in vpc.get("sites", []) if s != "bravo-br"]
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data))
+    p = plan_of(load_topology(str(path)), "control=bgp", features(*NATIVE))
+    assert "pe1.bravo" in {a.node for a in p.of(FrrRouter)}
+    assert p.info["control"]["sessions"]["pe1.bravo"] == ["100.65.0.10"]
+    assert p.info["control"]["routes"]["bravo-hq"] == []
+
+
+@pytest.mark.parametrize("node", ["bravo-hq", "pe1.bravo"])
+def test_rendered_frr_conf_of_an_ebgp_ce_and_its_vrf_matches_golden(tmp_path, node):
+    assert_golden_instance(plan_of(ebgp_variant(tmp_path), "control=bgp", features(*NATIVE)), node, f"frr-ebgp-{node}.conf")
+
+
+@pytest.mark.skipif(not shutil.which("vtysh"), reason="vtysh (FRR) is not installed: ./setup.sh installs it")
+@pytest.mark.parametrize("node", ["bravo-hq", "pe1.bravo"])
+def test_frr_itself_accepts_an_ebgp_ce_and_its_vrf(tmp_path, node):
+    p = plan_of(ebgp_variant(tmp_path), "control=bgp", features(*NATIVE))
+    for daemon, text in dict(next(a for a in p.of(FrrRouter) if a.node == node).configs).items():
+        path = tmp_path / f"{daemon}.conf"
+        path.write_text(text)
+        res = subprocess.run(["vtysh", "-C", "-f", str(path)], capture_output=True, text=True, timeout=10)
+        assert res.returncode == 0, f"{daemon}: {res.stdout}{res.stderr}"
+
+
+@pytest.mark.parametrize("realize,feats,here", [
+    ("control=static", (), "control=static, router=vrf"),
+    (None, ("frr",), "control=static, router=netns"),
+    ("control=bgp", (), "control=bgp, router=vrf"),
+])
+def test_routing_bgp_where_the_vrf_runs_no_bgp_of_its_own_is_refused_before_anything(tmp_path, realize, feats, here):
+    topo = ebgp_variant(tmp_path, only_first=True)
+    if feats == ("frr",):
+        feats = ("frr", *NATIVE)
+    with pytest.raises(SpecError) as e:
+        choose(topo, features(*feats), parse_forced(realize))
+    [problem] = e.value.problems
+    assert problem.message == f"site bravo-hq: routing: bgp needs control=bgp with VRFs as namespaces, and here {here}"
+    assert problem.path == ("tenants", 1, "sites", 0, "routing") and "--realize control=bgp,router=netns" in problem.hint
+    # at the value in the file the topology was read from
+    line = next(i for i, text in enumerate((tmp_path / "t.yaml").read_text().splitlines(), 1) if "routing: bgp" in text)
+    assert (problem.file, problem.line) == (str(tmp_path / "t.yaml"), line)
+    if realize is None:
+        text = problem.format().replace(str(tmp_path), "<tmp>")
+        path = GOLDEN / "ebgp-refused.txt"
+        if os.environ.get("CLOUDNET_REGEN_GOLDEN"):
+            path.write_text(text + "\n")
+        assert text + "\n" == path.read_text()
