@@ -165,7 +165,8 @@ def _site(plan: Plan, site, placement, k: int, topo: Topology, choice: Choice) -
         plan.add(Enslave(placement.node, site.name, placement.master))
     ce = None
     if site.routing == "bgp":
-        ce = frr.CePeer(site.name, A.bare(ce_addr), frr.ce_asn(topo, site.name), site.subnet, A.bare(pe_addr))
+        ce = frr.CePeer(site.name, A.bare(ce_addr), frr.ce_asn(topo, site.name), site.subnet, A.bare(pe_addr),
+                        placement.node)
         plan.add(FrrRouter(site.name, tuple(frr.render_ce(ce, topo.provider.asn).items())))
     else:
         plan.add(Route(site.name, "0.0.0.0/0", via=A.bare(pe_addr)),

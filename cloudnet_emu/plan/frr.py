@@ -160,6 +160,7 @@ class CePeer:
     asn: int                  # the CE's private AS (CE_ASN_BASE + the site's index in the topology)
     subnet: str               # the site's LAN, which the CE originates
     pe_address: str           # the VRF's end of the access link, bare
+    vrf: str                  # the VRF's node (<pe>.<tenant>), its description at the CE
 
 
 CE_ASN_BASE = 65001
@@ -215,6 +216,7 @@ def render_ce(ce: CePeer, provider_asn: int) -> dict[str, str]:
     head = ["frr defaults datacenter", f"hostname {ce.site}", "!"]
     bgp = head + [f"router bgp {ce.asn}", f" bgp router-id {ce.address}", " no bgp default ipv4-unicast",
                   " coalesce-time 0", f" neighbor {ce.pe_address} remote-as {provider_asn}",
+                  f" neighbor {ce.pe_address} description {ce.vrf}",
                   f" neighbor {ce.pe_address} timers 1 3", f" neighbor {ce.pe_address} timers connect 1", " !",
                   " address-family ipv4 unicast", f"  network {ce.subnet}", f"  neighbor {ce.pe_address} activate",
                   " exit-address-family", "exit", "!"]
