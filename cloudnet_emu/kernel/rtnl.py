@@ -3,10 +3,11 @@
 pyroute2 0.9 costs about 1 ms per request here (its asyncio core), a raw netlink round trip about
 0.05 ms; an attach makes a few dozen.  The requests that are the same few bytes every time go
 straight to the socket: the index of an interface by name, an interface up, an interface deleted,
-an interface told to make no IPv6 address (NO_IPV6_ADDRESSES), an IPv4 address added, an IPv4 route via a gateway replaced, an IPv4 route deleted by prefix and
-table.  Everything else (creating links of every kind, other routes, dumps) is pyroute2's, through a full IPRoute opened
-on the first such call.  Errors are pyroute2's NetlinkError either way, so
-callers test `exc.code` as before.
+an interface told to make no IPv6 address (NO_IPV6_ADDRESSES), an IPv4 address added, an IPv4
+route via a gateway replaced, an IPv4 route deleted by prefix and table.  Everything else
+(creating links of every kind, other routes, dumps) is pyroute2's, through a full IPRoute opened
+on the first such call.  Errors are pyroute2's NetlinkError either way, so callers test
+`exc.code` as before.
 """
 from __future__ import annotations
 
@@ -91,8 +92,8 @@ class Handle:
         if command == "set" and set(kw) == {"index", "IFLA_AF_SPEC"} and kw["IFLA_AF_SPEC"] == NO_IPV6_ADDRESSES:
             spec = _attr(socket.AF_INET6 | NLA_F_NESTED,
                          _attr(IFLA_INET6_ADDR_GEN_MODE, bytes([IN6_ADDR_GEN_MODE_NONE])))
-            return self._request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK,
-                                 _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], 0, 0) + _attr(IFLA_AF_SPEC | NLA_F_NESTED, spec))
+            return self._request(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], 0, 0)
+                                 + _attr(IFLA_AF_SPEC | NLA_F_NESTED, spec))
         if command == "del" and set(kw) == {"index"}:
             return self._request(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, _IFI.pack(socket.AF_UNSPEC, 0, kw["index"], 0, 0))
         return self._full().link(command, **kw)
