@@ -13,7 +13,7 @@ from ..naming import OVS_OWNER_KEY
 from . import ovsdb, unixctl
 from .ns import run
 
-VSCTL = ["ovs-vsctl", "--timeout=20"]
+VSCTL = ["ovs-vsctl", f"--timeout={ovsdb.TIMEOUT_S}"]     # a change that adds no port or bridge
 
 
 def vsctl(commands: Iterable[list[str]], timeout: float = ovsdb.TIMEOUT_S) -> str:

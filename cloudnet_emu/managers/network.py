@@ -96,7 +96,7 @@ class NetworkManager:
             else:
                 wait = FibWait(tuple(carried), prefix, addressing.bare(self._transit(ep["tenant"], ep["pe"])))
             # and every CE of the tenant that learns it by eBGP from its VRF (one bgpd hop more)
-            ces = [FibWait((name,), prefix, site.access["pe"].split("/")[0])
+            ces = [FibWait((name,), prefix, addressing.bare(site.access["pe"]))
                    for name, site in sorted(self.world.sites.items())
                    if site.tenant == ep["tenant"] and site.routing == "bgp"]
             self.ledger.run([wait] + ces)
